@@ -1,0 +1,99 @@
+/**
+ * The one place errors are made. Every failure the library reports is a `StateError` with a
+ * stable `code`; its message names the offending value so a log line alone says what was wrong.
+ */
+
+/** The error codes of the public contract. */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_TRANSITION'
+  | 'LOCKED'
+  | 'CORRUPT'
+  | 'CLOSED'
+  | 'IO';
+
+/** Every code, for tests and for `instanceof`-free checks across threads. */
+export const ERROR_CODES: readonly ErrorCode[] = [
+  'NOT_FOUND', 'ALREADY_EXISTS', 'INVALID_ARGUMENT', 'INVALID_TRANSITION', 'LOCKED', 'CORRUPT', 'CLOSED', 'IO',
+];
+
+/**
+ * The error type of arrow-cluster-state. A mutation that throws it changed nothing: state and
+ * revision are exactly as before the call.
+ */
+export class StateError extends Error {
+  readonly code: ErrorCode;
+  /** Extra machine-readable facts (e.g. the lock holder for `LOCKED`). */
+  readonly details?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(`${code}: ${message}`, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'StateError';
+    this.code = code;
+    if (options?.details) this.details = options.details;
+  }
+}
+
+/** Renders a value for an error message: strings quoted, long values cut, never throws. */
+export function show(value: unknown): string {
+  let text: string;
+  try {
+    if (typeof value === 'string') text = JSON.stringify(value);
+    else if (typeof value === 'bigint') text = `${value}n`;
+    else if (typeof value === 'number' || typeof value === 'boolean' || value == null) text = String(value);
+    else if (typeof value === 'function') text = `[function ${value.name || 'anonymous'}]`;
+    else if (typeof value === 'symbol') text = value.toString();
+    else text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** `INVALID_ARGUMENT`: `what` (e.g. "node.role") had an unacceptable `value`. */
+export function invalid(what: string, value: unknown, expected: string): StateError {
+  return new StateError('INVALID_ARGUMENT', `${what} must be ${expected}, got ${show(value)}`);
+}
+
+/** `NOT_FOUND`: no `kind` with this id. */
+export function notFound(kind: string, id: unknown): StateError {
+  return new StateError('NOT_FOUND', `no ${kind} with id ${show(id)}`);
+}
+
+/** `ALREADY_EXISTS`: a `kind` with this id is already present. */
+export function alreadyExists(kind: string, id: unknown): StateError {
+  return new StateError('ALREADY_EXISTS', `a ${kind} with id ${show(id)} already exists`);
+}
+
+/** `INVALID_TRANSITION`: the entity cannot go from `from` to `to` (with the reason). */
+export function badTransition(kind: string, id: string, from: string, to: string, why?: string): StateError {
+  return new StateError(
+    'INVALID_TRANSITION',
+    `${kind} ${show(id)} cannot go from ${show(from)} to ${show(to)}${why ? `: ${why}` : ''}`,
+  );
+}
+
+/** `CLOSED`: the object was closed and cannot be used any more. */
+export function closed(what: string): StateError {
+  return new StateError('CLOSED', `${what} is closed`);
+}
+
+/** `CORRUPT`: a file or shared buffer failed a check; `what` says where and how. */
+export function corrupt(what: string, cause?: unknown): StateError {
+  return new StateError('CORRUPT', what, cause === undefined ? undefined : { cause });
+}
+
+/** `IO`: an operating-system level failure, with the path and the underlying error. */
+export function ioError(action: string, path: string, cause: unknown): StateError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new StateError('IO', `${action} ${show(path)} failed: ${reason}`, { cause });
+}
+
+/** True when `e` is a StateError (also for errors that crossed a thread as plain objects). */
+export function isStateError(e: unknown, code?: ErrorCode): e is StateError {
+  if (!(e instanceof Error)) return false;
+  const c = (e as { code?: unknown }).code;
+  return (e instanceof StateError || e.name === 'StateError') && typeof c === 'string' && (code === undefined || c === code);
+}

@@ -1,0 +1,16 @@
+/**
+ * arrow-cluster-state: cluster state (nodes, tasks, content) as Apache Arrow, with one writer,
+ * zero-copy worker threads over a SharedArrayBuffer, and the helpers that answer operators'
+ * questions.
+ */
+export { ClusterState, type InMemoryOptions, type RemoveNodeOptions } from './store/cluster-state.js';
+export { StateError, ERROR_CODES, isStateError, type ErrorCode } from './errors.js';
+export * from './schema/records.js';
+export {
+  NODE_ROLES, NODE_STATUSES, TASK_STATUSES, NODES, TASKS, CONTENT, ENTITIES, ENTITY_KINDS, BATCH_ROWS,
+  type EntityKind, type EntitySpec,
+} from './schema/entities.js';
+export { SCHEMA_VERSION, stateSchema, flatSchema, entityStruct } from './schema/state-schema.js';
+export { parseSize } from './validate/size.js';
+export { canTransition, ACTIVE_STATUSES, FINAL_STATUSES } from './store/lifecycle.js';
+export type { Snapshot, SnapshotSource } from './snapshot.js';

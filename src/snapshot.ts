@@ -1,0 +1,33 @@
+/**
+ * The Snapshot: one immutable revision of the state as three flat Arrow tables plus the cluster
+ * fields. Every source of state — the writer, a worker thread, a follower process, a Parquet file,
+ * a single-row Arrow table — yields one, and the helpers, the CLI and the metrics know only this.
+ */
+import type { Table } from 'apache-arrow';
+
+export type SnapshotSource = 'writer' | 'worker' | 'follower' | 'table' | 'file';
+
+export interface Snapshot {
+  /** The revision these tables hold (0 for a state that has never changed). */
+  readonly revision: number;
+  readonly clusterId: string;
+  readonly masterId: string | null;
+  /** Epoch ms of the revision's commit. */
+  readonly updatedAt: number;
+  /** One row per node / task / content item, columns as in the seed (role/status/type may be dictionary-coded). */
+  readonly nodes: Table;
+  readonly tasks: Table;
+  readonly content: Table;
+  readonly source: SnapshotSource;
+  /**
+   * Ends the snapshot. For sources backed by shared memory the tables are views that must not be
+   * used after release; for others it is a no-op. Idempotent.
+   */
+  release(): void;
+}
+
+/** True for objects shaped like a Snapshot. */
+export function isSnapshot(x: unknown): x is Snapshot {
+  const s = x as Snapshot;
+  return !!s && typeof s === 'object' && typeof s.revision === 'number' && !!s.nodes && !!s.tasks && !!s.content && typeof s.release === 'function';
+}

@@ -1,0 +1,731 @@
+/**
+ * `ClusterState`: the one authoritative writer. Mutations are synchronous, validate completely
+ * before changing anything, and either apply whole (revision + 1) or throw a `StateError`
+ * leaving state and revision exactly as they were. The state is held columnar (see
+ * entity-table.ts) in a shared arena; publishing to worker threads is coalesced to at most once
+ * per turn of the event loop.
+ */
+import type { Table } from 'apache-arrow';
+import { StringDictionary } from '../arrow/dictionary.js';
+import { singleRowTable } from '../arrow/single-row.js';
+import { alreadyExists, badTransition, closed, invalid, notFound, StateError } from '../errors.js';
+import { ENTITIES, ENTITY_KINDS, type EntityKind, type NodeRole, type TaskStatus } from '../schema/entities.js';
+import type {
+  ContentInput, ContentRecord, ContentUpdate, NodeInput, NodeRecord, NodeResourcesInput, NodeUpdate, TaskInput,
+  TaskRecord, TaskUpdate,
+} from '../schema/records.js';
+import { SCHEMA_VERSION } from '../schema/state-schema.js';
+import { Arena } from '../shm/arena.js';
+import type { Directory, DirTable } from '../shm/directory.js';
+import { Publisher } from '../shm/publisher.js';
+import type { Snapshot } from '../snapshot.js';
+import {
+  EMPTY_NODE_RESOURCES, mergeNodeResources, newContentRecord, newNodeRecord, newTaskRecord, nodeFields,
+  nodeResourcesPatch, taskCidFields, taskResources,
+} from '../validate/inputs.js';
+import { parseSize } from '../validate/size.js';
+import {
+  checkBool, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject, checkOneOf, checkSignedInt32,
+  checkText, jsonText,
+} from '../validate/values.js';
+import { TASK_STATUSES } from '../schema/entities.js';
+import { EntityTable, type Row, type Undo } from './entity-table.js';
+import { canTransition, isActive, transitionHint } from './lifecycle.js';
+import { PrefixCache } from './prefixes.js';
+
+/** Options of `ClusterState.inMemory`. */
+export interface InMemoryOptions {
+  clusterId: string;
+  /** This writer's own node id: preferred as `master_id` when registered as a master. */
+  nodeId?: string;
+  /** Clock (epoch ms); for tests. Defaults to Date.now. */
+  clock?: () => number;
+  /** Initial size of the shared buffer in bytes (it grows as needed). */
+  initialSharedBytes?: number;
+  /** Upper bound of the shared buffer (default and maximum 4 GiB on Node 20). */
+  maxSharedBytes?: number;
+}
+
+/** Options of `removeNode`. */
+export interface RemoveNodeOptions {
+  /** Put the node's assigned and running tasks back to pending instead of refusing. */
+  requeue?: boolean;
+}
+
+const TASK_UPDATE_KEYS = [
+  'status', 'assigned_to', 'result', 'error', 'priority', 'payload', 'resources',
+  'input_cid', 'output_cid', 'input_cids', 'output_cids',
+] as const;
+const CONTENT_UPDATE_KEYS = ['size', 'pinned', 'replication', 'providers'] as const;
+
+const registry = new FinalizationRegistry<() => void>((release) => release());
+
+export class ClusterState {
+  readonly clusterId: string;
+  /** This writer's own node id, if given. */
+  readonly nodeId: string | null;
+  private readonly clock: () => number;
+  private readonly dicts = new Map<number, StringDictionary>();
+  private readonly tables: Record<EntityKind, EntityTable>;
+  protected readonly arena: Arena;
+  protected readonly publisher: Publisher;
+  private readonly prefixes: PrefixCache;
+  private version = 0;
+  private _revision = 0;
+  private _updatedAt: number;
+  private _masterId: string | null = null;
+  /** Active (assigned or running) task ids per node. */
+  private readonly active = new Map<string, Set<string>>();
+  private undoLog: Undo[] | null = null;
+  private closedFlag = false;
+  private cache: { revision: number; tables: Record<EntityKind, Table>; release: () => void } | null = null;
+  private stateCache: { revision: number; table: Table } | null = null;
+  private publishScheduled = false;
+  private waiters: { revision: number; resolve: (r: number) => void; reject: (e: unknown) => void }[] = [];
+  private publishError: unknown = null;
+
+  protected constructor(opts: InMemoryOptions) {
+    const o = checkObject(opts, 'options');
+    this.clusterId = checkId(o.clusterId, 'options.clusterId');
+    this.nodeId = o.nodeId === undefined ? null : checkId(o.nodeId, 'options.nodeId');
+    if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('options.clock', o.clock, 'a function');
+    this.clock = (o.clock as () => number) ?? Date.now;
+    this._updatedAt = this.clock();
+    for (const kind of ENTITY_KINDS) {
+      for (const c of ENTITIES[kind].columns) {
+        if (c.kind === 'dict') this.dicts.set(c.dictId!, new StringDictionary(c.dictId!, c.values ?? [], c.indexBits ?? 8));
+      }
+    }
+    const ctx = { dictionary: (id: number) => this.dicts.get(id)!, nextVersion: () => ++this.version };
+    this.tables = { nodes: new EntityTable(ENTITIES.nodes, ctx), tasks: new EntityTable(ENTITIES.tasks, ctx), content: new EntityTable(ENTITIES.content, ctx) };
+    this.arena = new Arena(o.initialSharedBytes === undefined ? 1 << 20 : checkInt32(o.initialSharedBytes, 'options.initialSharedBytes'),
+      o.maxSharedBytes === undefined ? undefined : (o.maxSharedBytes as number));
+    this.publisher = new Publisher(this.arena);
+    this.prefixes = new PrefixCache(this.arena, (e) => this.publisher.retire(e), () => ++this.version);
+    this.publishNow();
+  }
+
+  /** A state held in memory only (no files): for tests, fixtures and embedded use. */
+  static inMemory(opts: InMemoryOptions): ClusterState {
+    return new ClusterState(opts);
+  }
+
+  // ───────────────────────────── reads ─────────────────────────────
+
+  /** Number of committed changes; starts at 0. */
+  get revision(): number {
+    return this._revision;
+  }
+
+  /** `master_id`: the registered master (this writer's nodeId when it is one), else null. */
+  get masterId(): string | null {
+    return this._masterId;
+  }
+
+  /** Epoch ms of the last commit. */
+  get updatedAt(): number {
+    return this._updatedAt;
+  }
+
+  /** Counts of nodes, tasks and content items (O(1)). */
+  get counts(): Record<EntityKind, number> {
+    return { nodes: this.tables.nodes.size, tasks: this.tables.tasks.size, content: this.tables.content.size };
+  }
+
+  /** The node with this id (a copy), or undefined. O(1). Sees uncommitted changes inside a transaction. */
+  getNode(id: string): NodeRecord | undefined {
+    this.assertOpen();
+    return this.tables.nodes.get(checkId(id, 'node id')) as NodeRecord | undefined;
+  }
+
+  /** The task with this id (a copy), or undefined. O(1). */
+  getTask(id: string): TaskRecord | undefined {
+    this.assertOpen();
+    return this.tables.tasks.get(checkId(id, 'task id')) as TaskRecord | undefined;
+  }
+
+  /** The content item with this CID (a copy), or undefined. O(1). */
+  getContent(cid: string): ContentRecord | undefined {
+    this.assertOpen();
+    return this.tables.content.get(checkId(cid, 'cid')) as ContentRecord | undefined;
+  }
+
+  /**
+   * The state as three flat Arrow tables (one row per entity; role/status/type dictionary-coded).
+   * Cached per revision: calling twice without a mutation returns the same objects. The columns
+   * are views on shared memory that stay valid as long as the tables are reachable (the writer
+   * keeps the revision's memory until they are garbage-collected); use `snapshot()` to release
+   * deterministically. Not available inside a transaction.
+   */
+  getTables(): Record<EntityKind, Table> {
+    return this.currentTables().tables;
+  }
+
+  /** The single-row seed layout as an Arrow Table (a heap copy), cached per revision. */
+  getState(): Table {
+    this.assertOpen();
+    if (this.stateCache?.revision === this._revision) return this.stateCache.table;
+    const t = this.currentTables().tables;
+    const table = singleRowTable({ clusterId: this.clusterId, masterId: this._masterId, updatedAt: this._updatedAt, ...t });
+    this.stateCache = { revision: this._revision, table };
+    return table;
+  }
+
+  /**
+   * A consistent view of the current revision that the helpers accept. Its tables are views on
+   * shared memory, pinned until `release()` (or until garbage-collected).
+   */
+  snapshot(): Snapshot {
+    const cur = this.currentTables();
+    const revision = this._revision;
+    this.publisher.pinLocal(revision);
+    let released = false;
+    const token = {};
+    const release = () => {
+      if (released) return;
+      released = true;
+      registry.unregister(token);
+      this.publisher.unpinLocal(revision);
+    };
+    const snap: Snapshot = {
+      revision,
+      clusterId: this.clusterId,
+      masterId: this._masterId,
+      updatedAt: this._updatedAt,
+      ...cur.tables,
+      source: 'writer',
+      release,
+    };
+    registry.register(snap, () => {
+      if (!released) {
+        released = true;
+        this.publisher.unpinLocal(revision);
+      }
+    }, token);
+    return snap;
+  }
+
+  // ─────────────────────────── transactions ───────────────────────────
+
+  /**
+   * Runs `fn` so that all mutations inside it form one revision, or none do: if `fn` throws,
+   * every change it made is undone and the error is rethrown. `fn` must be synchronous.
+   * Nested transactions roll back to their own start.
+   */
+  transaction<T>(fn: (state: this) => T): T {
+    this.assertOpen();
+    if (typeof fn !== 'function') throw invalid('transaction(fn)', fn, 'a function');
+    return this.mutate(() => {
+      const r = fn(this);
+      if (r && typeof (r as { then?: unknown }).then === 'function') {
+        throw invalid('transaction(fn)', '[Promise]', 'a synchronous function (it returned a promise)');
+      }
+      return r;
+    }, true);
+  }
+
+  // ────────────────────────────── nodes ──────────────────────────────
+
+  /**
+   * Registers a node, or updates it if the id exists (upsert): given fields replace, omitted
+   * ones keep their values, `resources` merge field by field, the node's task assignments are
+   * kept, `status` becomes the given one or `online`, and `last_seen` is refreshed.
+   */
+  registerNode(input: NodeInput): NodeRecord {
+    return this.mutate(() => {
+      const now = this.clock();
+      const fresh = newNodeRecord(input, now); // validates the whole input
+      const old = this.tables.nodes.get(fresh.id) as NodeRecord | undefined;
+      let rec: NodeRecord;
+      if (!old) {
+        rec = fresh;
+        this.tables.nodes.insert(rec as unknown as Row);
+      } else {
+        const f = nodeFields(input as unknown as Record<string, unknown>, 'node', false);
+        rec = {
+          ...old,
+          role: fresh.role,
+          status: fresh.status,
+          peers: f.peers ?? old.peers,
+          capabilities: f.capabilities ?? old.capabilities,
+          resources: f.resources ? mergeNodeResources(old.resources, f.resources, 'node.resources') : old.resources,
+          address: f.address !== undefined ? f.address : old.address,
+          metadata: f.metadata !== undefined ? f.metadata : old.metadata,
+          last_seen: now,
+        };
+        this.checkRoleChange(old, rec.role);
+        this.tables.nodes.update(rec.id, rec as unknown as Row);
+      }
+      this.followMaster(rec.id);
+      return rec;
+    });
+  }
+
+  /** Partially updates a node (NOT_FOUND if absent); `resources` merge field by field. */
+  updateNode(id: string, patch: NodeUpdate): NodeRecord {
+    return this.mutate(() => {
+      const old = this.requireNode(id);
+      const f = nodeFields(checkObject(patch, 'patch'), 'patch', true);
+      const rec: NodeRecord = {
+        ...old,
+        ...(f.role !== undefined ? { role: f.role } : {}),
+        ...(f.status !== undefined ? { status: f.status } : {}),
+        ...(f.peers !== undefined ? { peers: f.peers } : {}),
+        ...(f.capabilities !== undefined ? { capabilities: f.capabilities } : {}),
+        ...(f.address !== undefined ? { address: f.address } : {}),
+        ...(f.metadata !== undefined ? { metadata: f.metadata } : {}),
+        resources: f.resources ? mergeNodeResources(old.resources, f.resources, 'patch.resources') : old.resources,
+      };
+      if (rec.peers.includes(rec.id)) throw invalid('patch.peers', rec.id, 'other nodes (a node is not its own peer)');
+      this.checkRoleChange(old, rec.role);
+      this.tables.nodes.update(rec.id, rec as unknown as Row);
+      this.followMaster(rec.id);
+      return rec;
+    });
+  }
+
+  /** Sets a node's status (`online`, `offline`, `degraded`). Its tasks stay assigned. */
+  updateNodeStatus(id: string, status: NodeRecord['status']): NodeRecord {
+    return this.updateNode(id, { status });
+  }
+
+  /**
+   * Records that a node is alive: refreshes `last_seen`, optionally merges reported resources
+   * (e.g. `{ cpu_load, memory_available }`), and brings an `offline` node back `online`.
+   */
+  heartbeat(id: string, resources?: NodeResourcesInput): NodeRecord {
+    return this.mutate(() => {
+      const old = this.requireNode(id);
+      const patch = resources === undefined ? undefined : nodeResourcesPatch(resources, 'resources');
+      const rec: NodeRecord = {
+        ...old,
+        status: old.status === 'offline' ? 'online' : old.status,
+        resources: patch ? mergeNodeResources(old.resources, patch) : old.resources,
+        last_seen: this.clock(),
+      };
+      this.tables.nodes.update(rec.id, rec as unknown as Row);
+      return rec;
+    });
+  }
+
+  /**
+   * Removes a node. Refuses (INVALID_TRANSITION) while tasks are assigned to or running on it,
+   * unless `{ requeue: true }`, which puts them back to pending. The node is also removed from
+   * the provider lists of content; `master_id` moves to another master or becomes null.
+   */
+  removeNode(id: string, options: RemoveNodeOptions = {}): void {
+    this.mutate(() => {
+      this.requireNode(id);
+      const o = checkObject(options, 'options');
+      checkKeys(o, ['requeue'], 'options');
+      const requeue = o.requeue === undefined ? false : checkBool(o.requeue, 'options.requeue');
+      const tasks = [...(this.active.get(id) ?? [])];
+      if (tasks.length && !requeue) {
+        throw badTransition('node', id, 'registered', 'removed', `${tasks.length} task(s) are assigned to it (${tasks.slice(0, 3).join(', ')}${tasks.length > 3 ? ', ...' : ''}); pass { requeue: true }`);
+      }
+      const now = this.clock();
+      for (const t of tasks) this.writeTask(this.tables.tasks.get(t) as unknown as TaskRecord, { status: 'pending', assigned_to: null, started_at: null, updated_at: now });
+      for (const cid of this.contentProvidedBy(id)) {
+        const c = this.tables.content.get(cid) as unknown as ContentRecord;
+        this.tables.content.update(cid, { ...c, providers: c.providers.filter((p) => p !== id) } as unknown as Row);
+      }
+      this.tables.nodes.remove(id);
+      this.followMaster(id);
+    });
+  }
+
+  // ────────────────────────────── tasks ──────────────────────────────
+
+  /** Adds a pending task (ALREADY_EXISTS if the id is taken). */
+  addTask(input: TaskInput): TaskRecord {
+    return this.mutate(() => {
+      const rec = newTaskRecord(input, this.clock());
+      if (this.tables.tasks.has(rec.id)) throw alreadyExists('task', rec.id);
+      const dict = this.dicts.get(2)!;
+      if (!dict.canCode(rec.type)) throw invalid('task.type', rec.type, `one of the ${dict.size} known types (the type dictionary is full)`);
+      this.tables.tasks.insert(rec as unknown as Row);
+      return rec;
+    });
+  }
+
+  /**
+   * Assigns a pending (or re-assigns an assigned) task to a known, online node that is not a
+   * leecher. Status becomes `assigned`.
+   */
+  assignTask(taskId: string, nodeId: string): TaskRecord {
+    return this.mutate(() => {
+      const task = this.requireTask(taskId);
+      const node = this.requireNode(nodeId);
+      this.checkAssignable(task, node);
+      return this.writeTask(task, { status: 'assigned', assigned_to: node.id, updated_at: this.clock() });
+    });
+  }
+
+  /**
+   * Updates a task. A `status` change follows the lifecycle (lifecycle.ts): entering `running`
+   * stamps `started_at` and counts an attempt; `completed`/`failed`/`cancelled` stamp
+   * `completed_at` (and `started_at` if the task never ran); `pending` clears the assignment.
+   */
+  updateTask(id: string, patch: TaskUpdate): TaskRecord {
+    return this.mutate(() => {
+      const task = this.requireTask(id);
+      const p = checkObject(patch, 'patch');
+      checkKeys(p, TASK_UPDATE_KEYS, 'patch');
+      const now = this.clock();
+      const next: Partial<TaskRecord> = { updated_at: now, ...taskCidFields(p, 'patch') };
+      if (p.result !== undefined) next.result = checkJson(p.result, 'patch.result');
+      if (next.result !== undefined && next.result !== null) jsonText(next.result, 'patch.result');
+      if (p.payload !== undefined) next.payload = checkJson(p.payload, 'patch.payload');
+      if (next.payload !== undefined && next.payload !== null) jsonText(next.payload, 'patch.payload');
+      if (p.error !== undefined) next.error = checkText(p.error, 'patch.error');
+      if (p.priority !== undefined) next.priority = checkSignedInt32(p.priority, 'patch.priority');
+      if (p.resources !== undefined) next.resources = taskResources(p.resources, 'patch.resources') ?? { cpu_cores: null, gpu_cores: null, memory_mb: null };
+      const to = p.status === undefined ? task.status : checkOneOf(p.status, TASK_STATUSES, 'patch.status');
+      let assignee = task.assigned_to;
+      if (p.assigned_to !== undefined) assignee = p.assigned_to === null ? null : checkId(p.assigned_to, 'patch.assigned_to');
+      if (to !== task.status && !canTransition(task.status, to)) throw badTransition('task', id, task.status, to, transitionHint(task.status));
+      if (to === 'assigned') {
+        if (assignee === null) throw invalid('patch.assigned_to', null, 'a node id when the status is assigned');
+        if (assignee !== task.assigned_to || task.status !== 'assigned') this.checkAssignable(task, this.requireNode(assignee));
+        next.assigned_to = assignee;
+      } else if (to === 'pending') {
+        if (p.assigned_to !== undefined && assignee !== null) throw invalid('patch.assigned_to', assignee, 'null when the status is pending');
+        next.assigned_to = null;
+        next.started_at = null;
+        next.completed_at = null;
+      } else if (p.assigned_to !== undefined && assignee !== task.assigned_to) {
+        throw badTransition('task', id, task.status, task.status, 'the node can only change while the task is assigned (assign it, or requeue it to pending)');
+      }
+      const seconds = now / 1000;
+      if (to !== task.status) {
+        if (to === 'running' || ((to === 'completed' || to === 'failed') && task.status === 'assigned')) {
+          next.started_at = seconds;
+          next.attempts = task.attempts + 1;
+        }
+        if (to === 'completed' || to === 'failed' || to === 'cancelled') next.completed_at = seconds;
+        next.status = to;
+      }
+      return this.writeTask(task, next);
+    });
+  }
+
+  /** Removes a task (any status). */
+  removeTask(id: string): void {
+    this.mutate(() => {
+      const task = this.requireTask(id);
+      if (isActive(task.status) && task.assigned_to) this.active.get(task.assigned_to)?.delete(id);
+      const undoNode = task.assigned_to;
+      this.undoLog!.push(() => {
+        if (isActive(task.status) && undoNode) this.activeSet(undoNode).add(id);
+      });
+      this.tables.tasks.remove(id);
+    });
+  }
+
+  // ───────────────────────────── content ─────────────────────────────
+
+  /** Adds a content item; every provider must be a registered node. */
+  addContent(input: ContentInput): ContentRecord {
+    return this.mutate(() => {
+      const rec = newContentRecord(input, this.clock());
+      if (this.tables.content.has(rec.cid)) throw alreadyExists('content', rec.cid);
+      for (const p of rec.providers) this.requireNode(p, 'provider node');
+      this.tables.content.insert(rec as unknown as Row);
+      return rec;
+    });
+  }
+
+  /**
+   * Updates size, pin state, replication target or the whole provider list. Pinning stamps
+   * `pinned_at`; unpinning clears it.
+   */
+  updateContent(cid: string, patch: ContentUpdate): ContentRecord {
+    return this.mutate(() => {
+      const old = this.requireContent(cid);
+      const p = checkObject(patch, 'patch');
+      checkKeys(p, CONTENT_UPDATE_KEYS, 'patch');
+      const rec: ContentRecord = { ...old };
+      if (p.size !== undefined) rec.size = parseSize(p.size, 'patch.size');
+      if (p.replication !== undefined) rec.replication = checkInt32(p.replication, 'patch.replication');
+      if (p.providers !== undefined) {
+        rec.providers = checkIdList(p.providers, 'patch.providers');
+        for (const n of rec.providers) this.requireNode(n, 'provider node');
+      }
+      if (p.pinned !== undefined) {
+        rec.pinned = checkBool(p.pinned, 'patch.pinned');
+        if (rec.pinned && !old.pinned) rec.pinned_at = this.clock();
+        if (!rec.pinned) rec.pinned_at = null;
+      }
+      this.tables.content.update(cid, rec as unknown as Row);
+      return rec;
+    });
+  }
+
+  /** Adds a provider node to a content item (ALREADY_EXISTS if it is one already). */
+  addProvider(cid: string, nodeId: string): ContentRecord {
+    return this.mutate(() => {
+      const old = this.requireContent(cid);
+      const node = this.requireNode(nodeId, 'provider node');
+      if (old.providers.includes(node.id)) throw alreadyExists(`provider of ${JSON.stringify(cid)}`, node.id);
+      const rec = { ...old, providers: [...old.providers, node.id] };
+      this.tables.content.update(cid, rec as unknown as Row);
+      return rec;
+    });
+  }
+
+  /** Removes a provider from a content item (NOT_FOUND if it is not one). */
+  removeProvider(cid: string, nodeId: string): ContentRecord {
+    return this.mutate(() => {
+      const old = this.requireContent(cid);
+      const id = checkId(nodeId, 'provider node id');
+      if (!old.providers.includes(id)) throw notFound(`provider of ${JSON.stringify(cid)}`, id);
+      const rec = { ...old, providers: old.providers.filter((p) => p !== id) };
+      this.tables.content.update(cid, rec as unknown as Row);
+      return rec;
+    });
+  }
+
+  /** Removes a content item. */
+  removeContent(cid: string): void {
+    this.mutate(() => {
+      this.requireContent(cid);
+      this.tables.content.remove(cid);
+    });
+  }
+
+  // ─────────────────────────── visibility ───────────────────────────
+
+  /**
+   * Resolves with a revision once every mutation made before the call is visible to worker
+   * threads (published to shared memory).
+   */
+  published(): Promise<number> {
+    if (this.closedFlag) return Promise.reject(closed('cluster state'));
+    if (this.publishError) return Promise.reject(this.publishError);
+    if (this.publisher.publishedRevision >= this._revision) return Promise.resolve(this.publisher.publishedRevision);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ revision: this._revision, resolve, reject });
+      this.schedulePublish();
+    });
+  }
+
+  /** Stops the writer: further calls fail with CLOSED. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closedFlag) return;
+    if (!this.undoLog) {
+      try {
+        this.publishNow();
+      } catch {
+        // the state is being closed; a failed final publish is reported to waiters below
+      }
+    }
+    this.closedFlag = true;
+    this.publisher.close();
+    this.cache?.release();
+    this.cache = null;
+    const err = closed('cluster state');
+    for (const w of this.waiters.splice(0)) w.reject(err);
+  }
+
+  get isClosed(): boolean {
+    return this.closedFlag;
+  }
+
+  // ─────────────────────────── internals ───────────────────────────
+
+  protected assertOpen(): void {
+    if (this.closedFlag) throw closed('cluster state');
+  }
+
+  /** Runs `fn` as one atomic change (a savepoint when nested); commits a revision at the outermost level. */
+  private mutate<T>(fn: () => T, isTransaction = false): T {
+    this.assertOpen();
+    const outer = this.undoLog === null;
+    if (outer) this.setUndo([]);
+    const log = this.undoLog!;
+    const mark = log.length;
+    const master = this._masterId;
+    try {
+      const result = fn();
+      if (outer) {
+        this.setUndo(null);
+        if (!isTransaction || log.length > 0) this.commit();
+      }
+      return result;
+    } catch (e) {
+      for (let i = log.length - 1; i >= mark; i--) log[i]!();
+      log.length = mark;
+      this._masterId = master;
+      if (outer) this.setUndo(null);
+      throw e;
+    }
+  }
+
+  private setUndo(log: Undo[] | null): void {
+    this.undoLog = log;
+    for (const k of ENTITY_KINDS) this.tables[k].undo = log;
+  }
+
+  private commit(): void {
+    this._revision++;
+    this._updatedAt = Math.max(this.clock(), this._updatedAt);
+    this.schedulePublish();
+  }
+
+  private schedulePublish(): void {
+    if (this.publishScheduled || this.closedFlag) return;
+    this.publishScheduled = true;
+    setImmediate(() => {
+      this.publishScheduled = false;
+      if (this.closedFlag) return;
+      try {
+        this.publishNow();
+      } catch (e) {
+        this.publishError = e;
+        for (const w of this.waiters.splice(0)) w.reject(e);
+      }
+    });
+  }
+
+  /** Encodes pending changes and publishes the current revision to shared memory. */
+  protected publishNow(): void {
+    if (this.undoLog) return;
+    this.materialize();
+    if (this.publisher.publishedRevision >= this._revision && this.publisher.publishedRevision >= 0) return;
+    this.publisher.publish(this.directory());
+    const rev = this.publisher.publishedRevision;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) (w.revision <= rev ? w.resolve(rev) as unknown as void : still.push(w));
+    this.waiters = still;
+  }
+
+  /** Re-encodes every changed batch into shared memory (outside transactions only). */
+  private materialize(): void {
+    const retire = (e: { offset: number; length: number }) => this.publisher.retire(e);
+    for (const k of ENTITY_KINDS) if (this.tables[k].dirty) this.tables[k].materialize(this.arena, retire);
+  }
+
+  private directory(): Directory {
+    const tables = {} as Record<EntityKind, DirTable>;
+    for (const k of ENTITY_KINDS) {
+      const t = this.tables[k];
+      const prefix = this.prefixes.get(k, t);
+      const batches = t.batchData().map((b) => ({ offset: b.extent.offset, length: b.extent.length, version: b.version, crc: 0, rows: b.data.length }));
+      tables[k] = { prefix, batches, rows: t.size };
+    }
+    return {
+      revision: this._revision,
+      updatedAt: this._updatedAt,
+      tables,
+      meta: { cluster_id: this.clusterId, master_id: this._masterId, schema_version: SCHEMA_VERSION },
+    };
+  }
+
+  private currentTables(): NonNullable<ClusterState['cache']> {
+    this.assertOpen();
+    if (this.undoLog) throw invalid('getTables()/getState()/snapshot()', 'inside a transaction', 'called outside transactions (use getNode/getTask/getContent inside)');
+    if (this.cache?.revision === this._revision) return this.cache;
+    this.materialize();
+    const revision = this._revision;
+    const tables = { nodes: this.tables.nodes.table(), tasks: this.tables.tasks.table(), content: this.tables.content.table() };
+    this.publisher.pinLocal(revision);
+    let released = false;
+    const release = () => {
+      if (!released) {
+        released = true;
+        this.publisher.unpinLocal(revision);
+      }
+    };
+    // The cached tables keep their revision's memory until they are unreachable.
+    registry.register(tables, release);
+    this.cache = { revision, tables, release: () => undefined };
+    return this.cache;
+  }
+
+  private requireNode(id: string, what = 'node'): NodeRecord {
+    const n = this.tables.nodes.get(checkId(id, `${what} id`)) as NodeRecord | undefined;
+    if (!n) throw notFound(what, id);
+    return n;
+  }
+
+  private requireTask(id: string): TaskRecord {
+    const t = this.tables.tasks.get(checkId(id, 'task id')) as TaskRecord | undefined;
+    if (!t) throw notFound('task', id);
+    return t;
+  }
+
+  private requireContent(cid: string): ContentRecord {
+    const c = this.tables.content.get(checkId(cid, 'cid')) as ContentRecord | undefined;
+    if (!c) throw notFound('content', cid);
+    return c;
+  }
+
+  private checkAssignable(task: TaskRecord, node: NodeRecord): void {
+    if (task.status !== 'pending' && task.status !== 'assigned') {
+      throw badTransition('task', task.id, task.status, 'assigned', transitionHint(task.status));
+    }
+    if (node.role === 'leecher') throw badTransition('task', task.id, task.status, 'assigned', `node ${JSON.stringify(node.id)} is a leecher (leechers do not run tasks)`);
+    if (node.status !== 'online') throw badTransition('task', task.id, task.status, 'assigned', `node ${JSON.stringify(node.id)} is ${node.status}, not online`);
+  }
+
+  private checkRoleChange(old: NodeRecord, role: NodeRole): void {
+    const n = this.active.get(old.id)?.size ?? 0;
+    if (role === 'leecher' && old.role !== 'leecher' && n > 0) {
+      throw badTransition('node', old.id, old.role, role, `${n} task(s) are assigned to it and leechers do not run tasks`);
+    }
+  }
+
+  private activeSet(nodeId: string): Set<string> {
+    let s = this.active.get(nodeId);
+    if (!s) this.active.set(nodeId, (s = new Set()));
+    return s;
+  }
+
+  /** Writes a task with changes, keeping the per-node active index in step (with undo). */
+  private writeTask(task: TaskRecord, changes: Partial<TaskRecord>): TaskRecord {
+    const rec: TaskRecord = { ...task, ...changes };
+    const wasOn = isActive(task.status) ? task.assigned_to : null;
+    const isOn = isActive(rec.status) ? rec.assigned_to : null;
+    if (wasOn !== isOn) {
+      if (wasOn) this.active.get(wasOn)?.delete(task.id);
+      if (isOn) this.activeSet(isOn).add(task.id);
+      this.undoLog!.push(() => {
+        if (isOn) this.active.get(isOn)?.delete(task.id);
+        if (wasOn) this.activeSet(wasOn).add(task.id);
+      });
+    }
+    this.tables.tasks.update(task.id, rec as unknown as Row);
+    return rec;
+  }
+
+  /** CIDs whose provider list names `nodeId` (a scan of the providers column). */
+  private contentProvidedBy(nodeId: string): string[] {
+    const out: string[] = [];
+    for (const cid of this.tables.content.ids()) {
+      const providers = this.tables.content.field(cid, 'providers') as string[];
+      if (providers.includes(nodeId)) out.push(cid);
+    }
+    return out;
+  }
+
+  /**
+   * Keeps `master_id` on a registered master after a change to node `changed`: the writer's own
+   * nodeId if it is a master, else the current master if it still is one, else the first master
+   * in table order, else null.
+   */
+  private followMaster(changed: string): void {
+    const isMaster = (id: string | null) => id !== null && this.tables.nodes.field(id, 'role') === 'master';
+    const before = this._masterId;
+    let next: string | null;
+    if (this.nodeId !== null && isMaster(this.nodeId)) next = this.nodeId;
+    else if (isMaster(before)) next = before;
+    else if (before === null && changed !== null && !isMaster(changed)) next = null;
+    else next = this.tables.nodes.ids().find((id) => isMaster(id)) ?? null;
+    this._masterId = next;
+  }
+}
+
+/** Re-exported so that callers can build inputs without importing the validators. */
+export { EMPTY_NODE_RESOURCES };
+export type { TaskStatus };
+void StateError;

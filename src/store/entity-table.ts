@@ -1,0 +1,363 @@
+/**
+ * One entity table held columnar by the writer: record batches of up to `batchRows` rows whose
+ * bytes live in the shared arena, an id → (batch, row) index, and a small overlay of rows changed
+ * since the batch was last encoded. No JS record object is kept per row (2M records cost ~1 s
+ * full GCs at L: publish-proto.md pitfall 3); only the ids are JS strings (the index keys).
+ *
+ * Changes are O(1) on the overlay. `materialize()` re-encodes only the batches that changed:
+ * untouched columns of a batch are reused byte for byte, changed columns are rebuilt by copying
+ * runs of old rows and encoding only the new values, and rows are compacted after deletes. The
+ * new batch is written to a fresh extent (copy-on-write); the superseded extent is returned to
+ * the caller to be retired once no reader can still see it.
+ */
+import { Data, RecordBatch, Schema, Struct, Table, type Vector } from 'apache-arrow';
+import { columnWriter, type ColumnWriter } from '../arrow/column-writer.js';
+import { StringDictionary } from '../arrow/dictionary.js';
+import { decodeRecordBatch, encodeRecordBatch, writeMessage } from '../arrow/ipc-message.js';
+import { readValue, readUtf8 } from '../arrow/row-reader.js';
+import type { ColumnSpec } from '../schema/columns.js';
+import type { EntitySpec } from '../schema/entities.js';
+import { flatSchema } from '../schema/state-schema.js';
+import type { Arena, Extent } from '../shm/arena.js';
+
+/** A row as the store holds it in the overlay: the public record shape (JSON fields as values). */
+export type Row = Record<string, unknown>;
+
+interface Batch {
+  /** Stable id of the batch (index locations refer to it). */
+  readonly uid: number;
+  /** Encoded rows (views on the arena); null before the first encode. */
+  data: Data<Struct> | null;
+  extent: Extent | null;
+  /** Never-reused version of `extent`'s bytes. */
+  version: number;
+  /** Id per slot: committed rows first, then appended ones; null = deleted. */
+  ids: (string | null)[];
+  live: number;
+  /** Slot → new row, for updated and appended rows. */
+  overlay: Map<number, Row> | null;
+  /** Columns changed by in-place updates (when not structural). */
+  dirty: Set<number> | null;
+  /** Rows were appended or deleted: every column must be rebuilt. */
+  structural: boolean;
+}
+
+/** Called with each superseded extent after `materialize`. */
+export type RetireFn = (e: Extent) => void;
+
+/** Things a table needs from its owner: shared dictionaries and extent versions. */
+export interface TableContext {
+  dictionary(id: number): StringDictionary;
+  nextVersion(): number;
+}
+
+/** An undo step recorded while a transaction is open. */
+export type Undo = () => void;
+
+const LOC_BITS = 2 ** 16; // rows per batch < 65536
+
+export class EntityTable {
+  readonly spec: EntitySpec;
+  readonly schema: Schema;
+  private readonly writers: ColumnWriter[];
+  private readonly batches = new Map<number, Batch>();
+  /** Batches in table order. */
+  private order: Batch[] = [];
+  private readonly index = new Map<string, number>();
+  private nextUid = 1;
+  private pending = new Set<Batch>();
+  private readonly keyColumn: number;
+  /** Undo log of the open transaction (null when none is open). */
+  undo: Undo[] | null = null;
+
+  constructor(spec: EntitySpec, private readonly ctx: TableContext) {
+    this.spec = spec;
+    this.schema = flatSchema(spec.kind);
+    this.writers = spec.columns.map((c) => columnWriter(c, (id) => ctx.dictionary(id)));
+    this.keyColumn = spec.columns.findIndex((c) => c.name === spec.key);
+  }
+
+  /** Number of live rows (including pending changes). */
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** True when there are changes not yet encoded. */
+  get dirty(): boolean {
+    return this.pending.size > 0;
+  }
+
+  has(id: string): boolean {
+    return this.index.has(id);
+  }
+
+  /** Ids in table order (a copy; O(n)). */
+  ids(): string[] {
+    const out: string[] = [];
+    for (const b of this.order) for (const id of b.ids) if (id !== null) out.push(id);
+    return out;
+  }
+
+  /** The row with this id as a fresh object, or undefined. */
+  get(id: string): Row | undefined {
+    const loc = this.index.get(id);
+    if (loc === undefined) return undefined;
+    const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
+    const slot = loc % LOC_BITS;
+    const o = batch.overlay?.get(slot);
+    if (o) return cloneRow(o);
+    return this.decodeRow(batch.data!, slot);
+  }
+
+  /** One column of the row with this id (cheaper than get() for validation). */
+  field(id: string, column: string): unknown {
+    const loc = this.index.get(id);
+    if (loc === undefined) return undefined;
+    const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
+    const slot = loc % LOC_BITS;
+    const o = batch.overlay?.get(slot);
+    if (o) return cloneValue(o[column]);
+    const k = this.spec.columns.findIndex((c) => c.name === column);
+    return readValue(this.spec.columns[k]!, batch.data!.children[k], slot);
+  }
+
+  /** Appends a new row (the caller has checked the id is new). */
+  insert(row: Row): void {
+    const id = row[this.spec.key] as string;
+    let batch = this.order[this.order.length - 1];
+    if (!batch || batch.ids.length >= this.spec.batchRows) batch = this.newBatch();
+    const slot = batch.ids.length;
+    batch.ids.push(id);
+    batch.live++;
+    (batch.overlay ??= new Map()).set(slot, row);
+    const wasStructural = batch.structural;
+    batch.structural = true;
+    this.index.set(id, batch.uid * LOC_BITS + slot);
+    this.pending.add(batch);
+    this.undo?.push(() => {
+      batch.ids.pop();
+      batch.live--;
+      batch.overlay!.delete(slot);
+      batch.structural = wasStructural;
+      this.index.delete(id);
+      if (batch.ids.length === 0 && !batch.data) this.dropBatch(batch);
+    });
+  }
+
+  /** Replaces the row with this id by `row` (same id; the caller merged the fields). */
+  update(id: string, row: Row): void {
+    const loc = this.index.get(id)!;
+    const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
+    const slot = loc % LOC_BITS;
+    const before = batch.overlay?.get(slot);
+    const old = before ?? (batch.data && slot < batch.data.length ? this.decodeRow(batch.data, slot) : undefined);
+    const prevDirty = batch.dirty ? new Set(batch.dirty) : null;
+    if (!batch.structural) {
+      const dirty = (batch.dirty ??= new Set());
+      this.spec.columns.forEach((c, k) => {
+        if (!old || !sameValue(old[c.name], row[c.name])) dirty.add(k);
+      });
+    }
+    (batch.overlay ??= new Map()).set(slot, row);
+    this.pending.add(batch);
+    this.undo?.push(() => {
+      if (before) batch.overlay!.set(slot, before);
+      else batch.overlay!.delete(slot);
+      batch.dirty = prevDirty;
+    });
+  }
+
+  /** Deletes the row with this id. */
+  remove(id: string): void {
+    const loc = this.index.get(id)!;
+    const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
+    const slot = loc % LOC_BITS;
+    const before = batch.overlay?.get(slot);
+    const wasStructural = batch.structural;
+    batch.ids[slot] = null;
+    batch.live--;
+    batch.overlay?.delete(slot);
+    batch.structural = true;
+    this.index.delete(id);
+    this.pending.add(batch);
+    this.undo?.push(() => {
+      batch.ids[slot] = id;
+      batch.live++;
+      if (before) (batch.overlay ??= new Map()).set(slot, before);
+      batch.structural = wasStructural;
+      this.index.set(id, loc);
+    });
+  }
+
+  /**
+   * Encodes every changed batch into a fresh arena extent. Superseded extents go to `retire`.
+   * Must not be called while a transaction is open.
+   */
+  materialize(arena: Arena, retire: RetireFn): number {
+    if (this.undo) throw new Error('internal: materialize inside a transaction');
+    let count = 0;
+    for (const batch of this.pending) {
+      if (batch.live === 0) {
+        for (const id of batch.ids) if (id !== null) this.index.delete(id);
+        if (batch.extent) retire(batch.extent);
+        this.dropBatch(batch);
+        continue;
+      }
+      // A rolled-back change leaves the batch pending with nothing to encode.
+      if (batch.data && !batch.structural && !batch.overlay?.size) continue;
+      this.encodeBatch(batch, arena, retire);
+      count++;
+    }
+    this.pending.clear();
+    return count;
+  }
+
+  /** The encoded batches in order (call after materialize()). */
+  batchData(): { data: Data<Struct>; extent: Extent; version: number }[] {
+    return this.order.map((b) => ({ data: b.data!, extent: b.extent!, version: b.version }));
+  }
+
+  /** The table as Arrow (views on the arena; call after materialize()). */
+  table(): Table {
+    const batches = this.order.map((b) => {
+      const rb = new RecordBatch(this.schema, b.data!);
+      (rb as { schema: Schema }).schema = this.schema; // avoid per-batch schema compare (pitfall 1)
+      return rb;
+    });
+    return batches.length ? new Table(this.schema, batches) : new Table(this.schema);
+  }
+
+  /** Current dictionary vectors by id (for decoding). */
+  dictionaryVectors(): Map<number, Vector> {
+    const m = new Map<number, Vector>();
+    for (const c of this.spec.columns) if (c.kind === 'dict') m.set(c.dictId!, this.ctx.dictionary(c.dictId!).vector());
+    return m;
+  }
+
+  /**
+   * Adopts already-encoded batches (recovery from a file, or import): each Data becomes one
+   * batch at the given extent. Builds the id index by reading the key column.
+   */
+  adopt(items: { data: Data<Struct>; extent: Extent; version: number }[]): void {
+    for (const it of items) {
+      const b = this.newBatch();
+      b.data = it.data;
+      b.extent = it.extent;
+      b.version = it.version;
+      const key = it.data.children[this.keyColumn]!;
+      for (let i = 0; i < it.data.length; i++) {
+        const id = readUtf8(key, i)!;
+        b.ids.push(id);
+        this.index.set(id, b.uid * LOC_BITS + i);
+      }
+      b.live = it.data.length;
+    }
+  }
+
+  private newBatch(): Batch {
+    const b: Batch = { uid: this.nextUid++, data: null, extent: null, version: 0, ids: [], live: 0, overlay: null, dirty: null, structural: false };
+    this.batches.set(b.uid, b);
+    this.order.push(b);
+    return b;
+  }
+
+  private dropBatch(b: Batch): void {
+    this.batches.delete(b.uid);
+    this.order = this.order.filter((x) => x !== b);
+    this.pending.delete(b);
+  }
+
+  private decodeRow(data: Data<Struct>, slot: number): Row {
+    const row: Row = {};
+    this.spec.columns.forEach((c, k) => {
+      row[c.name] = readValue(c, data.children[k], slot);
+    });
+    return row;
+  }
+
+  private encodeBatch(batch: Batch, arena: Arena, retire: RetireFn): void {
+    const cols = this.spec.columns;
+    const old = batch.data;
+    let children: Data[];
+    if (!batch.structural && old) {
+      children = old.children.slice();
+      for (const k of batch.dirty ?? []) children[k] = this.rebuildColumn(k, cols[k]!, batch, old);
+    } else {
+      children = cols.map((c, k) => this.rebuildColumn(k, c, batch, old));
+    }
+    const length = batch.live;
+    const msg = encodeRecordBatch(length, children);
+    const extent = arena.alloc(msg.byteLength);
+    const bytes = arena.bytes(extent, msg.byteLength);
+    writeMessage(msg, bytes);
+    const data = decodeRecordBatch(bytes, this.schema.fields, this.dictionaryVectors(), `${this.spec.kind} batch`);
+    if (batch.extent) retire(batch.extent);
+    batch.data = data;
+    batch.extent = extent;
+    batch.version = this.ctx.nextVersion();
+    // Compact slots after deletes and re-index the rows that moved.
+    if (batch.structural) {
+      const ids: string[] = [];
+      for (const id of batch.ids) if (id !== null) ids.push(id);
+      batch.ids = ids;
+      for (let i = 0; i < ids.length; i++) this.index.set(ids[i]!, batch.uid * LOC_BITS + i);
+    }
+    batch.overlay = null;
+    batch.dirty = null;
+    batch.structural = false;
+  }
+
+  /** Column k of `batch`: runs of old rows copied, overlay rows encoded, deleted slots skipped. */
+  private rebuildColumn(k: number, spec: ColumnSpec, batch: Batch, old: Data<Struct> | null): Data {
+    const w = this.writers[k]!;
+    w.reset();
+    const src = old?.children[k];
+    const overlay = batch.overlay;
+    const committed = old ? old.length : 0;
+    let runStart = -1;
+    const flush = (end: number) => {
+      if (runStart >= 0) {
+        w.copy(src!, runStart, end);
+        runStart = -1;
+      }
+    };
+    const ids = batch.ids;
+    for (let s = 0; s < ids.length; s++) {
+      if (ids[s] === null) {
+        flush(s);
+        continue;
+      }
+      const row = overlay?.get(s);
+      if (row) {
+        flush(s);
+        w.push(toColumnValue(spec, row[spec.name]));
+      } else if (s < committed) {
+        if (runStart < 0) runStart = s;
+      } else {
+        throw new Error(`internal: slot ${s} of ${this.spec.kind} has no data`);
+      }
+    }
+    flush(Math.min(ids.length, committed));
+    return w.finish();
+  }
+}
+
+/** A record value as its column stores it (JSON fields become their text). */
+export function toColumnValue(spec: ColumnSpec, value: unknown): unknown {
+  if (spec.kind === 'utf8' && spec.json) return value === null || value === undefined ? null : JSON.stringify(value);
+  return value;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+function cloneValue<T>(v: T): T {
+  return v === null || typeof v !== 'object' ? v : (JSON.parse(JSON.stringify(v)) as T);
+}
+
+function cloneRow(r: Row): Row {
+  return JSON.parse(JSON.stringify(r)) as Row;
+}

@@ -1,0 +1,48 @@
+/**
+ * Table prefixes in the arena: for each table the schema message followed by its dictionary
+ * messages. A prefix is rewritten only when one of its dictionaries grew (a new task type), so
+ * readers re-decode it rarely. Prefix + batches form a valid Arrow IPC stream.
+ */
+import { encodeDictionaryBatch, encodeSchema, writeMessage, type EncodedMessage } from '../arrow/ipc-message.js';
+import type { EntityKind } from '../schema/entities.js';
+import type { Arena, Extent } from '../shm/arena.js';
+import type { DirEntry } from '../shm/directory.js';
+import type { EntityTable } from './entity-table.js';
+
+interface Entry {
+  key: string;
+  extent: Extent;
+  dir: DirEntry;
+}
+
+export class PrefixCache {
+  private readonly entries = new Map<EntityKind, Entry>();
+
+  constructor(
+    private readonly arena: Arena,
+    private readonly retire: (e: Extent) => void,
+    private readonly nextVersion: () => number,
+  ) {}
+
+  /** The prefix extent of `kind`, written anew if its dictionaries changed. */
+  get(kind: EntityKind, table: EntityTable): DirEntry {
+    const dicts = table.dictionaryVectors();
+    const key = [...dicts].map(([id, v]) => `${id}:${v.length}`).join(',');
+    const cur = this.entries.get(kind);
+    if (cur && cur.key === key) return cur.dir;
+    const msgs: EncodedMessage[] = [encodeSchema(table.schema)];
+    for (const [id, v] of dicts) msgs.push(encodeDictionaryBatch(id, v.data[0]!));
+    const total = msgs.reduce((s, m) => s + m.byteLength, 0);
+    const extent = this.arena.alloc(total);
+    const bytes = this.arena.bytes(extent, total);
+    let at = 0;
+    for (const m of msgs) {
+      writeMessage(m, bytes.subarray(at));
+      at += m.byteLength;
+    }
+    if (cur) this.retire(cur.extent);
+    const dir: DirEntry = { offset: extent.offset, length: total, version: this.nextVersion(), crc: 0, rows: 0 };
+    this.entries.set(kind, { key, extent, dir });
+    return dir;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Turning mutation inputs into records. Each function validates its whole input first and
+ * returns new objects; none touches the store. Unknown fields are errors, never dropped.
+ */
+import { invalid } from '../errors.js';
+import { NODE_ROLES, NODE_STATUSES } from '../schema/entities.js';
+import type {
+  ContentInput, ContentRecord, Json, NodeInput, NodeRecord, NodeResources, NodeResourcesInput,
+  TaskInput, TaskRecord, TaskResources, TaskResourcesInput,
+} from '../schema/records.js';
+import { bytesToMiB, parseSize } from './size.js';
+import {
+  checkBool, checkFloat, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject,
+  checkOneOf, checkSignedInt32, checkText, jsonText,
+} from './values.js';
+
+export const EMPTY_NODE_RESOURCES: Readonly<NodeResources> = Object.freeze({
+  cpu_count: null, cpu_load: null, gpu_count: null, gpu_available: null,
+  memory_total: null, memory_available: null, disk_total: null, disk_available: null,
+});
+
+export const EMPTY_TASK_RESOURCES: Readonly<TaskResources> = Object.freeze({ cpu_cores: null, gpu_cores: null, memory_mb: null });
+
+const NODE_RESOURCE_KEYS = [
+  'cpu_count', 'cpu_load', 'gpu_count', 'gpu_available', 'memory_total', 'memory_available',
+  'disk_total', 'disk_available', 'cpu', 'gpu', 'memory', 'disk',
+] as const;
+
+/** One friendly alias and the schema field it stands for. */
+function alias(obj: Record<string, unknown>, friendly: string, field: string, what: string): unknown {
+  if (obj[friendly] !== undefined && obj[field] !== undefined) {
+    throw invalid(`${what}.${friendly}`, obj[friendly], `given alone (${what}.${field} is also given)`);
+  }
+  return obj[friendly] !== undefined ? obj[friendly] : obj[field];
+}
+
+/**
+ * Validates node resources and returns only the fields that were given. Friendly forms:
+ * `cpu` → cpu_count, `gpu` → gpu_count, `memory` → memory_total, `disk` → disk_total. When a
+ * total is given in friendly form without its `_available`, the node is taken to have all of it
+ * available (a node that just reported its capacity has no load recorded yet); likewise
+ * `gpu_available` follows `gpu > 0`.
+ */
+export function nodeResourcesPatch(input: unknown, what = 'resources'): Partial<NodeResources> {
+  const obj = checkObject(input, what);
+  checkKeys(obj, NODE_RESOURCE_KEYS, what);
+  const out: Partial<NodeResources> = {};
+  const size = (v: unknown, name: string) => (v === null ? null : parseSize(v, `${what}.${name}`));
+  const cpu = alias(obj, 'cpu', 'cpu_count', what);
+  if (cpu !== undefined) out.cpu_count = cpu === null ? null : checkInt32(cpu, `${what}.cpu_count`);
+  if (obj.cpu_load !== undefined) out.cpu_load = obj.cpu_load === null ? null : Math.fround(checkFloat(obj.cpu_load, `${what}.cpu_load`, 0, 100));
+  const gpu = alias(obj, 'gpu', 'gpu_count', what);
+  if (gpu !== undefined) out.gpu_count = gpu === null ? null : checkInt32(gpu, `${what}.gpu_count`);
+  if (obj.gpu_available !== undefined) out.gpu_available = obj.gpu_available === null ? null : checkBool(obj.gpu_available, `${what}.gpu_available`);
+  else if (obj.gpu !== undefined) out.gpu_available = (out.gpu_count ?? 0) > 0;
+  const mem = alias(obj, 'memory', 'memory_total', what);
+  if (mem !== undefined) out.memory_total = size(mem, 'memory_total');
+  if (obj.memory_available !== undefined) out.memory_available = size(obj.memory_available, 'memory_available');
+  else if (obj.memory !== undefined) out.memory_available = out.memory_total ?? null;
+  const disk = alias(obj, 'disk', 'disk_total', what);
+  if (disk !== undefined) out.disk_total = size(disk, 'disk_total');
+  if (obj.disk_available !== undefined) out.disk_available = size(obj.disk_available, 'disk_available');
+  else if (obj.disk !== undefined) out.disk_available = out.disk_total ?? null;
+  return out;
+}
+
+/** Merges a resources patch into old resources and checks available <= total where both are known. */
+export function mergeNodeResources(old: Readonly<NodeResources>, patch: Partial<NodeResources>, what = 'resources'): NodeResources {
+  const r: NodeResources = { ...old, ...patch };
+  for (const [avail, total] of [['memory_available', 'memory_total'], ['disk_available', 'disk_total']] as const) {
+    const a = r[avail];
+    const t = r[total];
+    if (a !== null && t !== null && a > t) throw invalid(`${what}.${avail}`, a, `at most ${what}.${total} (${t})`);
+  }
+  if (r.gpu_available === true && r.gpu_count === 0) throw invalid(`${what}.gpu_available`, true, 'false when gpu_count is 0');
+  return r;
+}
+
+const NODE_KEYS = ['id', 'role', 'status', 'peers', 'capabilities', 'resources', 'address', 'metadata'] as const;
+const NODE_UPDATE_KEYS = NODE_KEYS.filter((k) => k !== 'id');
+
+/** Validated fields of a node input or update (only the fields present). */
+export function nodeFields(input: Record<string, unknown>, what: string, isUpdate: boolean): Partial<Omit<NodeRecord, 'resources'>> & { resources?: Partial<NodeResources> } {
+  checkKeys(input, isUpdate ? NODE_UPDATE_KEYS : NODE_KEYS, what);
+  const out: Partial<Omit<NodeRecord, 'resources'>> & { resources?: Partial<NodeResources> } = {};
+  if (!isUpdate) out.id = checkId(input.id, `${what}.id`);
+  if (input.role !== undefined || !isUpdate) out.role = checkOneOf(input.role, NODE_ROLES, `${what}.role`);
+  if (input.status !== undefined) out.status = checkOneOf(input.status, NODE_STATUSES, `${what}.status`);
+  if (input.peers !== undefined) out.peers = checkIdList(input.peers, `${what}.peers`);
+  if (input.capabilities !== undefined) out.capabilities = checkIdList(input.capabilities, `${what}.capabilities`);
+  if (input.resources !== undefined) out.resources = nodeResourcesPatch(input.resources, `${what}.resources`);
+  if (input.address !== undefined) out.address = checkText(input.address, `${what}.address`);
+  if (input.metadata !== undefined) {
+    if (input.metadata === null) out.metadata = null;
+    else {
+      const m = checkObject(input.metadata, `${what}.metadata`);
+      checkJson(m, `${what}.metadata`);
+      jsonText(m as Json, `${what}.metadata`);
+      out.metadata = m as { [key: string]: Json };
+    }
+  }
+  if (out.peers && out.id !== undefined && out.peers.includes(out.id)) throw invalid(`${what}.peers`, out.id, 'other nodes (a node is not its own peer)');
+  return out;
+}
+
+/** A complete new node record from a registration input. */
+export function newNodeRecord(input: NodeInput | unknown, now: number): NodeRecord {
+  const f = nodeFields(checkObject(input, 'node'), 'node', false);
+  return {
+    id: f.id!,
+    role: f.role!,
+    status: f.status ?? 'online',
+    peers: f.peers ?? [],
+    capabilities: f.capabilities ?? [],
+    resources: mergeNodeResources(EMPTY_NODE_RESOURCES, f.resources ?? {}, 'node.resources'),
+    last_seen: now,
+    address: f.address ?? null,
+    metadata: f.metadata ?? null,
+  };
+}
+
+const TASK_RESOURCE_KEYS = ['cpu_cores', 'gpu_cores', 'memory_mb', 'cpu', 'gpu', 'memory'] as const;
+
+/**
+ * Task requirements: `{ cpu_cores, gpu_cores, memory_mb }` or the friendly `{ cpu, gpu, memory }`
+ * where memory is a size ('4GB') converted to whole MiB, rounded up. Returns null for null.
+ */
+export function taskResources(input: TaskResourcesInput | null | unknown, what = 'task.resources'): TaskResources | null {
+  if (input === null) return null;
+  const obj = checkObject(input, what);
+  checkKeys(obj, TASK_RESOURCE_KEYS, what);
+  const cpu = alias(obj, 'cpu', 'cpu_cores', what);
+  const gpu = alias(obj, 'gpu', 'gpu_cores', what);
+  const out: TaskResources = { ...EMPTY_TASK_RESOURCES };
+  if (cpu != null) out.cpu_cores = checkInt32(cpu, `${what}.cpu_cores`);
+  if (gpu != null) out.gpu_cores = checkInt32(gpu, `${what}.gpu_cores`);
+  if (obj.memory !== undefined && obj.memory_mb !== undefined) throw invalid(`${what}.memory`, obj.memory, `given alone (${what}.memory_mb is also given)`);
+  if (obj.memory != null) out.memory_mb = checkInt32(bytesToMiB(parseSize(obj.memory, `${what}.memory`)), `${what}.memory (in MiB)`);
+  else if (obj.memory_mb != null) out.memory_mb = checkInt32(obj.memory_mb, `${what}.memory_mb`);
+  return out;
+}
+
+const CID_FIELDS = ['input_cid', 'output_cid'] as const;
+const CID_LIST_FIELDS = ['input_cids', 'output_cids'] as const;
+
+/** The CID link fields of a task input or update (only those present). */
+export function taskCidFields(input: Record<string, unknown>, what: string): Partial<TaskRecord> {
+  const out: Partial<TaskRecord> = {};
+  for (const k of CID_FIELDS) if (input[k] !== undefined) out[k] = input[k] === null ? null : checkId(input[k], `${what}.${k}`);
+  for (const k of CID_LIST_FIELDS) if (input[k] !== undefined) out[k] = checkIdList(input[k], `${what}.${k}`);
+  return out;
+}
+
+const TASK_KEYS = ['id', 'type', 'priority', 'payload', 'resources', ...CID_FIELDS, ...CID_LIST_FIELDS] as const;
+
+/** A complete new (pending) task record. */
+export function newTaskRecord(input: TaskInput | unknown, now: number): TaskRecord {
+  const obj = checkObject(input, 'task');
+  checkKeys(obj, TASK_KEYS, 'task');
+  const payload = obj.payload === undefined ? null : checkJson(obj.payload, 'task.payload');
+  if (payload !== null) jsonText(payload, 'task.payload');
+  const resources = obj.resources === undefined ? null : taskResources(obj.resources, 'task.resources');
+  return {
+    id: checkId(obj.id, 'task.id'),
+    type: checkId(obj.type, 'task.type'),
+    status: 'pending',
+    created_at: now,
+    updated_at: now,
+    assigned_to: null,
+    resources: resources ?? { ...EMPTY_TASK_RESOURCES },
+    input_cid: null,
+    output_cid: null,
+    input_cids: [],
+    output_cids: [],
+    ...taskCidFields(obj, 'task'),
+    priority: obj.priority === undefined ? 0 : checkSignedInt32(obj.priority, 'task.priority'),
+    payload,
+    result: null,
+    error: null,
+    started_at: null,
+    completed_at: null,
+    attempts: 0,
+  };
+}
+
+const CONTENT_KEYS = ['cid', 'size', 'providers', 'pinned', 'replication'] as const;
+
+/** A complete new content record. Providers are checked against the nodes by the store. */
+export function newContentRecord(input: ContentInput | unknown, now: number): ContentRecord {
+  const obj = checkObject(input, 'content');
+  checkKeys(obj, CONTENT_KEYS, 'content');
+  const pinned = obj.pinned === undefined ? false : checkBool(obj.pinned, 'content.pinned');
+  return {
+    cid: checkId(obj.cid, 'content.cid'),
+    size: parseSize(obj.size, 'content.size'),
+    created_at: now,
+    providers: obj.providers === undefined ? [] : checkIdList(obj.providers, 'content.providers'),
+    pinned,
+    replication: obj.replication === undefined ? 1 : checkInt32(obj.replication, 'content.replication'),
+    pinned_at: pinned ? now : null,
+  };
+}

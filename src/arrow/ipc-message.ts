@@ -199,13 +199,24 @@ export function decodeRecordBatch(
   return makeData({ type: new Struct(fields as Field[]), length: header.length, nullCount: 0, children }) as Data<Struct>;
 }
 
-/** Decodes a dictionary-batch message (utf8 values) into its id and values. */
-export function decodeDictionaryBatch(bytes: Uint8Array, valueType: DataType, what = 'dictionary batch'): { id: number; data: Data } {
-  const { message, body } = decodeMessage(bytes, what);
+/** Decodes a dictionary-batch message; `types` gives the value type of each dictionary id. */
+export function decodeDictionaryBatch(
+  bytes: Uint8Array,
+  types: Map<number, DataType>,
+  what = 'dictionary batch',
+): { id: number; data: Data; byteLength: number } {
+  const { message, body, byteLength } = decodeMessage(bytes, what);
   if (message.headerType !== MessageHeader.DictionaryBatch) throw corrupt(`${what}: expected a dictionary batch message`);
   const header = message.header() as DictionaryBatchHeader;
-  const [data] = new VectorLoader(body, header.nodes, header.buffers, new Map(), message.version).visitMany([valueType]);
-  return { id: header.id, data: data! };
+  const type = types.get(header.id);
+  if (!type) throw corrupt(`${what}: unknown dictionary id ${header.id}`);
+  let data: Data;
+  try {
+    [data] = new VectorLoader(body, header.nodes, header.buffers, new Map(), message.version).visitMany([type]) as [Data];
+  } catch (e) {
+    throw corrupt(`${what}: body does not match its type`, e);
+  }
+  return { id: header.id, data, byteLength };
 }
 
 /** Decodes a schema message. */

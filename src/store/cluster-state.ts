@@ -18,6 +18,9 @@ import { SCHEMA_VERSION } from '../schema/state-schema.js';
 import { Arena } from '../shm/arena.js';
 import type { Directory, DirTable } from '../shm/directory.js';
 import { Publisher } from '../shm/publisher.js';
+import { LAYOUT_VERSION } from '../shm/layout.js';
+import type { SharedHandle } from '../shm/reader.js';
+import { QueryPool } from '../pool/pool.js';
 import type { Snapshot } from '../snapshot.js';
 import {
   EMPTY_NODE_RESOURCES, mergeNodeResources, newContentRecord, newNodeRecord, newTaskRecord, nodeFields,
@@ -44,6 +47,8 @@ export interface InMemoryOptions {
   initialSharedBytes?: number;
   /** Upper bound of the shared buffer (default and maximum 4 GiB on Node 20). */
   maxSharedBytes?: number;
+  /** Worker threads of the query pool (default: cores - 1, at least 1). */
+  queryThreads?: number;
 }
 
 /** Options of `removeNode`. */
@@ -83,6 +88,8 @@ export class ClusterState {
   private publishScheduled = false;
   private waiters: { revision: number; resolve: (r: number) => void; reject: (e: unknown) => void }[] = [];
   private publishError: unknown = null;
+  private pool: QueryPool | null = null;
+  private readonly queryThreads: number | undefined;
 
   protected constructor(opts: InMemoryOptions) {
     const o = checkObject(opts, 'options');
@@ -90,6 +97,7 @@ export class ClusterState {
     this.nodeId = o.nodeId === undefined ? null : checkId(o.nodeId, 'options.nodeId');
     if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('options.clock', o.clock, 'a function');
     this.clock = (o.clock as () => number) ?? Date.now;
+    this.queryThreads = o.queryThreads === undefined ? undefined : checkInt32(o.queryThreads, 'options.queryThreads', 1);
     this._updatedAt = this.clock();
     for (const kind of ENTITY_KINDS) {
       for (const c of ENTITIES[kind].columns) {
@@ -509,6 +517,28 @@ export class ClusterState {
     });
   }
 
+  /**
+   * A structured-cloneable handle on the shared memory, to pass to worker threads in
+   * `workerData`; there `attachState(handle)` (arrow-cluster-state/worker) reads the state
+   * zero-copy. The same handle stays valid as the buffer grows.
+   */
+  shared(): SharedHandle {
+    this.assertOpen();
+    return { kind: 'arrow-cluster-state', layoutVersion: LAYOUT_VERSION, sab: this.arena.sab, token: this.publisher.token, pid: process.pid, clusterId: this.clusterId };
+  }
+
+  /**
+   * Runs query (helper) `name` with `args` on a worker thread of the pool, over a zero-copy
+   * snapshot that includes every mutation made before the call. Resolves with plain values.
+   */
+  async query(name: string, ...args: unknown[]): Promise<unknown> {
+    this.assertOpen();
+    if (typeof name !== 'string') throw invalid('query name', name, 'a string');
+    await this.published();
+    this.pool ??= new QueryPool(this.shared(), (tid) => this.publisher.releaseThread(tid), { threads: this.queryThreads });
+    return this.pool.run(name, args);
+  }
+
   /** Stops the writer: further calls fail with CLOSED. Idempotent. */
   async close(): Promise<void> {
     if (this.closedFlag) return;
@@ -525,6 +555,9 @@ export class ClusterState {
     this.cache = null;
     const err = closed('cluster state');
     for (const w of this.waiters.splice(0)) w.reject(err);
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.close();
   }
 
   get isClosed(): boolean {

@@ -49,6 +49,11 @@ export interface InMemoryOptions {
   maxSharedBytes?: number;
   /** Worker threads of the query pool (default: cores - 1, at least 1). */
   queryThreads?: number;
+  /**
+   * A reader's pin older than this (ms) is taken to belong to a dead thread and stops holding
+   * memory (default 60 s). Pool workers and tracked workers are released at once when they exit.
+   */
+  pinTimeoutMs?: number;
 }
 
 /** Options of `removeNode`. */
@@ -109,6 +114,7 @@ export class ClusterState {
     this.arena = new Arena(o.initialSharedBytes === undefined ? 1 << 20 : checkInt32(o.initialSharedBytes, 'options.initialSharedBytes'),
       o.maxSharedBytes === undefined ? undefined : (o.maxSharedBytes as number));
     this.publisher = new Publisher(this.arena);
+    if (o.pinTimeoutMs !== undefined) this.publisher.pinTimeoutMs = checkInt32(o.pinTimeoutMs, 'options.pinTimeoutMs');
     this.prefixes = new PrefixCache(this.arena, (e) => this.publisher.retire(e), () => ++this.version);
     this.publishNow();
   }
@@ -525,6 +531,24 @@ export class ClusterState {
   shared(): SharedHandle {
     this.assertOpen();
     return { kind: 'arrow-cluster-state', layoutVersion: LAYOUT_VERSION, sab: this.arena.sab, token: this.publisher.token, pid: process.pid, clusterId: this.clusterId };
+  }
+
+  /**
+   * Watches a worker thread you started with `shared()`: when it exits, its reader pin is
+   * released at once (instead of after `pinTimeoutMs`), so a crashed reader never holds memory.
+   */
+  trackWorker(worker: { threadId: number; once(event: 'exit', fn: () => void): unknown }): void {
+    this.assertOpen();
+    const id = worker.threadId;
+    worker.once('exit', () => {
+      this.publisher.releaseThread(id);
+      if (!this.closedFlag) this.publisher.reclaim();
+    });
+  }
+
+  /** Shared-memory figures: buffer size, bytes in use, bytes retired but still pinned. */
+  memoryStats(): { sharedBytes: number; usedBytes: number; retiredBytes: number; abandonedPins: number } {
+    return { sharedBytes: this.arena.capacity, usedBytes: this.arena.used, retiredBytes: this.publisher.retiredBytes, abandonedPins: this.publisher.abandonedPins };
   }
 
   /**

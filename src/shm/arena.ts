@@ -113,8 +113,9 @@ export class Arena {
     const lastFree = this.free.length ? this.free[this.free.length - 2]! + this.free[this.free.length - 1]! === old : false;
     const tailFree = lastFree ? this.free[this.free.length - 1]! : 0;
     const need = old + size - tailFree;
-    // Grow by at least a quarter so that growth is amortised, in whole MiB.
-    let target = Math.max(need, old + Math.floor(old / 4));
+    // Grow by what is needed plus 1/32 slack, in whole MiB: growing in place is cheap (the
+    // address space is reserved up front), and the buffer can never shrink, so stay tight.
+    let target = Math.max(need, old + Math.floor(old / 32));
     target = Math.ceil(target / (1 << 20)) * (1 << 20);
     target = Math.min(target, sab.maxByteLength);
     if (target < need) {

@@ -26,7 +26,6 @@ export class Publisher {
   /** Superseded since the last publish (still referenced by the published directory). */
   private superseded: Extent[] = [];
   private retired: Retired[] = [];
-  private readonly localPins = new Map<number, number>();
   private dirExtent: Extent | null = null;
   /** Pins older than this many ms are treated as abandoned by a dead reader. */
   pinTimeoutMs = 60_000;
@@ -84,17 +83,6 @@ export class Publisher {
     return freed;
   }
 
-  /** Pins a revision for the writer's own snapshot. */
-  pinLocal(revision: number): void {
-    this.localPins.set(revision, (this.localPins.get(revision) ?? 0) + 1);
-  }
-
-  unpinLocal(revision: number): void {
-    const n = (this.localPins.get(revision) ?? 0) - 1;
-    if (n <= 0) this.localPins.delete(revision);
-    else this.localPins.set(revision, n);
-  }
-
   /** Bytes held by retired extents waiting for readers. */
   get retiredBytes(): number {
     let s = 0;
@@ -120,10 +108,9 @@ export class Publisher {
     }
   }
 
-  /** Smallest pinned revision (readers and the writer's own snapshots), or null when none. */
+  /** Smallest revision pinned by a reader, or null when none. */
   private minPin(): number | null {
     let min: number | null = null;
-    for (const rev of this.localPins.keys()) if (min === null || rev < min) min = rev;
     const { i32, i64 } = this.views;
     const now = BigInt(Date.now());
     const timeout = BigInt(this.pinTimeoutMs);

@@ -68,8 +68,6 @@ const TASK_UPDATE_KEYS = [
 ] as const;
 const CONTENT_UPDATE_KEYS = ['size', 'pinned', 'replication', 'providers'] as const;
 
-const registry = new FinalizationRegistry<() => void>((release) => release());
-
 export class ClusterState {
   readonly clusterId: string;
   /** This writer's own node id, if given. */
@@ -88,7 +86,7 @@ export class ClusterState {
   private readonly active = new Map<string, Set<string>>();
   private undoLog: Undo[] | null = null;
   private closedFlag = false;
-  private cache: { revision: number; tables: Record<EntityKind, Table>; release: () => void } | null = null;
+  private cache: { revision: number; tables: Record<EntityKind, Table> } | null = null;
   private stateCache: { revision: number; table: Table } | null = null;
   private publishScheduled = false;
   private waiters: { revision: number; resolve: (r: number) => void; reject: (e: unknown) => void }[] = [];
@@ -166,10 +164,9 @@ export class ClusterState {
 
   /**
    * The state as three flat Arrow tables (one row per entity; role/status/type dictionary-coded).
-   * Cached per revision: calling twice without a mutation returns the same objects. The columns
-   * are views on shared memory that stay valid as long as the tables are reachable (the writer
-   * keeps the revision's memory until they are garbage-collected); use `snapshot()` to release
-   * deterministically. Not available inside a transaction.
+   * Cached per revision: calling twice without a mutation returns the same objects. The tables
+   * are the writer's own immutable copy on the JS heap: they stay valid (showing their revision)
+   * for as long as you hold them. Not available inside a transaction.
    */
   getTables(): Record<EntityKind, Table> {
     return this.currentTables().tables;
@@ -186,37 +183,20 @@ export class ClusterState {
   }
 
   /**
-   * A consistent view of the current revision that the helpers accept. Its tables are views on
-   * shared memory, pinned until `release()` (or until garbage-collected).
+   * A consistent, immutable view of the current revision that the helpers accept (the same
+   * tables as getTables(); `release()` is a no-op for the writer's snapshots).
    */
   snapshot(): Snapshot {
     const cur = this.currentTables();
-    const revision = this._revision;
-    this.publisher.pinLocal(revision);
-    let released = false;
-    const token = {};
-    const release = () => {
-      if (released) return;
-      released = true;
-      registry.unregister(token);
-      this.publisher.unpinLocal(revision);
-    };
-    const snap: Snapshot = {
-      revision,
+    return {
+      revision: cur.revision,
       clusterId: this.clusterId,
       masterId: this._masterId,
       updatedAt: this._updatedAt,
       ...cur.tables,
       source: 'writer',
-      release,
+      release: () => undefined,
     };
-    registry.register(snap, () => {
-      if (!released) {
-        released = true;
-        this.publisher.unpinLocal(revision);
-      }
-    }, token);
-    return snap;
   }
 
   // ─────────────────────────── transactions ───────────────────────────
@@ -547,8 +527,15 @@ export class ClusterState {
   }
 
   /** Shared-memory figures: buffer size, bytes in use, bytes retired but still pinned. */
-  memoryStats(): { sharedBytes: number; usedBytes: number; retiredBytes: number; abandonedPins: number } {
-    return { sharedBytes: this.arena.capacity, usedBytes: this.arena.used, retiredBytes: this.publisher.retiredBytes, abandonedPins: this.publisher.abandonedPins };
+  memoryStats(): { sharedBytes: number; usedBytes: number; liveBytes: number; retiredBytes: number; abandonedPins: number } {
+    const retired = this.publisher.retiredBytes;
+    return {
+      sharedBytes: this.arena.capacity,
+      usedBytes: this.arena.used,
+      liveBytes: this.arena.used - retired,
+      retiredBytes: retired,
+      abandonedPins: this.publisher.abandonedPins,
+    };
   }
 
   /**
@@ -575,7 +562,6 @@ export class ClusterState {
     }
     this.closedFlag = true;
     this.publisher.close();
-    this.cache?.release();
     this.cache = null;
     const err = closed('cluster state');
     for (const w of this.waiters.splice(0)) w.reject(err);
@@ -683,19 +669,8 @@ export class ClusterState {
     if (this.undoLog) throw invalid('getTables()/getState()/snapshot()', 'inside a transaction', 'called outside transactions (use getNode/getTask/getContent inside)');
     if (this.cache?.revision === this._revision) return this.cache;
     this.materialize();
-    const revision = this._revision;
     const tables = { nodes: this.tables.nodes.table(), tasks: this.tables.tasks.table(), content: this.tables.content.table() };
-    this.publisher.pinLocal(revision);
-    let released = false;
-    const release = () => {
-      if (!released) {
-        released = true;
-        this.publisher.unpinLocal(revision);
-      }
-    };
-    // The cached tables keep their revision's memory until they are unreachable.
-    registry.register(tables, release);
-    this.cache = { revision, tables, release: () => undefined };
+    this.cache = { revision: this._revision, tables };
     return this.cache;
   }
 

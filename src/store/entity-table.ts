@@ -278,19 +278,22 @@ export class EntityTable {
   private encodeBatch(batch: Batch, arena: Arena, retire: RetireFn): void {
     const cols = this.spec.columns;
     const old = batch.data;
+    const plan = changePlan(batch, old ? old.length : 0);
     let children: Data[];
     if (!batch.structural && old) {
       children = old.children.slice();
-      for (const k of batch.dirty ?? []) children[k] = this.rebuildColumn(k, cols[k]!, batch, old);
+      for (const k of batch.dirty ?? []) children[k] = this.rebuildColumn(k, cols[k]!, batch, old, plan);
     } else {
-      children = cols.map((c, k) => this.rebuildColumn(k, c, batch, old));
+      children = cols.map((c, k) => this.rebuildColumn(k, c, batch, old, plan));
     }
-    const length = batch.live;
-    const msg = encodeRecordBatch(length, children);
+    const msg = encodeRecordBatch(batch.live, children);
+    // The writer's master copy lives on the JS heap: tables it hands out stay valid like any JS
+    // value, whatever happens to shared memory. Readers get a copy in a fresh arena extent.
+    const master = new Uint8Array(msg.byteLength);
+    writeMessage(msg, master);
+    const data = decodeRecordBatch(master, this.schema.fields, this.dictionaryVectors(), `${this.spec.kind} batch`);
     const extent = arena.alloc(msg.byteLength);
-    const bytes = arena.bytes(extent, msg.byteLength);
-    writeMessage(msg, bytes);
-    const data = decodeRecordBatch(bytes, this.schema.fields, this.dictionaryVectors(), `${this.spec.kind} batch`);
+    arena.bytes(extent, msg.byteLength).set(master);
     if (batch.extent) retire(batch.extent);
     batch.data = data;
     batch.extent = extent;
@@ -307,39 +310,45 @@ export class EntityTable {
     batch.structural = false;
   }
 
-  /** Column k of `batch`: runs of old rows copied, overlay rows encoded, deleted slots skipped. */
-  private rebuildColumn(k: number, spec: ColumnSpec, batch: Batch, old: Data<Struct> | null): Data {
+  /** Column k of `batch`: runs of old rows copied, changed rows encoded, deleted slots skipped. */
+  private rebuildColumn(k: number, spec: ColumnSpec, batch: Batch, old: Data<Struct> | null, plan: ChangePlan): Data {
     const w = this.writers[k]!;
     w.reset();
     const src = old?.children[k];
     const overlay = batch.overlay;
-    const committed = old ? old.length : 0;
-    let runStart = -1;
-    const flush = (end: number) => {
-      if (runStart >= 0) {
-        w.copy(src!, runStart, end);
-        runStart = -1;
-      }
-    };
-    const ids = batch.ids;
-    for (let s = 0; s < ids.length; s++) {
-      if (ids[s] === null) {
-        flush(s);
-        continue;
-      }
-      const row = overlay?.get(s);
-      if (row) {
-        flush(s);
-        w.push(toColumnValue(spec, row[spec.name]));
-      } else if (s < committed) {
-        if (runStart < 0) runStart = s;
-      } else {
-        throw new Error(`internal: slot ${s} of ${this.spec.kind} has no data`);
-      }
+    let at = 0;
+    for (let e = 0; e < plan.slots.length; e++) {
+      const s = plan.slots[e]!;
+      if (s > at) w.copy(src!, at, s);
+      if (batch.ids[s] !== null) w.push(toColumnValue(spec, overlay!.get(s)![spec.name]));
+      at = s + 1;
     }
-    flush(Math.min(ids.length, committed));
+    if (plan.committed > at) w.copy(src!, at, plan.committed);
     return w.finish();
   }
+}
+
+/** The slots of a batch that are not plain copies (changed, appended or deleted), in order. */
+interface ChangePlan {
+  slots: number[];
+  committed: number;
+}
+
+function changePlan(batch: Batch, committed: number): ChangePlan {
+  const slots: number[] = batch.overlay ? [...batch.overlay.keys()] : [];
+  if (batch.structural) for (let s = 0; s < committed; s++) if (batch.ids[s] === null) slots.push(s);
+  for (let s = committed; s < batch.ids.length; s++) if (batch.ids[s] === null) slots.push(s);
+  slots.sort((a, b) => a - b);
+  // Slots at or past the committed length are never copied; the plan covers them explicitly.
+  for (const s of slots) if (s >= committed && batch.ids[s] !== null && !batch.overlay?.has(s)) throw new Error(`internal: slot ${s} has no data`);
+  return { slots: dedupe(slots), committed };
+}
+
+function dedupe(a: number[]): number[] {
+  let j = 0;
+  for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[i - 1]) a[j++] = a[i]!;
+  a.length = j;
+  return a;
 }
 
 /** A record value as its column stores it (JSON fields become their text). */

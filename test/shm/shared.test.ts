@@ -104,7 +104,8 @@ function consistencyWriter(seed: number, initialTasks: number) {
   return { s, step, agg };
 }
 
-function startVerifiers(s: ClusterState, holds: number[], maxRevisions: number) {
+async function startVerifiers(s: ClusterState, holds: number[], maxRevisions: number) {
+  await s.published(); // the setup transaction is visible before any verifier starts
   const control = new SharedArrayBuffer(8 + maxRevisions);
   const workers = holds.map((holdMs) => new Worker(WORKER, { workerData: { handle: s.shared(), mode: 'verify', holdMs, control } }));
   for (const w of workers) s.trackWorker(w);
@@ -121,6 +122,7 @@ test('zero-copy: in a worker thread every column buffer of a snapshot is a view 
   s.assignTask('t1', 'w');
   s.updateTask('t1', { status: 'completed', result: { ok: true } });
   s.addContent({ cid: 'c1', size: '1MB', providers: ['w'], pinned: true });
+  await s.published(); // visible to workers from here on
   const w = new Worker(WORKER, { workerData: { handle: s.shared(), mode: 'zero-copy' } });
   const m = await message<{ views: number; shared: number; revision: number; rows: number }>(w);
   t.is(m.revision, s.revision);
@@ -133,7 +135,7 @@ test('zero-copy: in a worker thread every column buffer of a snapshot is a view 
 
 test('consistency under load: 10,000 revisions verified by three workers (one slow), none torn or stale', async (t) => {
   const { s, step } = consistencyWriter(7, 6000);
-  const v = startVerifiers(s, [0, 0, 20], 2_000_000);
+  const v = await startVerifiers(s, [0, 0, 20], 2_000_000);
   const deadline = Date.now() + 150_000;
   let steps = 0;
   while (Atomics.load(v.ctl, 1) < 10_000 && Date.now() < deadline) {
@@ -162,7 +164,7 @@ test('consistency under load: 10,000 revisions verified by three workers (one sl
 test('growth: the buffer grows in place from 10 to 100,000 entities while workers read', async (t) => {
   const { s, step } = consistencyWriter(11, 0);
   const before = s.shared().sab.byteLength;
-  const v = startVerifiers(s, [0, 5], 100_000);
+  const v = await startVerifiers(s, [0, 5], 100_000);
   while (s.counts.tasks < 100_000) {
     step(Math.min(2500, 100_000 - s.counts.tasks));
     await nextTurn();

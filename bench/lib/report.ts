@@ -1,0 +1,99 @@
+/**
+ * The benchmark report: every figure with its unit, its min/median/max over runs, and where a
+ * baseline was measured in the same run, the ratio ours/baseline. Printed as a table and written
+ * as JSON (bench/results/<date>.json and bench/results/latest.json).
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, platform, release } from 'node:os';
+import { createRequire } from 'node:module';
+import { spread, type Spread } from './stats.js';
+
+export interface Figure {
+  suite: string;
+  scale: string;
+  name: string;
+  unit: string;
+  /** Lower is better (latency, bytes) or higher is better (throughput). */
+  better: 'lower' | 'higher';
+  value: Spread;
+  baseline?: { name: string; value: Spread };
+  /** How many times better ours is than the baseline (>1 = ours better). */
+  advantage?: number;
+  target?: string;
+  note?: string;
+}
+
+const require = createRequire(import.meta.url);
+const version = (p: string) => {
+  try {
+    return (require(`${p}/package.json`) as { version: string }).version;
+  } catch {
+    return 'missing';
+  }
+};
+
+export class Report {
+  readonly figures: Figure[] = [];
+  readonly skipped: { what: string; why: string }[] = [];
+  readonly checks: { what: string; ok: boolean; detail?: string }[] = [];
+
+  add(f: Omit<Figure, 'value' | 'baseline' | 'advantage'> & { runs: number[]; baseline?: { name: string; runs: number[] } }): Figure {
+    const value = spread(f.runs);
+    const fig: Figure = { ...f, value } as Figure;
+    delete (fig as { runs?: unknown }).runs;
+    if (f.baseline) {
+      const b = spread(f.baseline.runs);
+      fig.baseline = { name: f.baseline.name, value: b };
+      fig.advantage = f.better === 'lower' ? b.median / value.median : value.median / b.median;
+    }
+    this.figures.push(fig);
+    const base = fig.baseline ? `  vs ${fig.baseline.name} ${fmt(fig.baseline.value.median)} → ${fmtRatio(fig.advantage!)}` : '';
+    process.stdout.write(`  ${f.scale.padEnd(3)} ${f.name.padEnd(58)} ${fmt(value.median).padStart(10)} ${f.unit.padEnd(6)}${base}\n`);
+    return fig;
+  }
+
+  skip(what: string, why: string): void {
+    this.skipped.push({ what, why });
+    process.stdout.write(`  skipped: ${what} (${why})\n`);
+  }
+
+  check(what: string, ok: boolean, detail?: string): void {
+    this.checks.push({ what, ok, detail });
+    if (!ok) throw new Error(`benchmark answer check failed: ${what}${detail ? `: ${detail}` : ''}`);
+  }
+
+  machine() {
+    return {
+      cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), platform: `${platform()} ${release()}`, node: process.version,
+      versions: { 'apache-arrow': version('apache-arrow'), 'parquet-wasm': version('parquet-wasm'), piscina: version('piscina'), lmdb: version('lmdb') },
+    };
+  }
+
+  /** Prints the summary table and writes the JSON results. Returns the file written. */
+  finish(mode: string): string {
+    const out = { date: new Date().toISOString(), mode, machine: this.machine(), figures: this.figures, skipped: this.skipped, checks: this.checks };
+    const dir = new URL('../../../bench/results/', import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    const name = `${out.date.replace(/[:.]/g, '-')}-${mode}.json`;
+    const file = new URL(name, dir);
+    writeFileSync(file, JSON.stringify(out, null, 1));
+    const latest = new URL(`latest-${mode}.json`, dir);
+    writeFileSync(new URL(`latest-${mode}.json.tmp`, dir), JSON.stringify(out, null, 1));
+    renameSync(new URL(`latest-${mode}.json.tmp`, dir), latest);
+    return file.pathname;
+  }
+}
+
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  if (a >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (a >= 1e4) return `${(x / 1e3).toFixed(1)}k`;
+  if (a >= 100) return x.toFixed(0);
+  if (a >= 1) return x.toFixed(2);
+  return x.toFixed(3);
+}
+
+export function fmtRatio(r: number): string {
+  return r >= 1 ? `${r >= 100 ? r.toFixed(0) : r.toFixed(1)}× better` : `${(1 / r).toFixed(1)}× worse`;
+}

@@ -1,0 +1,67 @@
+/**
+ * `npm run bench` — the benchmark harness. Loads each scale once (seeded synthetic cluster),
+ * runs the suites on it, prints a table and writes bench/results/*.json.
+ *   npm run bench              full: S, M and L, repeated runs, every baseline
+ *   npm run bench -- --quick   under a minute: S and a reduced M (a CI smoke test)
+ *   --scales S,M  --suites writer,shared
+ */
+import { ClusterState } from '../src/index.js';
+import { loadSynthetic, SCALES, type SyntheticScale } from '../src/synthetic.js';
+import { Report } from './lib/report.js';
+import { writerSuite } from './suites/writer.js';
+import { sharedSuite } from './suites/shared.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const arg = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const scales = (arg('--scales') ?? (quick ? 'S,M' : 'S,M,L')).split(',') as ('S' | 'M' | 'L')[];
+const suites = new Set((arg('--suites') ?? 'writer,shared').split(','));
+const report = new Report();
+
+async function load(name: string, scale: SyntheticScale): Promise<ClusterState> {
+  const state = ClusterState.inMemory({ clusterId: `bench-${name}`, initialSharedBytes: 64 << 20 });
+  const t0 = performance.now();
+  let last = 0;
+  await loadSynthetic(state, scale, {
+    seed: 7,
+    chunk: 10_000,
+    onProgress: (done, total) => {
+      const pct = Math.floor((done / total) * 100);
+      if (pct >= last + 10 || done === total) {
+        last = pct;
+        process.stdout.write(`\r  loading ${name}: ${pct}% (${done.toLocaleString()} / ${total.toLocaleString()})`);
+      }
+    },
+  });
+  await state.published();
+  process.stdout.write(`\r  loaded ${name} (${scale.nodes.toLocaleString()} nodes, ${scale.tasks.toLocaleString()} tasks, ${scale.content.toLocaleString()} content) in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+  return state;
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`arrow-cluster-state bench (${quick ? 'quick' : 'full'}), scales ${scales.join(', ')}\n`);
+  for (const name of scales) {
+    const scale = quick && name === 'M' ? { nodes: 10_000, tasks: 100_000, content: 100_000 } : SCALES[name];
+    const state = await load(name, scale);
+    if (suites.has('writer')) await writerSuite(report, state, name, { runs: quick ? 1 : 3, ops: quick ? 2000 : 10_000, loaded: scale });
+    if (suites.has('shared')) {
+      await sharedSuite(report, state, name, {
+        trials: quick ? 60 : name === 'L' ? 150 : 300,
+        baselineTrials: quick ? 0 : name === 'L' ? 2 : 3,
+        sustainMs: quick ? 500 : 3000,
+        loaded: scale,
+      });
+    }
+    await state.close();
+  }
+  const file = report.finish(quick ? 'quick' : 'full');
+  process.stdout.write(`\nresults: ${file}\n`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -24,6 +24,14 @@ export class StringDictionary {
     this.version = 0;
   }
 
+  /** Replaces the values by `values` in code order (recovery: codes must mean what they meant). */
+  restore(values: readonly string[]): void {
+    if (values.length > this.maxCodes) throw new Error(`dictionary ${this.id}: ${values.length} values exceed its ${this.maxCodes} codes`);
+    this.values.length = 0;
+    this.codes.clear();
+    for (const v of values) this.add(v);
+  }
+
   /** Code of `value`, appending it if new (caller has validated the value). */
   code(value: string): number {
     const c = this.codes.get(value);

@@ -4,7 +4,7 @@
  * decoded record batch per (offset, version); for a new directory it decodes only the extents it
  * has not seen and reuses a table object when none of its batches changed.
  */
-import { Data, DataType, makeVector, RecordBatch, Schema, Struct, Table, Type, type Field, type Vector } from 'apache-arrow';
+import { DataType, makeVector, RecordBatch, Schema, Table, Type, type Field, type Vector } from 'apache-arrow';
 import { decodeDictionaryBatch, decodeRecordBatch, decodeSchemaMessage } from '../arrow/ipc-message.js';
 import { corrupt } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
@@ -34,40 +34,38 @@ export class ArenaDecoder {
     tasks: { prefix: null, batchKeys: [], table: null },
     content: { prefix: null, batchKeys: [], table: null },
   };
-  private batches = new Map<string, Data<Struct>>();
+  private batches = new Map<string, RecordBatch>();
   /** Batches decoded by the last `decode` call (for measurements). */
   lastDecoded = 0;
 
   /** Tables of the revision named by `dir`, decoding only new extents. */
   decode(dir: Directory, source: ExtentSource): Record<EntityKind, Table> {
-    const next = new Map<string, Data<Struct>>();
+    const next = new Map<string, RecordBatch>();
     const out = {} as Record<EntityKind, Table>;
     this.lastDecoded = 0;
     for (const kind of ENTITY_KINDS) {
       const t = dir.tables[kind];
       const st = this.tables[kind];
       const prefixKey = keyOf(t.prefix);
-      if (!st.prefix || st.prefix.key !== prefixKey) st.prefix = this.decodePrefix(prefixKey, source(t.prefix, `${kind} prefix`), kind);
+      if (!st.prefix || st.prefix.key !== prefixKey) st.prefix = { key: prefixKey, ...decodePrefix(source(t.prefix, `${kind} prefix`), `${kind} prefix`) };
       const prefix = st.prefix;
       const keys = t.batches.map(keyOf);
       const sameTable = st.table && keys.length === st.batchKeys.length && keys.every((k, i) => k === st.batchKeys[i]) && st.table.schema === prefix.schema;
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i]!;
-        let data = this.batches.get(k);
-        if (!data) {
+        let rb = this.batches.get(k);
+        if (!rb || rb.schema !== prefix.schema) {
           const entry = t.batches[i]!;
-          data = decodeRecordBatch(source(entry, `${kind} batch ${i}`), prefix.fields, prefix.dictionaries, `${kind} batch ${i}`);
+          const data = decodeRecordBatch(source(entry, `${kind} batch ${i}`), prefix.fields, prefix.dictionaries, `${kind} batch ${i}`);
           if (data.length !== entry.rows) throw corrupt(`${kind} batch ${i}: ${data.length} rows, directory says ${entry.rows}`);
+          rb = new RecordBatch(prefix.schema, data);
+          (rb as { schema: Schema }).schema = prefix.schema; // one shared schema: no per-batch comparison
           this.lastDecoded++;
         }
-        next.set(k, data);
+        next.set(k, rb);
       }
       if (!sameTable) {
-        const rbs = keys.map((k) => {
-          const rb = new RecordBatch(prefix.schema, next.get(k)!);
-          (rb as { schema: Schema }).schema = prefix.schema; // skip per-batch schema comparison
-          return rb;
-        });
+        const rbs = keys.map((k) => next.get(k)!);
         st.table = rbs.length ? new Table(prefix.schema, rbs) : new Table(prefix.schema);
         st.batchKeys = keys;
       }
@@ -82,22 +80,30 @@ export class ArenaDecoder {
     this.batches.clear();
     for (const k of ENTITY_KINDS) this.tables[k] = { prefix: null, batchKeys: [], table: null };
   }
+}
 
-  private decodePrefix(key: string, bytes: Uint8Array, kind: string): Prefix {
-    const { schema, byteLength } = decodeSchemaMessage(bytes, `${kind} schema`);
-    const types = new Map<number, DataType>();
-    for (const f of schema.fields) {
-      const ty = f.type as { dictionary?: DataType; id?: number };
-      if (f.typeId === Type.Dictionary && ty.dictionary && ty.id !== undefined) types.set(ty.id, ty.dictionary);
-    }
-    const dictionaries = new Map<number, Vector>();
-    let at = byteLength;
-    while (at < bytes.byteLength) {
-      const { id, data, byteLength: n } = decodeDictionaryBatch(bytes.subarray(at), types, `${kind} dictionary`);
-      dictionaries.set(id, makeVector(data));
-      at += n;
-    }
-    if (dictionaries.size !== types.size) throw corrupt(`${kind} prefix: ${dictionaries.size} of ${types.size} dictionaries present`);
-    return { key, schema, fields: schema.fields, dictionaries };
+/** A decoded table prefix: the schema and its dictionaries. */
+export interface DecodedPrefix {
+  schema: Schema;
+  fields: Field[];
+  dictionaries: Map<number, Vector>;
+}
+
+/** Decodes a prefix extent: a schema message followed by one dictionary message per dictionary. */
+export function decodePrefix(bytes: Uint8Array, what: string): DecodedPrefix {
+  const { schema, byteLength } = decodeSchemaMessage(bytes, `${what} schema`);
+  const types = new Map<number, DataType>();
+  for (const f of schema.fields) {
+    const ty = f.type as { dictionary?: DataType; id?: number };
+    if (f.typeId === Type.Dictionary && ty.dictionary && ty.id !== undefined) types.set(ty.id, ty.dictionary);
   }
+  const dictionaries = new Map<number, Vector>();
+  let at = byteLength;
+  while (at < bytes.byteLength) {
+    const { id, data, byteLength: n } = decodeDictionaryBatch(bytes.subarray(at), types, `${what} dictionary`);
+    dictionaries.set(id, makeVector(data));
+    at += n;
+  }
+  if (dictionaries.size !== types.size) throw corrupt(`${what}: ${dictionaries.size} of ${types.size} dictionaries present`);
+  return { schema, fields: schema.fields, dictionaries };
 }

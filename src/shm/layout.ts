@@ -49,7 +49,7 @@ export const SLOT_I64_SINCE = 2;
 
 export const HEADER_BYTES = 16384;
 /** Extents are aligned to this (≥ 8 keeps apache-arrow zero-copy). */
-export const EXTENT_ALIGN = 64;
+export { EXTENT_ALIGN } from "./free-list.js";
 /** Node 20 caps a growable SharedArrayBuffer's maxByteLength at 2^32 bytes. */
 export const MAX_SHARED_BYTES = 2 ** 32;
 

@@ -34,7 +34,12 @@ import {
 import { TASK_STATUSES } from '../schema/entities.js';
 import { EntityTable, type Row, type Undo } from './entity-table.js';
 import { canTransition, isActive, transitionHint } from './lifecycle.js';
+import { activeByNode } from './restore.js';
 import { PrefixCache } from './prefixes.js';
+import type { StoreInternals } from './restore.js';
+import type { CommitContent } from '../persist/arena-file.js';
+import type { StateDirectory } from '../persist/state-dir.js';
+import type { MirrorOptions } from '../persist/parquet-mirror.js';
 
 /** Options of `ClusterState.inMemory`. */
 export interface InMemoryOptions {
@@ -54,6 +59,22 @@ export interface InMemoryOptions {
    * memory (default 60 s). Pool workers and tracked workers are released at once when they exit.
    */
   pinTimeoutMs?: number;
+}
+
+/** Options of `ClusterState.open`. */
+export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
+  /** The state directory (created if missing). */
+  statePath: string;
+  /** Required for a new directory; for an existing one it must match (or be omitted). */
+  clusterId?: string;
+  /** A lock not refreshed for this long is taken over (ms, at least 2000; default 10000). */
+  lockStaleMs?: number;
+  /** How long to wait for another writer's lock before LOCKED (ms, default 0). */
+  lockWaitMs?: number;
+  /** Parquet mirror settings, or false for none. */
+  parquet?: MirrorOptions | false;
+  /** Move damaged state files aside and start empty instead of refusing with CORRUPT. */
+  startFresh?: boolean;
 }
 
 /** Options of `removeNode`. */
@@ -91,10 +112,14 @@ export class ClusterState {
   private publishScheduled = false;
   private waiters: { revision: number; resolve: (r: number) => void; reject: (e: unknown) => void }[] = [];
   private publishError: unknown = null;
+  /** The state directory when opened with a statePath. */
+  protected dir: StateDirectory | null = null;
+  private lastContent: CommitContent | null = null;
+  private fatal: StateError | null = null;
   private pool: QueryPool | null = null;
   private readonly queryThreads: number | undefined;
 
-  protected constructor(opts: InMemoryOptions) {
+  protected constructor(opts: InMemoryOptions, publishInitial = true) {
     const o = checkObject(opts, 'options');
     this.clusterId = checkId(o.clusterId, 'options.clusterId');
     this.nodeId = o.nodeId === undefined ? null : checkId(o.nodeId, 'options.nodeId');
@@ -114,7 +139,20 @@ export class ClusterState {
     this.publisher = new Publisher(this.arena);
     if (o.pinTimeoutMs !== undefined) this.publisher.pinTimeoutMs = checkInt32(o.pinTimeoutMs, 'options.pinTimeoutMs');
     this.prefixes = new PrefixCache(this.arena, (e) => this.publisher.retire(e), () => ++this.version);
-    this.publishNow();
+    if (publishInitial) this.publishNow();
+  }
+
+  /**
+   * Opens (or creates) the state directory `statePath` as its one writer: takes the directory
+   * lock (LOCKED if another writer holds it), sweeps a crash's temp files, recovers the newest
+   * durable revision from the arena file (or imports a seed-layout Parquet file, e.g. written by
+   * pyarrow), and from then on flushes every published revision (group commit) and mirrors it
+   * to Parquet. A damaged file is never replaced by an empty state: CORRUPT, unless
+   * `startFresh` moves the damaged files aside.
+   */
+  static async open(opts: OpenOptions): Promise<ClusterState> {
+    const { openStateDirectory } = await import('../persist/open.js');
+    return openStateDirectory(opts, (o) => new ClusterState(o, false));
   }
 
   /** A state held in memory only (no files): for tests, fixtures and embedded use. */
@@ -127,6 +165,11 @@ export class ClusterState {
   /** Number of committed changes; starts at 0. */
   get revision(): number {
     return this._revision;
+  }
+
+  /** The newest revision visible to worker threads (≤ revision; equal after `await published()`). */
+  get publishedRevision(): number {
+    return this.publisher.publishedRevision;
   }
 
   /** `master_id`: the registered master (this writer's nodeId when it is one), else null. */
@@ -504,6 +547,70 @@ export class ClusterState {
   }
 
   /**
+   * Resolves once the revision current at the call is durable in the state directory (written
+   * to the arena file and fdatasynced, meta slot included). Flushes are group commits: one in
+   * flight at a time, each covering every revision published before it started. Rejects for an
+   * in-memory state (it has no files) and with LOCKED after the lock was compromised.
+   */
+  async flush(): Promise<number> {
+    this.assertOpen();
+    const dir = this.requireDir('flush()');
+    const rev = await this.published();
+    await dir.flush(rev);
+    return rev;
+  }
+
+  /** Resolves once the Parquet file holds at least the revision current at the call. */
+  async exportParquet(): Promise<number> {
+    this.assertOpen();
+    const dir = this.requireDir('exportParquet()');
+    if (!dir.mirror) throw invalid('exportParquet()', 'parquet: false', 'a state opened with a Parquet mirror');
+    await this.published();
+    return dir.mirror.exportNow();
+  }
+
+  /** Where the files are, and how far they are (for a directory-backed state; else null). */
+  files(): { dir: string; arena: string; parquet: string; durableRevision: number; parquetRevision: number; fileBytes: number; liveBytes: number; compactions: number } | null {
+    const d = this.dir;
+    if (!d) return null;
+    return {
+      dir: d.dir, arena: d.arenaPath, parquet: d.parquetPath, durableRevision: d.durableRevision,
+      parquetRevision: d.mirror?.revision ?? -1, fileBytes: d.fileBytes, liveBytes: d.liveBytes, compactions: d.compactions,
+    };
+  }
+
+  /** @internal What the persistence layer needs to restore and persist this state. */
+  internals(): StoreInternals & { attach(dir: StateDirectory): void; content(): CommitContent; activeRebuild(): void; publish(): void; fail(e: StateError): void } {
+    return {
+      tables: this.tables,
+      dicts: this.dicts,
+      arena: this.arena,
+      raiseVersion: (v) => {
+        this.version = Math.max(this.version, v);
+      },
+      setHead: (revision, updatedAt, masterId) => {
+        this._revision = revision;
+        this._updatedAt = updatedAt;
+        this._masterId = masterId;
+      },
+      attach: (dir) => {
+        this.dir = dir;
+        this.lastContent = this.commitContent();
+      },
+      content: () => this.lastContent ?? this.commitContent(),
+      activeRebuild: () => {
+        this.materialize();
+        this.active.clear();
+        for (const [k, v] of activeByNode(this.tables.tasks.table())) this.active.set(k, v);
+      },
+      publish: () => this.publishNow(),
+      fail: (e) => {
+        this.fatal = e;
+      },
+    };
+  }
+
+  /**
    * A structured-cloneable handle on the shared memory, to pass to worker threads in
    * `workerData`; there `attachState(handle)` (arrow-cluster-state/worker) reads the state
    * zero-copy. The same handle stays valid as the buffer grows.
@@ -550,24 +657,35 @@ export class ClusterState {
     return this.pool.run(name, args);
   }
 
-  /** Stops the writer: further calls fail with CLOSED. Idempotent. */
+  /**
+   * Stops the writer: publishes and (for a directory) flushes the last revision, exports the
+   * Parquet file, releases the lock and stops the workers. Further calls fail with CLOSED.
+   * Idempotent. Rejects if the final flush or export failed (the lock is released regardless).
+   */
   async close(): Promise<void> {
     if (this.closedFlag) return;
+    let err: unknown = null;
     if (!this.undoLog) {
       try {
         this.publishNow();
-      } catch {
-        // the state is being closed; a failed final publish is reported to waiters below
+      } catch (e) {
+        err = e;
       }
+    }
+    try {
+      await this.dir?.close();
+    } catch (e) {
+      err ??= e;
     }
     this.closedFlag = true;
     this.publisher.close();
     this.cache = null;
-    const err = closed('cluster state');
-    for (const w of this.waiters.splice(0)) w.reject(err);
+    const closedErr = closed('cluster state');
+    for (const w of this.waiters.splice(0)) w.reject(closedErr);
     const pool = this.pool;
     this.pool = null;
     await pool?.close();
+    if (err) throw err;
   }
 
   get isClosed(): boolean {
@@ -580,9 +698,33 @@ export class ClusterState {
     if (this.closedFlag) throw closed('cluster state');
   }
 
+  private requireDir(what: string): StateDirectory {
+    if (!this.dir) throw invalid(what, 'an in-memory state', 'called on a state opened with a statePath (an in-memory state has no files)');
+    return this.dir;
+  }
+
+  /** What the arena file must hold for the revision just published. */
+  private commitContent(): CommitContent {
+    const tables = {} as CommitContent['tables'];
+    for (const k of ENTITY_KINDS) {
+      const p = this.prefixes.current(k);
+      tables[k] = {
+        prefix: { version: p.dir.version, bytes: p.bytes, rows: 0 },
+        batches: this.tables[k].batchData().map((b) => ({ version: b.version, bytes: b.master, rows: b.data.length })),
+      };
+    }
+    return {
+      revision: this.publisher.publishedRevision,
+      updatedAt: this._updatedAt,
+      meta: { cluster_id: this.clusterId, master_id: this._masterId, schema_version: SCHEMA_VERSION },
+      tables,
+    };
+  }
+
   /** Runs `fn` as one atomic change (a savepoint when nested); commits a revision at the outermost level. */
   private mutate<T>(fn: () => T, isTransaction = false): T {
     this.assertOpen();
+    if (this.fatal) throw this.fatal;
     const outer = this.undoLog === null;
     if (outer) this.setUndo([]);
     const log = this.undoLog!;
@@ -637,6 +779,10 @@ export class ClusterState {
     if (this.publisher.publishedRevision >= this._revision && this.publisher.publishedRevision >= 0) return;
     this.publisher.publish(this.directory());
     const rev = this.publisher.publishedRevision;
+    if (this.dir) {
+      this.lastContent = this.commitContent();
+      this.dir.published();
+    }
     const still: typeof this.waiters = [];
     for (const w of this.waiters) (w.revision <= rev ? w.resolve(rev) as unknown as void : still.push(w));
     this.waiters = still;

@@ -26,8 +26,10 @@ export type Row = Record<string, unknown>;
 interface Batch {
   /** Stable id of the batch (index locations refer to it). */
   readonly uid: number;
-  /** Encoded rows (views on the arena); null before the first encode. */
+  /** Encoded rows (views on `master`); null before the first encode. */
   data: Data<Struct> | null;
+  /** The batch's IPC message on the JS heap (immutable: a change makes a new one). */
+  master: Uint8Array | null;
   extent: Extent | null;
   /** Never-reused version of `extent`'s bytes. */
   version: number;
@@ -40,6 +42,14 @@ interface Batch {
   dirty: Set<number> | null;
   /** Rows were appended or deleted: every column must be rebuilt. */
   structural: boolean;
+}
+
+/** One encoded batch: its decoded data, its heap message, and its shared-memory extent. */
+export interface EncodedBatch {
+  data: Data<Struct>;
+  master: Uint8Array;
+  extent: Extent;
+  version: number;
 }
 
 /** Called with each superseded extent after `materialize`. */
@@ -213,8 +223,8 @@ export class EntityTable {
   }
 
   /** The encoded batches in order (call after materialize()). */
-  batchData(): { data: Data<Struct>; extent: Extent; version: number }[] {
-    return this.order.map((b) => ({ data: b.data!, extent: b.extent!, version: b.version }));
+  batchData(): EncodedBatch[] {
+    return this.order.map((b) => ({ data: b.data!, master: b.master!, extent: b.extent!, version: b.version }));
   }
 
   /** The table as Arrow (views on the arena; call after materialize()). */
@@ -238,10 +248,11 @@ export class EntityTable {
    * Adopts already-encoded batches (recovery from a file, or import): each Data becomes one
    * batch at the given extent. Builds the id index by reading the key column.
    */
-  adopt(items: { data: Data<Struct>; extent: Extent; version: number }[]): void {
+  adopt(items: EncodedBatch[]): void {
     for (const it of items) {
       const b = this.newBatch();
       b.data = it.data;
+      b.master = it.master;
       b.extent = it.extent;
       b.version = it.version;
       const key = it.data.children[this.keyColumn]!;
@@ -255,7 +266,7 @@ export class EntityTable {
   }
 
   private newBatch(): Batch {
-    const b: Batch = { uid: this.nextUid++, data: null, extent: null, version: 0, ids: [], live: 0, overlay: null, dirty: null, structural: false };
+    const b: Batch = { uid: this.nextUid++, data: null, master: null, extent: null, version: 0, ids: [], live: 0, overlay: null, dirty: null, structural: false };
     this.batches.set(b.uid, b);
     this.order.push(b);
     return b;
@@ -296,6 +307,7 @@ export class EntityTable {
     arena.bytes(extent, msg.byteLength).set(master);
     if (batch.extent) retire(batch.extent);
     batch.data = data;
+    batch.master = master;
     batch.extent = extent;
     batch.version = this.ctx.nextVersion();
     // Compact slots after deletes and re-index the rows that moved.

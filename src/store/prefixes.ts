@@ -13,6 +13,8 @@ interface Entry {
   key: string;
   extent: Extent;
   dir: DirEntry;
+  /** A heap copy of the prefix (for the arena file). */
+  bytes: Uint8Array;
 }
 
 export class PrefixCache {
@@ -42,7 +44,13 @@ export class PrefixCache {
     }
     if (cur) this.retire(cur.extent);
     const dir: DirEntry = { offset: extent.offset, length: total, version: this.nextVersion(), crc: 0, rows: 0 };
-    this.entries.set(kind, { key, extent, dir });
+    this.entries.set(kind, { key, extent, dir, bytes: bytes.slice(0, total) });
     return dir;
+  }
+
+  /** The current prefix of `kind` (after get()): its directory entry and a heap copy of its bytes. */
+  current(kind: EntityKind): { dir: DirEntry; bytes: Uint8Array } {
+    const e = this.entries.get(kind)!;
+    return { dir: e.dir, bytes: e.bytes };
   }
 }

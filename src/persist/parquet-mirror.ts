@@ -1,0 +1,145 @@
+/**
+ * The Parquet mirror's scheduler. Exports run in a dedicated worker thread (parquet-worker.ts)
+ * over shared memory, one at a time, on an adaptive cadence: never more often than every
+ * 10 × the last export's duration (at most ~10% of a core), and never letting a change go
+ * unexported longer than `maxAgeMs`. `exportNow()` resolves once the file holds at least the
+ * revision published at the call.
+ */
+import { Worker } from 'node:worker_threads';
+import { closed, StateError, type ErrorCode } from '../errors.js';
+import type { SharedHandle } from '../shm/reader.js';
+import type { ExportReply, ParquetCodec } from './parquet-worker.js';
+
+export interface MirrorOptions {
+  codec?: ParquetCodec;
+  /** Upper bound on how stale the Parquet file may get after a change (ms, default 60 s). */
+  maxAgeMs?: number;
+  /** Lower bound between exports (ms, default 1 s); the 10× rule may make it longer. */
+  minIntervalMs?: number;
+}
+
+export class ParquetMirror {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private inFlight: Promise<number> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private dirtySince: number | null = null;
+  private lastStart = 0;
+  private lastMs = 0;
+  private closedFlag = false;
+  /** Revision the file holds (-1 before the first export). */
+  revision = -1;
+  updatedAt: number | null = null;
+  lastError: unknown = null;
+  readonly codec: ParquetCodec;
+  private readonly maxAgeMs: number;
+  private readonly minIntervalMs: number;
+
+  constructor(
+    private readonly handle: SharedHandle,
+    readonly path: string,
+    private readonly publishedRevision: () => number,
+    private readonly onExported: (revision: number) => void,
+    opts: MirrorOptions = {},
+  ) {
+    this.codec = opts.codec ?? 'zstd';
+    this.maxAgeMs = opts.maxAgeMs ?? 60_000;
+    this.minIntervalMs = opts.minIntervalMs ?? 1000;
+  }
+
+  /** Last export duration (ms). */
+  get lastExportMs(): number {
+    return this.lastMs;
+  }
+
+  /** Notes that a new revision was published; schedules an export on the cadence. */
+  changed(): void {
+    if (this.closedFlag) return;
+    this.dirtySince ??= Date.now();
+    if (this.timer || this.inFlight) return;
+    const earliest = this.lastStart + Math.max(this.minIntervalMs, this.lastMs * 10);
+    const latest = this.dirtySince + this.maxAgeMs;
+    const at = Math.min(Math.max(earliest, Date.now()), latest);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.exportNow().catch(() => undefined); // failures are kept in lastError and reported by exportNow()
+    }, Math.max(0, at - Date.now()));
+    this.timer.unref();
+  }
+
+  /** Exports now (or joins the export in flight if it covers the current revision). */
+  async exportNow(): Promise<number> {
+    if (this.closedFlag) throw closed('Parquet mirror');
+    const want = this.publishedRevision();
+    while (this.inFlight) {
+      const got = await this.inFlight.catch(() => -1);
+      if (got >= want) return got;
+    }
+    if (this.revision >= want) return this.revision;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.inFlight = this.run();
+    try {
+      return await this.inFlight;
+    } finally {
+      this.inFlight = null;
+      if (this.publishedRevision() > this.revision && this.dirtySince !== null) this.changed();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closedFlag = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.inFlight?.catch(() => undefined);
+    await this.worker?.terminate();
+    this.worker = null;
+  }
+
+  private async run(): Promise<number> {
+    this.lastStart = Date.now();
+    this.dirtySince = null;
+    this.worker ??= this.startWorker();
+    const id = this.nextId++;
+    const w = this.worker;
+    w.ref(); // keep the process alive while an export is in flight
+    const reply = await new Promise<ExportReply>((resolve, reject) => {
+      const onMessage = (m: ExportReply) => {
+        if (m.id !== id) return;
+        w.off('message', onMessage);
+        w.off('error', onError);
+        resolve(m);
+      };
+      const onError = (e: Error) => {
+        w.off('message', onMessage);
+        this.worker = null;
+        reject(new StateError('IO', `Parquet export worker failed: ${e.message}`, { cause: e }));
+      };
+      w.on('message', onMessage);
+      w.once('error', onError);
+      w.postMessage({ id, path: this.path, codec: this.codec });
+    })
+      .catch((e) => {
+        this.lastError = e;
+        throw e;
+      })
+      .finally(() => w.unref());
+    if (!reply.ok) {
+      this.lastError = new StateError(reply.code as ErrorCode, reply.message);
+      throw this.lastError;
+    }
+    this.lastMs = reply.ms;
+    this.revision = reply.revision;
+    this.updatedAt = Date.now();
+    this.lastError = null;
+    this.onExported(reply.revision);
+    return reply.revision;
+  }
+
+  private startWorker(): Worker {
+    const w = new Worker(new URL('./parquet-worker.js', import.meta.url), { workerData: { handle: this.handle } });
+    w.unref();
+    return w;
+  }
+}

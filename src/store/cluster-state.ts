@@ -31,7 +31,7 @@ import {
   checkBool, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject, checkOneOf, checkSignedInt32,
   checkText, jsonText,
 } from '../validate/values.js';
-import { TASK_STATUSES } from '../schema/entities.js';
+import { NODE_STATUSES, TASK_STATUSES } from '../schema/entities.js';
 import { EntityTable, type Row, type Undo } from './entity-table.js';
 import { canTransition, isActive, transitionHint } from './lifecycle.js';
 import { activeByNode } from './restore.js';
@@ -218,6 +218,7 @@ export class ClusterState {
   /** The single-row seed layout as an Arrow Table (a heap copy), cached per revision. */
   getState(): Table {
     this.assertOpen();
+    if (this.undoLog) throw invalid('getTables()/getState()/snapshot()', 'inside a transaction', 'called outside transactions (use getNode/getTask/getContent inside)');
     if (this.stateCache?.revision === this._revision) return this.stateCache.table;
     const t = this.currentTables().tables;
     const table = singleRowTable({ clusterId: this.clusterId, masterId: this._masterId, updatedAt: this._updatedAt, ...t });
@@ -323,7 +324,11 @@ export class ClusterState {
 
   /** Sets a node's status (`online`, `offline`, `degraded`). Its tasks stay assigned. */
   updateNodeStatus(id: string, status: NodeRecord['status']): NodeRecord {
-    return this.updateNode(id, { status });
+    return this.mutate(() => {
+      this.requireNode(id);
+      if (status === undefined) throw invalid('patch.status', status, `one of ${NODE_STATUSES.map((x) => JSON.stringify(x)).join(', ')}`);
+      return this.updateNode(id, { status });
+    });
   }
 
   /**
@@ -400,8 +405,9 @@ export class ClusterState {
 
   /**
    * Updates a task. A `status` change follows the lifecycle (lifecycle.ts): entering `running`
-   * stamps `started_at` and counts an attempt; `completed`/`failed`/`cancelled` stamp
-   * `completed_at` (and `started_at` if the task never ran); `pending` clears the assignment.
+   * stamps `started_at` and counts an attempt; `completed`/`failed` straight from `assigned` do
+   * the same (the task ran); `completed`/`failed`/`cancelled` stamp `completed_at`; `pending`
+   * clears the assignment and the stamps.
    */
   updateTask(id: string, patch: TaskUpdate): TaskRecord {
     return this.mutate(() => {
@@ -431,7 +437,7 @@ export class ClusterState {
         next.started_at = null;
         next.completed_at = null;
       } else if (p.assigned_to !== undefined && assignee !== task.assigned_to) {
-        throw badTransition('task', id, task.status, task.status, 'the node can only change while the task is assigned (assign it, or requeue it to pending)');
+        throw new StateError('INVALID_TRANSITION', `task ${JSON.stringify(id)} is ${task.status}: its node (assigned_to ${JSON.stringify(assignee)}) can only change while it is assigned (assign it, or requeue it to pending)`);
       }
       const seconds = now / 1000;
       if (to !== task.status) {

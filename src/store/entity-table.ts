@@ -131,8 +131,9 @@ export class EntityTable {
     return readValue(this.spec.columns[k]!, batch.data!.children[k], slot);
   }
 
-  /** Appends a new row (the caller has checked the id is new). */
+  /** Appends a new row (the caller has checked the id is new). The table keeps its own copy. */
   insert(row: Row): void {
+    row = cloneRow(row);
     const id = row[this.spec.key] as string;
     let batch = this.order[this.order.length - 1];
     if (!batch || batch.ids.length >= this.spec.batchRows) batch = this.newBatch();
@@ -154,8 +155,9 @@ export class EntityTable {
     });
   }
 
-  /** Replaces the row with this id by `row` (same id; the caller merged the fields). */
+  /** Replaces the row with this id by `row` (same id; the caller merged the fields). The table keeps its own copy. */
   update(id: string, row: Row): void {
+    row = cloneRow(row);
     const loc = this.index.get(id)!;
     const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
     const slot = loc % LOC_BITS;

@@ -99,6 +99,8 @@ export function checkJson(value: unknown, what: string): Json {
     if (stack.has(v)) throw invalid(path, '[cycle]', 'JSON-serialisable (no cycles)');
     const proto = Object.getPrototypeOf(v);
     if (Array.isArray(v)) {
+      const extra = Object.keys(v).find((k) => !/^(0|[1-9]\d*)$/.test(k));
+      if (extra !== undefined || Object.getOwnPropertySymbols(v).length) throw invalid(`${path}.${extra ?? '[symbol]'}`, v, 'JSON-serialisable (an array with extra properties loses them)');
       stack.add(v);
       for (let i = 0; i < v.length; i++) {
         if (!(i in v)) throw invalid(`${path}[${i}]`, undefined, 'JSON-serialisable (no holes)');
@@ -108,6 +110,7 @@ export function checkJson(value: unknown, what: string): Json {
       return;
     }
     if (proto !== Object.prototype && proto !== null) throw invalid(path, v, 'a plain object (not a class instance)');
+    if (Object.getOwnPropertySymbols(v).length) throw invalid(path, v, 'JSON-serialisable (symbol keys are dropped by JSON)');
     stack.add(v);
     for (const [k, x] of Object.entries(v)) {
       if (x === undefined) throw invalid(`${path}.${k}`, x, 'JSON-serialisable (undefined is not)');

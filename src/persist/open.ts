@@ -14,7 +14,7 @@ import { checkBool, checkId, checkInt32, checkObject } from '../validate/values.
 import { sweepTempFiles } from './atomic.js';
 import { ArenaFileWriter, readArenaFile, type RecoveredArena } from './arena-file.js';
 import { acquireLock } from './lock.js';
-import { arenaFileName, parquetFileName, readMetadata, resolveFromMetadata } from './metadata.js';
+import { arenaFileName, METADATA_FILE, parquetFileName, readMetadata, resolveFromMetadata } from './metadata.js';
 import { StateDirectory } from './state-dir.js';
 
 /** A cluster id that can be part of a file name (no separators, not hidden). */
@@ -94,6 +94,16 @@ export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOp
     if (existsSync(arenaPath)) {
       try {
         rec = readArenaFile(arenaPath);
+        const known = (() => {
+          try {
+            return readMetadata(dir)?.version;
+          } catch {
+            return undefined; // garbage metadata: the arena file alone decides (it is rewritten on the first flush)
+          }
+        })();
+        if (rec && typeof known === 'number' && rec.meta.revision < known && !o.recoverOlder) {
+          throw corrupt(`${METADATA_FILE} says revision ${known} is durable, but the newest valid meta slot of ${JSON.stringify(arenaPath)} holds revision ${rec.meta.revision} (the newer slot is damaged); pass { recoverOlder: true } to continue from ${rec.meta.revision}, or { startFresh: true }`);
+        }
         if (rec) {
           const cid = rec.dir.meta.cluster_id;
           if (cid !== clusterId) throw corrupt(`arena file ${JSON.stringify(arenaPath)} holds cluster ${JSON.stringify(cid)}, not ${JSON.stringify(clusterId)}`);

@@ -75,6 +75,11 @@ export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
   parquet?: MirrorOptions | false;
   /** Move damaged state files aside and start empty instead of refusing with CORRUPT. */
   startFresh?: boolean;
+  /**
+   * When the newest meta slot is damaged although state_metadata.json shows its revision was
+   * durable, continue from the older slot (losing the revisions after it) instead of CORRUPT.
+   */
+  recoverOlder?: boolean;
 }
 
 /** Options of `removeNode`. */

@@ -3,17 +3,11 @@ import { Worker } from 'node:worker_threads';
 import { ClusterState, StateError } from '../../src/index.js';
 import { attachState } from '../../src/worker.js';
 import { hashRows } from '../fixtures/invariants.js';
+import { consistencyWriter as makeWriter } from '../fixtures/consistency-writer.js';
+
+const consistencyWriter = (seed: number, initialTasks: number) => makeWriter(ClusterState.inMemory({ clusterId: 'consistency', initialSharedBytes: 1 << 20 }), seed, initialTasks);
 
 const WORKER = new URL('../fixtures/reader-worker.js', import.meta.url);
-
-function mulberry32(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function message<T>(w: Worker, timeoutMs = 120_000): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -24,85 +18,6 @@ function message<T>(w: Worker, timeoutMs = 120_000): Promise<T> {
 }
 
 const nextTurn = () => new Promise<void>((r) => setImmediate(r));
-
-/** A writer whose every transaction also records its aggregates in node "__meta". */
-function consistencyWriter(seed: number, initialTasks: number) {
-  const s = ClusterState.inMemory({ clusterId: 'consistency', initialSharedBytes: 1 << 20 });
-  const rnd = mulberry32(seed);
-  const agg = { tasks: 0, prioSum: 0, results: 0, providers: 0, degraded: 0 };
-  const taskIds: string[] = [];
-  const nodeIds: string[] = [];
-  let counter = 0;
-  const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)]!;
-  const meta = () => s.updateNode('__meta', { metadata: { rev: s.revision + 1, ...agg } });
-  const addTask = () => {
-    const id = counter % 3 === 0 ? `täsk-${counter}` : `task-${counter}`;
-    const p = Math.floor(rnd() * 200) - 100;
-    s.addTask({ id, type: counter % 5 === 0 ? 'tâche-✓' : 'process', priority: p, payload: { p } });
-    counter++;
-    taskIds.push(id);
-    agg.tasks++;
-    agg.prioSum += p;
-  };
-  s.transaction(() => {
-    s.registerNode({ id: '__meta', role: 'leecher' });
-    for (let i = 0; i < 20; i++) {
-      const id = i % 4 === 0 ? `nœud-ü-${i}` : `n${i}`;
-      s.registerNode({ id, role: 'worker' });
-      nodeIds.push(id);
-    }
-    for (let i = 0; i < 300; i++) s.addContent({ cid: `bafy-${i}`, size: i });
-    for (let i = 0; i < initialTasks; i++) addTask();
-    meta();
-  });
-  const step = (bulk = 0) => s.transaction(() => {
-    if (bulk) {
-      for (let i = 0; i < bulk; i++) addTask();
-    } else {
-      const r = rnd();
-      if (r < 0.2 || taskIds.length < 50) addTask();
-      else if (r < 0.35) {
-        const k = Math.floor(rnd() * taskIds.length);
-        const id = taskIds[k]!;
-        const t = s.getTask(id)!;
-        s.removeTask(id);
-        taskIds[k] = taskIds[taskIds.length - 1]!;
-        taskIds.pop();
-        agg.tasks--;
-        agg.prioSum -= t.priority;
-        if (t.result !== null) agg.results--;
-      } else if (r < 0.55) {
-        const id = pick(taskIds);
-        const had = s.getTask(id)!.result !== null;
-        s.updateTask(id, { result: had ? null : { r: counter++, s: 'résultat' } });
-        agg.results += had ? -1 : 1;
-      } else if (r < 0.75) {
-        const id = pick(taskIds);
-        const old = s.getTask(id)!.priority;
-        const q = Math.floor(rnd() * 200) - 100;
-        s.updateTask(id, { priority: q, payload: { p: q } });
-        agg.prioSum += q - old;
-      } else if (r < 0.9) {
-        const cid = `bafy-${Math.floor(rnd() * 300)}`;
-        const n = pick(nodeIds);
-        if (s.getContent(cid)!.providers.includes(n)) {
-          s.removeProvider(cid, n);
-          agg.providers--;
-        } else {
-          s.addProvider(cid, n);
-          agg.providers++;
-        }
-      } else {
-        const n = pick(nodeIds);
-        const was = s.getNode(n)!.status === 'degraded';
-        s.updateNodeStatus(n, was ? 'online' : 'degraded');
-        agg.degraded += was ? -1 : 1;
-      }
-    }
-    meta();
-  });
-  return { s, step, agg };
-}
 
 async function startVerifiers(s: ClusterState, holds: number[], maxRevisions: number) {
   await s.published(); // the setup transaction is visible before any verifier starts

@@ -150,7 +150,8 @@ export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOp
     }
     int.activeRebuild();
     int.publish();
-    const sd = new StateDirectory(dir, clusterId, writer, -1, () => int.content(), release, state.shared(), () => state.publishedRevision, {
+    const durable = rec ? rec.meta.revision : -1;
+    const sd = new StateDirectory(dir, clusterId, writer, durable, () => int.content(), release, state.shared(), () => state.publishedRevision, {
       parquet: o.parquet,
       onFatal: (err) => {
         int.fail(err);
@@ -159,6 +160,7 @@ export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOp
     });
     onCompromised = (err) => sd.fail(err);
     int.attach(sd);
+    sd.start(int.content());
     await sd.flush(state.revision);
     return state;
   } catch (e) {

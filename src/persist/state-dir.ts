@@ -62,6 +62,11 @@ export class StateDirectory {
     this.mirror = opts.parquet === false ? null : new ParquetMirror(handle, this.parquetPath, publishedRevision, () => this.writeMeta(), opts.parquet ?? {});
   }
 
+  /** Writes state_metadata.json for the durable revision we started from (replacing garbage). */
+  start(content: CommitContent): void {
+    if (this.durable >= 0) this.writeMeta(content);
+  }
+
   /** The durable revision (-1 before the first flush). */
   get durableRevision(): number {
     return this.durable;

@@ -14,3 +14,4 @@ export { SCHEMA_VERSION, stateSchema, flatSchema, entityStruct } from './schema/
 export { parseSize } from './validate/size.js';
 export { canTransition, ACTIVE_STATUSES, FINAL_STATUSES } from './store/lifecycle.js';
 export type { Snapshot, SnapshotSource } from './snapshot.js';
+export * from './helpers/index.js';

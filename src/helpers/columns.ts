@@ -1,15 +1,24 @@
 /**
  * Column access for the helpers: find rows by comparing raw UTF-8 bytes or dictionary codes,
- * and materialise only the rows a helper returns. Works on any Snapshot's tables: ours
- * (dictionary-coded role/status/type) and foreign ones (plain utf8, fields in any order, our
- * extension columns missing).
+ * read numbers straight from typed arrays, and materialise only the rows a helper returns.
+ * Works on any Snapshot's tables: ours (dictionary-coded role/status/type, many record batches)
+ * and foreign ones (plain utf8, fields in any order, our extension columns missing — a missing
+ * column reads as null everywhere).
+ *
+ * Index conventions follow apache-arrow's: value buffers and offset buffers are indexed by the
+ * row (a sliced Data has them sub-arrayed already), validity bitmaps and boolean bits by
+ * `data.offset + row`. Every reader here only reads; nothing copies a column.
  */
-import type { Data, Table } from 'apache-arrow';
+import { DataType, type Data, type Table, type Vector } from 'apache-arrow';
 import { isValidAt } from '../arrow/column-writer.js';
 import { readValue } from '../arrow/row-reader.js';
+import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
 import { ENTITIES, type EntityKind } from '../schema/entities.js';
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// ───────────────────────────── original helpers ─────────────────────────────
 
 /** The chunks (one per record batch) of column `name`, or null when the table lacks it. */
 export function chunksOf(table: Table, name: string): Data[] | null {
@@ -20,31 +29,13 @@ export function chunksOf(table: Table, name: string): Data[] | null {
 
 /** Row positions (batch, row) where utf8 column `name` equals `value` byte for byte. */
 export function rowsWhereEquals(table: Table, name: string, value: string, limit = Infinity): [number, number][] {
-  const chunks = chunksOf(table, name);
   const out: [number, number][] = [];
-  if (!chunks) return out;
-  const target = encoder.encode(value);
-  const len = target.length;
-  for (let b = 0; b < chunks.length && out.length < limit; b++) {
-    const d = chunks[b]!;
-    if (d.dictionary) {
-      // Dictionary-coded: compare codes against the code of `value`.
-      const dictValues = d.dictionary.toArray() as string[];
-      const code = dictValues.indexOf(value);
-      if (code < 0) continue;
-      const codes = d.values as Int8Array | Int32Array;
-      for (let i = 0; i < d.length && out.length < limit; i++) if (codes[d.offset + i] === code && isValidAt(d, i)) out.push([b, i]);
-      continue;
-    }
-    const vo = d.valueOffsets as Int32Array;
-    const bytes = d.values as Uint8Array;
-    for (let i = 0; i < d.length && out.length < limit; i++) {
-      const s = vo[d.offset + i]!;
-      if (vo[d.offset + i + 1]! - s !== len) continue;
-      let k = 0;
-      while (k < len && bytes[s + k] === target[k]) k++;
-      if (k === len && isValidAt(d, i)) out.push([b, i]);
-    }
+  const view = tableView(table);
+  const col = view.str(name);
+  const m = col.matcher(value);
+  for (let b = 0; b < col.chunks.length && out.length < limit; b++) {
+    const c = col.chunks[b]!;
+    for (let i = 0; i < c.length && out.length < limit; i++) if (m.test(b, i)) out.push([b, i]);
   }
   return out;
 }
@@ -63,28 +54,735 @@ export function readRecord(kind: EntityKind, table: Table, batch: number, row: n
 
 /** The first record whose key equals `id`, or undefined. */
 export function findById(kind: EntityKind, table: Table, id: string): Record<string, unknown> | undefined {
-  const [hit] = rowsWhereEquals(table, ENTITIES[kind].key, id, 1);
-  return hit ? readRecord(kind, table, hit[0], hit[1]) : undefined;
+  const view = tableView(table);
+  const g = view.str(ENTITIES[kind].key).first(id);
+  return g < 0 ? undefined : view.record(kind, g);
 }
 
 /** Counts of a string column's values (dictionary codes counted without decoding each row). */
 export function countBy(table: Table, name: string): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const d of chunksOf(table, name) ?? []) {
-    if (d.dictionary) {
-      const dict = d.dictionary.toArray() as string[];
-      const counts = new Float64Array(dict.length);
-      const codes = d.values as Int8Array | Int32Array;
-      for (let i = 0; i < d.length; i++) if (isValidAt(d, i)) counts[codes[d.offset + i]!]!++;
-      dict.forEach((v, c) => {
-        if (counts[c]) out[v] = (out[v] ?? 0) + counts[c]!;
-      });
-    } else {
+  for (const [k, n] of tableView(table).str(name).counts()) setKey(out, k, n);
+  return out;
+}
+
+/** Sets `obj[key]` as an own data property, also for keys such as "__proto__". */
+export function setKey<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
+// ───────────────────────────── validity ─────────────────────────────
+
+/** The validity bitmap of `d` if it has nulls, else null. */
+function bitmapOf(d: Data | null | undefined): Uint8Array | null {
+  if (!d) return null;
+  if (d.nullCount <= 0) return null;
+  const bm = d.nullBitmap;
+  return bm && bm.length > 0 ? bm : null;
+}
+
+/**
+ * Validity of a column chunk, combining its own bitmap with its parent struct's (a null
+ * `resources` struct makes every child null, whatever the child's own bits say).
+ */
+class Validity {
+  readonly a: Uint8Array | null;
+  readonly ao: number;
+  readonly b: Uint8Array | null;
+  readonly bo: number;
+  /** No nulls at all (the common case: checks can be skipped). */
+  readonly none: boolean;
+  /** Every row is null (a missing column). */
+  readonly allNull: boolean;
+
+  constructor(data: Data | null, parent: Data | null) {
+    this.allNull = data === null;
+    this.a = bitmapOf(data);
+    this.ao = data?.offset ?? 0;
+    this.b = bitmapOf(parent);
+    this.bo = parent?.offset ?? 0;
+    this.none = !this.allNull && this.a === null && this.b === null;
+  }
+
+  ok(i: number): boolean {
+    if (this.none) return true;
+    if (this.allNull) return false;
+    const a = this.a;
+    if (a !== null) {
+      const x = this.ao + i;
+      if (((a[x >> 3]! >> (x & 7)) & 1) === 0) return false;
+    }
+    const b = this.b;
+    if (b !== null) {
+      const x = this.bo + i;
+      if (((b[x >> 3]! >> (x & 7)) & 1) === 0) return false;
+    }
+    return true;
+  }
+}
+
+// ───────────────────────────── chunk readers ─────────────────────────────
+
+type Codes = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
+
+const dictCache = new WeakMap<object, { values: (string | null)[]; codes: Map<string, number> }>();
+
+/** Decoded strings of a dictionary vector, cached per vector. */
+function dictionaryOf(v: Vector): { values: (string | null)[]; codes: Map<string, number> } {
+  let e = dictCache.get(v);
+  if (!e) {
+    const values: (string | null)[] = [];
+    const codes = new Map<string, number>();
+    for (const d of v.data) {
+      const s = new StrChunk(d, null, d.length);
       for (let i = 0; i < d.length; i++) {
-        const v = readValue({ name, kind: 'utf8' }, d, i) as string | null;
-        if (v !== null) out[v] = (out[v] ?? 0) + 1;
+        const x = s.get(i);
+        if (x !== null && !codes.has(x)) codes.set(x, values.length);
+        values.push(x);
+      }
+    }
+    e = { values, codes };
+    dictCache.set(v, e);
+  }
+  return e;
+}
+
+/** Buffers over value bytes, for Node's fast native UTF-8 decoding. */
+const bufferCache = new WeakMap<Uint8Array, Buffer>();
+function bufferOf(bytes: Uint8Array): Buffer {
+  let b = bufferCache.get(bytes);
+  if (!b) {
+    b = Buffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+    bufferCache.set(bytes, b);
+  }
+  return b;
+}
+
+/** Decodes bytes [s, e) of `buf` as UTF-8. */
+function utf8(buf: Buffer, s: number, e: number): string {
+  if (s === e) return '';
+  return (buf as Buffer & { utf8Slice?: (s: number, e: number) => string }).utf8Slice?.(s, e) ?? decoder.decode(buf.subarray(s, e));
+}
+
+/**
+ * One chunk of a string column: plain utf8 (compared on raw bytes) or dictionary-coded
+ * (compared on codes). A missing column is a chunk whose every row is null.
+ */
+export class StrChunk {
+  readonly length: number;
+  readonly valid: Validity;
+  /** utf8: offsets and bytes. */
+  readonly offsets: Int32Array | null = null;
+  readonly bytes: Uint8Array | null = null;
+  private readonly buf: Buffer | null = null;
+  /** dictionary: codes and the decoded dictionary. */
+  readonly codes: Codes | null = null;
+  readonly dict: { values: (string | null)[]; codes: Map<string, number> } | null = null;
+
+  constructor(data: Data | null, parent: Data | null, length: number) {
+    this.length = length;
+    this.valid = new Validity(data, parent);
+    if (!data) return;
+    if (data.dictionary) {
+      this.codes = data.values as Codes;
+      this.dict = dictionaryOf(data.dictionary);
+    } else {
+      this.offsets = data.valueOffsets as Int32Array;
+      this.bytes = (data.values as Uint8Array | undefined) ?? new Uint8Array(0);
+      this.buf = bufferOf(this.bytes);
+    }
+  }
+
+  isNull(i: number): boolean {
+    return !this.valid.ok(i);
+  }
+
+  /** The string at row i, or null. */
+  get(i: number): string | null {
+    if (!this.valid.ok(i)) return null;
+    if (this.codes) return this.dict!.values[this.codes[i]!] ?? null;
+    const o = this.offsets!;
+    return utf8(this.buf!, o[i]!, o[i + 1]!);
+  }
+
+  /** True when row i holds exactly `target` (UTF-8 bytes); utf8 chunks only. */
+  eqBytes(i: number, target: Uint8Array): boolean {
+    const o = this.offsets!;
+    const s = o[i]!;
+    const len = target.length;
+    if (o[i + 1]! - s !== len) return false;
+    const bytes = this.bytes!;
+    for (let k = 0; k < len; k++) if (bytes[s + k] !== target[k]) return false;
+    return this.valid.ok(i);
+  }
+
+  /** Code of `value` in this chunk's dictionary (-1 when absent); dictionary chunks only. */
+  codeOf(value: string): number {
+    return this.dict!.codes.get(value) ?? -1;
+  }
+}
+
+/** One chunk of a numeric, int64, timestamp or boolean column. `get` gives NaN for null. */
+export class NumChunk {
+  readonly length: number;
+  readonly valid: Validity;
+  private readonly f: ArrayLike<number> | null = null;
+  private readonly w: Int32Array | null = null;
+  private readonly bits: Uint8Array | null = null;
+  private readonly bitOffset: number = 0;
+
+  constructor(data: Data | null, parent: Data | null, length: number) {
+    this.length = length;
+    this.valid = new Validity(data, parent);
+    if (!data) return;
+    const v = data.values as ArrayLike<number> | BigInt64Array | BigUint64Array | Uint8Array;
+    if (DataType.isBool(data.type)) {
+      this.bits = v as Uint8Array;
+      this.bitOffset = data.offset;
+    } else if (v instanceof BigInt64Array || v instanceof BigUint64Array) {
+      // 64-bit values read as (hi, lo) int32 pairs: exact below 2^53, no BigInt per row.
+      this.w = new Int32Array(v.buffer, v.byteOffset, v.length * 2);
+    } else {
+      this.f = v as ArrayLike<number>;
+    }
+  }
+
+  /** The number at row i (booleans as 0/1), or NaN when null. */
+  get(i: number): number {
+    if (!this.valid.ok(i)) return NaN;
+    if (this.f !== null) return this.f[i]!;
+    if (this.w !== null) return this.w[2 * i + 1]! * 4294967296 + (this.w[2 * i]! >>> 0);
+    if (this.bits !== null) {
+      const x = this.bitOffset + i;
+      return (this.bits[x >> 3]! >> (x & 7)) & 1;
+    }
+    return NaN;
+  }
+}
+
+/** One chunk of a list<utf8> column (peers, capabilities, providers, input_cids, ...). */
+export class ListChunk {
+  readonly length: number;
+  readonly valid: Validity;
+  readonly offsets: Int32Array | null = null;
+  readonly child: StrChunk | null = null;
+
+  constructor(data: Data | null, parent: Data | null, length: number) {
+    this.length = length;
+    this.valid = new Validity(data, parent);
+    if (!data) return;
+    this.offsets = data.valueOffsets as Int32Array;
+    const c = data.children[0]!;
+    this.child = new StrChunk(c, null, c.length);
+  }
+
+  /** Start and end (exclusive) of row i's items in the child column; empty for null. */
+  start(i: number): number {
+    return this.valid.ok(i) ? this.offsets![i]! : 0;
+  }
+
+  end(i: number): number {
+    return this.valid.ok(i) ? this.offsets![i + 1]! : 0;
+  }
+
+  /** The items of row i ([] for a null list; a null item reads as ''). */
+  get(i: number): string[] {
+    const out: string[] = [];
+    if (!this.valid.ok(i)) return out;
+    const o = this.offsets!;
+    const c = this.child!;
+    for (let k = o[i]!; k < o[i + 1]!; k++) out.push(c.get(k) ?? '');
+    return out;
+  }
+
+  /** True when row i's list holds `target` (UTF-8 bytes) or, for a dictionary child, its string. */
+  contains(i: number, target: Uint8Array, value: string): boolean {
+    if (!this.valid.ok(i)) return false;
+    const o = this.offsets!;
+    const c = this.child!;
+    if (c.codes) {
+      const code = c.codeOf(value);
+      for (let k = o[i]!; k < o[i + 1]!; k++) if (c.codes[k] === code && c.valid.ok(k)) return true;
+      return false;
+    }
+    for (let k = o[i]!; k < o[i + 1]!; k++) if (c.eqBytes(k, target)) return true;
+    return false;
+  }
+}
+
+// ───────────────────────────── columns ─────────────────────────────
+
+/** Which of a fixed list of values a row holds (-1: none, or null). */
+export interface Classifier {
+  at(batch: number, row: number): number;
+}
+
+/** Tests one row of a string column against a fixed value. */
+export interface Matcher {
+  test(batch: number, row: number): boolean;
+}
+
+/** A string column across all record batches of a table. */
+export class StrCol {
+  constructor(readonly chunks: StrChunk[], private readonly starts: readonly number[]) {}
+
+  /** A matcher for rows equal to `value` (codes per dictionary, bytes otherwise). */
+  matcher(value: string): Matcher {
+    const target = encoder.encode(value);
+    const codes = this.chunks.map((c) => (c.codes ? c.codeOf(value) : -2));
+    const chunks = this.chunks;
+    return {
+      test(b: number, i: number): boolean {
+        const c = chunks[b]!;
+        const code = codes[b]!;
+        if (code === -2) return c.offsets !== null && c.eqBytes(i, target);
+        return code >= 0 && c.codes![i] === code && c.valid.ok(i);
+      },
+    };
+  }
+
+  /** Global row numbers whose value equals `value`, in table order. */
+  where(value: string, limit = Infinity): number[] {
+    const out: number[] = [];
+    const target = encoder.encode(value);
+    for (let b = 0; b < this.chunks.length && out.length < limit; b++) {
+      const c = this.chunks[b]!;
+      const base = this.starts[b]!;
+      if (c.valid.allNull) continue;
+      if (c.codes) {
+        const code = c.codeOf(value);
+        if (code < 0) continue;
+        const codes = c.codes;
+        for (let i = 0; i < c.length && out.length < limit; i++) if (codes[i] === code && c.valid.ok(i)) out.push(base + i);
+      } else {
+        for (let i = 0; i < c.length && out.length < limit; i++) if (c.eqBytes(i, target)) out.push(base + i);
+      }
+    }
+    return out;
+  }
+
+  /** First global row equal to `value`, or -1. */
+  first(value: string): number {
+    const r = this.where(value, 1);
+    return r.length ? r[0]! : -1;
+  }
+
+  /**
+   * Counts of each value in order of first appearance; nulls are counted under `nullAs` when
+   * given, else skipped.
+   */
+  counts(nullAs?: string): Map<string, number> {
+    const acc = new Map<string, { n: number; first: number }>();
+    const add = (v: string, n: number, first: number) => {
+      const e = acc.get(v);
+      if (e) {
+        e.n += n;
+        if (first < e.first) e.first = first;
+      } else acc.set(v, { n, first });
+    };
+    for (let b = 0; b < this.chunks.length; b++) {
+      const c = this.chunks[b]!;
+      const base = this.starts[b]!;
+      if (c.valid.allNull) {
+        if (nullAs !== undefined && c.length > 0) add(nullAs, c.length, base);
+        continue;
+      }
+      if (c.codes) {
+        const codes = c.codes;
+        const size = c.dict!.values.length;
+        const n = new Float64Array(size);
+        const first = new Float64Array(size);
+        let nulls = 0;
+        let firstNull = -1;
+        for (let i = 0; i < c.length; i++) {
+          if (!c.valid.ok(i)) {
+            if (nulls++ === 0) firstNull = i;
+            continue;
+          }
+          const k = codes[i]!;
+          if (n[k]!++ === 0) first[k] = i;
+        }
+        for (let k = 0; k < size; k++) {
+          if (n[k] === 0) continue;
+          const v = c.dict!.values[k] ?? nullAs;
+          if (v !== undefined) add(v, n[k]!, base + first[k]!);
+        }
+        if (nulls && nullAs !== undefined) add(nullAs, nulls, base + firstNull);
+      } else {
+        for (let i = 0; i < c.length; i++) {
+          const v = c.get(i) ?? nullAs;
+          if (v !== undefined) add(v, 1, base + i);
+        }
+      }
+    }
+    const out = new Map<string, number>();
+    for (const [v, e] of [...acc].sort((x, y) => x[1].first - y[1].first)) out.set(v, e.n);
+    return out;
+  }
+
+  /**
+   * A classifier of rows into `values`: `at(b, i)` is the index in `values` of row i of batch
+   * b's value, or -1 (null or another value). Dictionary chunks map codes through a table.
+   */
+  classifier(values: readonly string[]): Classifier {
+    const targets = values.map((v) => encoder.encode(v));
+    const tables = this.chunks.map((c) => {
+      if (!c.codes) return null;
+      const t = new Int16Array(c.dict!.values.length).fill(-1);
+      values.forEach((v, k) => {
+        const code = c.codeOf(v);
+        if (code >= 0) t[code] = k;
+      });
+      return t;
+    });
+    const chunks = this.chunks;
+    return {
+      at(b: number, i: number): number {
+        const c = chunks[b]!;
+        const t = tables[b];
+        if (t) return c.valid.ok(i) ? t[c.codes![i]!]! : -1;
+        if (c.offsets === null) return -1;
+        for (let k = 0; k < targets.length; k++) if (c.eqBytes(i, targets[k]!)) return k;
+        return -1;
+      },
+    };
+  }
+
+  /** The value at global row g. */
+  at(g: number): string | null {
+    const [b, i] = locate(this.starts, g);
+    return this.chunks[b]!.get(i);
+  }
+}
+
+/** A numeric column across batches. */
+export class NumCol {
+  constructor(readonly chunks: NumChunk[], private readonly starts: readonly number[]) {}
+
+  /** The value at global row g (NaN for null). */
+  at(g: number): number {
+    const [b, i] = locate(this.starts, g);
+    return this.chunks[b]!.get(i);
+  }
+}
+
+/** A list<utf8> column across batches. */
+export class ListCol {
+  constructor(readonly chunks: ListChunk[], private readonly starts: readonly number[]) {}
+
+  at(g: number): string[] {
+    const [b, i] = locate(this.starts, g);
+    return this.chunks[b]!.get(i);
+  }
+
+  /** Global rows whose list contains `value`, in table order. */
+  whereContains(value: string): number[] {
+    const out: number[] = [];
+    const target = encoder.encode(value);
+    for (let b = 0; b < this.chunks.length; b++) {
+      const c = this.chunks[b]!;
+      if (c.valid.allNull) continue;
+      const base = this.starts[b]!;
+      for (let i = 0; i < c.length; i++) if (c.contains(i, target, value)) out.push(base + i);
+    }
+    return out;
+  }
+}
+
+/** (batch, row) of global row g, by binary search over the batch starts. */
+function locate(starts: readonly number[], g: number): [number, number] {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= g) lo = mid;
+    else hi = mid - 1;
+  }
+  return [lo, g - starts[lo]!];
+}
+
+// ───────────────────────────── table views ─────────────────────────────
+
+type RecordReader = (b: number, i: number) => Record<string, unknown>;
+
+/**
+ * Column readers of one (immutable) flat table, resolved once and cached per table object, so
+ * repeated queries on the same snapshot reuse them (and the decoded dictionaries).
+ */
+export class TableView {
+  readonly numRows: number;
+  /** Global row number of each batch's first row. */
+  readonly starts: number[];
+  readonly lengths: number[];
+  private readonly cols = new Map<string, StrCol | NumCol | ListCol>();
+  private readonly readerCache = new Map<EntityKind, RecordReader[]>();
+
+  constructor(readonly table: Table) {
+    this.starts = [];
+    this.lengths = [];
+    let n = 0;
+    for (const d of table.data) {
+      this.starts.push(n);
+      this.lengths.push(d.length);
+      n += d.length;
+    }
+    this.numRows = n;
+  }
+
+  /** Data of column `path` ("name" or "struct.child") in batch b, with its parent struct. */
+  private resolve(path: string, b: number): [Data | null, Data | null] {
+    const dot = path.indexOf('.');
+    const top = dot < 0 ? path : path.slice(0, dot);
+    const k = this.table.schema.fields.findIndex((f) => f.name === top);
+    if (k < 0) return [null, null];
+    const d = this.table.data[b]!.children[k]!;
+    if (dot < 0) return [d, null];
+    const childName = path.slice(dot + 1);
+    const fields = (d.type as { children?: { name: string }[] }).children ?? [];
+    const j = fields.findIndex((f) => f.name === childName);
+    return j < 0 ? [null, null] : [d.children[j]!, d];
+  }
+
+  private column<T extends StrCol | NumCol | ListCol>(key: string, make: () => T): T {
+    let c = this.cols.get(key);
+    if (!c) this.cols.set(key, (c = make()));
+    return c as T;
+  }
+
+  /** A string column (utf8 or dictionary). */
+  str(path: string): StrCol {
+    return this.column(`s:${path}`, () => new StrCol(this.lengths.map((n, b) => new StrChunk(...this.resolve(path, b), n)), this.starts));
+  }
+
+  /** A numeric / int64 / timestamp / bool column (as numbers, NaN for null). */
+  num(path: string): NumCol {
+    return this.column(`n:${path}`, () => new NumCol(this.lengths.map((n, b) => new NumChunk(...this.resolve(path, b), n)), this.starts));
+  }
+
+  /** A list<utf8> column. */
+  list(path: string): ListCol {
+    return this.column(`l:${path}`, () => new ListCol(this.lengths.map((n, b) => new ListChunk(...this.resolve(path, b), n)), this.starts));
+  }
+
+  /** (batch, row) of global row g. */
+  locate(g: number): [number, number] {
+    return locate(this.starts, g);
+  }
+
+  /** The record at global row g, in our record shape (the same values readRecord gives). */
+  record(kind: EntityKind, g: number): Record<string, unknown> {
+    const [b, i] = locate(this.starts, g);
+    return this.readers(kind)[b]!(b, i);
+  }
+
+  /** Records of the given global rows (ascending or not), in the given order. */
+  records(kind: EntityKind, rows: readonly number[]): Record<string, unknown>[] {
+    const readers = this.readers(kind);
+    const out = new Array<Record<string, unknown>>(rows.length);
+    for (let k = 0; k < rows.length; k++) {
+      const [b, i] = locate(this.starts, rows[k]!);
+      out[k] = readers[b]!(b, i);
+    }
+    return out;
+  }
+
+  /** Every record of the table, in table order. */
+  allRecords(kind: EntityKind): Record<string, unknown>[] {
+    const readers = this.readers(kind);
+    const out = new Array<Record<string, unknown>>(this.numRows);
+    let k = 0;
+    for (let b = 0; b < this.lengths.length; b++) {
+      const read = readers[b]!;
+      for (let i = 0; i < this.lengths[b]!; i++) out[k++] = read(b, i);
+    }
+    return out;
+  }
+
+  /** One record reader per batch: a closure over that batch's column readers. */
+  private readers(kind: EntityKind): RecordReader[] {
+    let r = this.readerCache.get(kind);
+    if (r) return r;
+    const spec = ENTITIES[kind];
+    r = this.lengths.map((_, b) => {
+      const fields = spec.columns.map((c) => [c.name, this.valueReader(c, b)] as const);
+      return (_b: number, i: number) => {
+        const out: Record<string, unknown> = {};
+        for (let k = 0; k < fields.length; k++) out[fields[k]![0]] = fields[k]![1](i);
+        return out;
+      };
+    });
+    this.readerCache.set(kind, r);
+    return r;
+  }
+
+  private valueReader(spec: ColumnSpec, b: number, parent = ''): (i: number) => unknown {
+    const path = parent ? `${parent}.${spec.name}` : spec.name;
+    switch (spec.kind) {
+      case 'struct': {
+        const children = spec.children.map((c: LeafSpec) => [c.name, this.valueReader(c, b, spec.name)] as const);
+        return (i) => {
+          const o: Record<string, unknown> = {};
+          for (let k = 0; k < children.length; k++) o[children[k]![0]] = children[k]![1](i);
+          return o;
+        };
+      }
+      case 'utf8':
+      case 'dict': {
+        const c = this.str(path).chunks[b]!;
+        if (spec.json) {
+          return (i) => {
+            const s = c.get(i);
+            return s === null ? null : JSON.parse(s);
+          };
+        }
+        return (i) => c.get(i);
+      }
+      case 'list': {
+        const c = this.list(path).chunks[b]!;
+        return (i) => c.get(i);
+      }
+      case 'bool': {
+        const c = this.num(path).chunks[b]!;
+        return (i) => {
+          const v = c.get(i);
+          return v !== v ? null : v === 1;
+        };
+      }
+      default: {
+        const c = this.num(path).chunks[b]!;
+        return (i) => {
+          const v = c.get(i);
+          return v !== v ? null : v;
+        };
       }
     }
   }
-  return out;
 }
+
+const views = new WeakMap<Table, TableView>();
+
+/** The (cached) view of a flat table. Tables are immutable, so a view never goes stale. */
+export function tableView(table: Table): TableView {
+  let v = views.get(table);
+  if (!v) views.set(table, (v = new TableView(table)));
+  return v;
+}
+
+// ───────────────────────────── byte-keyed index ─────────────────────────────
+
+/** FNV-1a over bytes [s, e). */
+function hashBytes(bytes: Uint8Array, s: number, e: number): number {
+  let h = 0x811c9dc5;
+  for (let k = s; k < e; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+  return h | 0;
+}
+
+/**
+ * An index from the values of a utf8 key column (node ids, CIDs) to their first global row,
+ * built and probed on raw UTF-8 bytes: no string is made for any key. Cached per column.
+ */
+export class KeyIndex {
+  private readonly slots: Int32Array;
+  private readonly mask: number;
+  private readonly hashes: Int32Array;
+  /** Dictionary-coded or odd columns fall back to a string map. */
+  private readonly map: Map<string, number> | null = null;
+
+  constructor(private readonly col: StrCol, private readonly starts: readonly number[], n: number) {
+    let cap = 16;
+    while (cap < n * 2) cap *= 2;
+    this.slots = new Int32Array(cap);
+    this.hashes = new Int32Array(cap);
+    this.mask = cap - 1;
+    if (col.chunks.some((c) => c.codes)) {
+      this.map = new Map();
+      for (let b = 0; b < col.chunks.length; b++) {
+        const c = col.chunks[b]!;
+        for (let i = 0; i < c.length; i++) {
+          const v = c.get(i);
+          if (v !== null && !this.map.has(v)) this.map.set(v, starts[b]! + i);
+        }
+      }
+      return;
+    }
+    for (let b = 0; b < col.chunks.length; b++) {
+      const c = col.chunks[b]!;
+      if (c.valid.allNull) continue;
+      const o = c.offsets!;
+      const bytes = c.bytes!;
+      for (let i = 0; i < c.length; i++) {
+        if (!c.valid.ok(i)) continue;
+        const s = o[i]!;
+        const e = o[i + 1]!;
+        const h = hashBytes(bytes, s, e);
+        let p = h & this.mask;
+        for (;;) {
+          const at = this.slots[p]!;
+          if (at === 0) {
+            this.slots[p] = starts[b]! + i + 1;
+            this.hashes[p] = h;
+            break;
+          }
+          if (this.hashes[p] === h && this.sameAs(at - 1, bytes, s, e)) break; // duplicate key: first wins
+          p = (p + 1) & this.mask;
+        }
+      }
+    }
+  }
+
+  private sameAs(g: number, bytes: Uint8Array, s: number, e: number): boolean {
+    const [b, i] = locate(this.starts, g);
+    const c = this.col.chunks[b]!;
+    const o = c.offsets!;
+    const cs = o[i]!;
+    const len = e - s;
+    if (o[i + 1]! - cs !== len) return false;
+    const cb = c.bytes!;
+    for (let k = 0; k < len; k++) if (cb[cs + k] !== bytes[s + k]) return false;
+    return true;
+  }
+
+  /** First global row whose key is bytes [s, e) of `bytes`, or -1. */
+  findBytes(bytes: Uint8Array, s: number, e: number): number {
+    if (this.map) return this.map.get(decoder.decode(bytes.subarray(s, e))) ?? -1;
+    const h = hashBytes(bytes, s, e);
+    let p = h & this.mask;
+    for (;;) {
+      const at = this.slots[p]!;
+      if (at === 0) return -1;
+      if (this.hashes[p] === h && this.sameAs(at - 1, bytes, s, e)) return at - 1;
+      p = (p + 1) & this.mask;
+    }
+  }
+
+  /** First global row whose key is `value`, or -1. */
+  find(value: string): number {
+    if (this.map) return this.map.get(value) ?? -1;
+    const b = encoder.encode(value);
+    return this.findBytes(b, 0, b.length);
+  }
+
+  /** First global row whose key equals row i of string chunk `c` (any column), or -1. */
+  findFrom(c: StrChunk, i: number): number {
+    if (!c.valid.ok(i)) return -1;
+    if (c.codes || this.map) {
+      const v = c.get(i);
+      return v === null ? -1 : this.find(v);
+    }
+    const o = c.offsets!;
+    return this.findBytes(c.bytes!, o[i]!, o[i + 1]!);
+  }
+}
+
+const indexes = new WeakMap<StrCol, KeyIndex>();
+
+/** The (cached) key index of string column `path` of a table view. */
+export function keyIndex(view: TableView, path: string): KeyIndex {
+  const col = view.str(path);
+  let ix = indexes.get(col);
+  if (!ix) indexes.set(col, (ix = new KeyIndex(col, view.starts, view.numRows)));
+  return ix;
+}
+
+export { isValidAt };

@@ -156,6 +156,7 @@ export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOp
       onFatal: (err) => {
         int.fail(err);
         console.error(`arrow-cluster-state: ${err.message}`);
+        o.onFatal?.(err);
       },
     });
     onCompromised = (err) => sd.fail(err);

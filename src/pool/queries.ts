@@ -1,13 +1,46 @@
 /**
- * The queries a worker of the pool can run by name, each on one snapshot. Every query returns
- * plain JSON-serialisable values (no views on shared memory). The helpers module adds its
- * helpers here; until then the record getters and counts are available.
+ * The queries a worker of the pool can run by name, each on one snapshot: every helper (the
+ * worker's snapshot is its state source: `state.query('findNodesByRole', 'worker')`), plus the
+ * record getters and counts. Every query returns plain structured-cloneable values (no views on
+ * shared memory): the two helpers that return Arrow tables give Arrow IPC stream bytes here
+ * (`tableFromIPC(bytes)` turns them back into tables).
  */
+import { tableToIPC } from 'apache-arrow';
 import { StateError } from '../errors.js';
 import { countBy, findById } from '../helpers/columns.js';
+import * as H from '../helpers/index.js';
 import type { Snapshot } from '../snapshot.js';
 
 export type Query = (snap: Snapshot, ...args: unknown[]) => unknown;
+
+/** Helpers that take the state source first and return plain values. */
+const ON_SNAPSHOT = {
+  getClusterStateAsDict: H.getClusterStateAsDict,
+  getClusterMetadata: H.getClusterMetadata,
+  getAllNodes: H.getAllNodes,
+  getNodeById: H.getNodeById,
+  findNodesByRole: H.findNodesByRole,
+  findNodesByCapability: H.findNodesByCapability,
+  findNodesWithGpu: H.findNodesWithGpu,
+  getNodeResourceUtilization: H.getNodeResourceUtilization,
+  getAllTasks: H.getAllTasks,
+  getTaskById: H.getTaskById,
+  findTasksByStatus: H.findTasksByStatus,
+  findTasksByType: H.findTasksByType,
+  findTasksByNode: H.findTasksByNode,
+  findTasksByResourceRequirements: H.findTasksByResourceRequirements,
+  findAvailableNodeForTask: H.findAvailableNodeForTask,
+  getTaskExecutionMetrics: H.getTaskExecutionMetrics,
+  estimateTimeToCompletion: H.estimateTimeToCompletion,
+  getAllContent: H.getAllContent,
+  findContentByCid: H.findContentByCid,
+  findContentByProvider: H.findContentByProvider,
+  findOrphanedContent: H.findOrphanedContent,
+  getContentAvailabilityMap: H.getContentAvailabilityMap,
+  getClusterStatusSummary: H.getClusterStatusSummary,
+  getNetworkTopology: H.getNetworkTopology,
+  exportStateToJson: H.exportStateToJson,
+} as Record<string, (source: Snapshot, ...args: never[]) => unknown>;
 
 export const QUERIES: Record<string, Query> = {
   getNode: (s, id) => findById('nodes', s.nodes, String(id)),
@@ -16,7 +49,17 @@ export const QUERIES: Record<string, Query> = {
   countTasksByStatus: (s) => countBy(s.tasks, 'status'),
   countNodesByStatus: (s) => countBy(s.nodes, 'status'),
   revision: (s) => s.revision,
+  // Helpers that do not read a state: the snapshot is not used.
+  getStatePathFromMetadata: (_s, baseDir, opts) => H.getStatePathFromMetadata(baseDir as string | undefined, opts as H.DiscoveryOptions | undefined),
+  connectToStateStore: (_s, path) => H.connectToStateStore(path as string),
+  // Helpers that return Arrow tables: IPC stream bytes across the thread boundary.
+  getClusterState: (s) => tableToIPC(H.getClusterState(s), 'stream'),
+  getClusterStateAsTables: (s) => {
+    const t = H.getClusterStateAsTables(s);
+    return { nodes: tableToIPC(t.nodes, 'stream'), tasks: tableToIPC(t.tasks, 'stream'), content: tableToIPC(t.content, 'stream') };
+  },
 };
+for (const [name, fn] of Object.entries(ON_SNAPSHOT)) QUERIES[name] = (s, ...args) => fn(s, ...(args as never[]));
 
 /** Runs query `name` on `snap`; unknown names give INVALID_ARGUMENT listing the known ones. */
 export function runQuery(name: string, snap: Snapshot, args: unknown[]): unknown {

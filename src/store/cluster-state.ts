@@ -76,6 +76,12 @@ export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
   /** Move damaged state files aside and start empty instead of refusing with CORRUPT. */
   startFresh?: boolean;
   /**
+   * Called once if the writer must stop (its lock was compromised: another process took it, or
+   * it was deleted). Every later mutation and flush fails with that LOCKED error; it is also
+   * written to stderr.
+   */
+  onFatal?: (err: StateError) => void;
+  /**
    * When the newest meta slot is damaged although state_metadata.json shows its revision was
    * durable, continue from the older slot (losing the revisions after it) instead of CORRUPT.
    */

@@ -1,0 +1,279 @@
+/**
+ * Cluster-wide analysis: the status summary, the network topology, and the JSON export.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { ioError } from '../errors.js';
+import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
+import { text } from './args.js';
+import { tableView } from './columns.js';
+import { withSnapshot, type StateSource } from './source.js';
+
+const GiB = 2 ** 30;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+/** The status summary (the Python original's shape; null resource fields are skipped, not fatal). */
+export interface ClusterStatusSummary {
+  cluster_id: string;
+  master_id: string | null;
+  /** Epoch ms, UTC. */
+  updated_at: number | null;
+  nodes: { total: number; active: number; by_role: { master: number; worker: number; leecher: number } };
+  resources: {
+    /** Σ cpu_count over nodes that report it. */
+    cpu_cores: number;
+    /** Σ gpu_count; `available` counts nodes whose gpu_available is true. */
+    gpu_cores: { total: number; available: number };
+    /** Σ memory_total and Σ memory_available in GiB, rounded to 2 places. */
+    memory_gb: { total: number; available: number };
+  };
+  tasks: { total: number; by_status: { pending: number; assigned: number; running: number; completed: number; failed: number; cancelled: number } };
+  /** `total_size_gb` = Σ size / 2^30 (not rounded). */
+  content: { total: number; total_size_gb: number };
+}
+
+const ROLES = ['master', 'worker', 'leecher'] as const;
+const STATUSES = ['pending', 'assigned', 'running', 'completed', 'failed', 'cancelled'] as const;
+
+/**
+ * Counts and totals of the whole cluster from one snapshot: nodes (total, online, per role),
+ * resources (unknown values count as nothing, they never make the summary fail), tasks per
+ * status, content count and size.
+ */
+export function getClusterStatusSummary(source: StateSource): ClusterStatusSummary {
+  return withSnapshot(source, (s) => {
+    const nv = tableView(s.nodes);
+    const role = nv.str('role').classifier(ROLES);
+    const online = nv.str('status').matcher('online');
+    const cpu = nv.num('resources.cpu_count');
+    const gpu = nv.num('resources.gpu_count');
+    const gpuAvail = nv.num('resources.gpu_available');
+    const memT = nv.num('resources.memory_total');
+    const memA = nv.num('resources.memory_available');
+    const roles = [0, 0, 0];
+    let active = 0;
+    let cpuSum = 0;
+    let gpuSum = 0;
+    let gpuAvailSum = 0;
+    let memTotal = 0;
+    let memAvail = 0;
+    const add = (x: number) => (x === x ? x : 0);
+    for (let b = 0; b < nv.lengths.length; b++) {
+      const cc = cpu.chunks[b]!;
+      const gc = gpu.chunks[b]!;
+      const ga = gpuAvail.chunks[b]!;
+      const mt = memT.chunks[b]!;
+      const ma = memA.chunks[b]!;
+      for (let i = 0; i < nv.lengths[b]!; i++) {
+        const r = role.at(b, i);
+        if (r >= 0) roles[r]!++;
+        if (online.test(b, i)) active++;
+        cpuSum += add(cc.get(i));
+        const g = add(gc.get(i));
+        gpuSum += g;
+        if (ga.get(i) === 1) gpuAvailSum += g;
+        memTotal += add(mt.get(i));
+        memAvail += add(ma.get(i));
+      }
+    }
+    const tv = tableView(s.tasks);
+    const status = tv.str('status').classifier(STATUSES);
+    const byStatus = [0, 0, 0, 0, 0, 0];
+    for (let b = 0; b < tv.lengths.length; b++) {
+      for (let i = 0; i < tv.lengths[b]!; i++) {
+        const k = status.at(b, i);
+        if (k >= 0) byStatus[k]!++;
+      }
+    }
+    const cv = tableView(s.content);
+    const size = cv.num('size');
+    let bytes = 0;
+    for (const c of size.chunks) for (let i = 0; i < c.length; i++) bytes += add(c.get(i));
+    return {
+      cluster_id: s.clusterId,
+      master_id: s.masterId,
+      updated_at: Number.isFinite(s.updatedAt) ? s.updatedAt : null,
+      nodes: { total: nv.numRows, active, by_role: { master: roles[0]!, worker: roles[1]!, leecher: roles[2]! } },
+      resources: {
+        cpu_cores: cpuSum,
+        gpu_cores: { total: gpuSum, available: gpuAvailSum },
+        memory_gb: { total: round2(memTotal / GiB), available: round2(memAvail / GiB) },
+      },
+      tasks: {
+        total: tv.numRows,
+        by_status: { pending: byStatus[0]!, assigned: byStatus[1]!, running: byStatus[2]!, completed: byStatus[3]!, failed: byStatus[4]!, cancelled: byStatus[5]! },
+      },
+      content: { total: cv.numRows, total_size_gb: bytes / GiB },
+    };
+  });
+}
+
+/** One node of the topology. */
+export interface TopologyNode {
+  id: string | null;
+  role: string | null;
+  status: string | null;
+  /** cpu_count and gpu_count as stored, memory_gb = memory_total / 2^30 (null where unknown). */
+  resources: { cpu_count: number | null; memory_gb: number | null; gpu_count: number | null };
+}
+
+/** An undirected link; `source` is the smaller id (Unicode code-point order). */
+export interface TopologyLink {
+  source: string;
+  target: string;
+}
+
+/** Compares strings by Unicode code points (the order of UTF-8 bytes, and of Python's `<`). */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // A surrogate (U+D800..DFFF) stands for a code point above U+FFFF: above every BMP unit.
+    const hx = x >= 0xd800 && x <= 0xdfff;
+    const hy = y >= 0xd800 && y <= 0xdfff;
+    if (hx !== hy) return hx ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/**
+ * Nodes (id, role, status and a resource digest) and the links between them from each node's
+ * `peers`. Links are undirected: a pair listed by both nodes, or several times, is one link, and
+ * a link listed only by the node with the larger id is kept (the Python original dropped it).
+ * Each link is `{ source: smaller id, target: larger id }`, in order of first mention (nodes in
+ * table order, peers in list order). Peers that are not (or no longer) nodes still give links.
+ */
+export function getNetworkTopology(source: StateSource): { nodes: TopologyNode[]; connections: TopologyLink[] } {
+  return withSnapshot(source, (s) => {
+    const v = tableView(s.nodes);
+    const ids = v.str('id');
+    const roles = v.str('role');
+    const statuses = v.str('status');
+    const cpu = v.num('resources.cpu_count');
+    const mem = v.num('resources.memory_total');
+    const gpu = v.num('resources.gpu_count');
+    const peers = v.list('peers');
+    const nodes: TopologyNode[] = new Array(v.numRows);
+    const connections: TopologyLink[] = [];
+    const seen = new Map<string, Set<string>>();
+    const num = (x: number) => (x === x ? x : null);
+    let k = 0;
+    for (let b = 0; b < v.lengths.length; b++) {
+      const ic = ids.chunks[b]!;
+      const pc = peers.chunks[b]!;
+      for (let i = 0; i < v.lengths[b]!; i++) {
+        const id = ic.get(i);
+        const m = mem.chunks[b]!.get(i);
+        nodes[k++] = {
+          id,
+          role: roles.chunks[b]!.get(i),
+          status: statuses.chunks[b]!.get(i),
+          resources: { cpu_count: num(cpu.chunks[b]!.get(i)), memory_gb: m === m ? m / GiB : null, gpu_count: num(gpu.chunks[b]!.get(i)) },
+        };
+        if (id === null) continue;
+        const end = pc.end(i);
+        for (let j = pc.start(i); j < end; j++) {
+          const peer = pc.child!.get(j);
+          if (peer === null || peer === id) continue;
+          const [a, z] = compareCodePoints(id, peer) < 0 ? [id, peer] : [peer, id];
+          let targets = seen.get(a);
+          if (!targets) seen.set(a, (targets = new Set()));
+          if (targets.has(z)) continue;
+          targets.add(z);
+          connections.push({ source: a, target: z });
+        }
+      }
+    }
+    return { nodes, connections };
+  });
+}
+
+// ───────────────────────────── export ─────────────────────────────
+
+/** Record fields that are times, and their unit (ms, or s for the task's run times). */
+const TIME_FIELDS: Record<EntityKind, readonly [string, 1 | 1000][]> = {
+  nodes: [['last_seen', 1]],
+  tasks: [['created_at', 1], ['updated_at', 1], ['started_at', 1000], ['completed_at', 1000]],
+  content: [['created_at', 1], ['pinned_at', 1]],
+};
+
+/** ISO-8601 UTC text of an epoch-ms instant (the number itself if it is out of Date's range). */
+function iso(ms: unknown): unknown {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return ms;
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Writes the state to `outputPath` as JSON and returns true: `cluster_id`, `master_id`,
+ * `updated_at`, then `nodes`, `tasks` and `content` as arrays of records (one record per line),
+ * every time as ISO-8601 UTC text, JSON fields (payload, result, metadata) as JSON values,
+ * numbers as numbers. The file is replaced atomically: written to a temporary file beside it,
+ * fsynced, renamed over it, and the directory fsynced — a reader sees the old file or the new
+ * one, never a part. Failure is never reported as success: a missing state throws NOT_FOUND,
+ * a failed write throws IO (the temporary file is removed and the old file is left as it was).
+ */
+export function exportStateToJson(source: StateSource, outputPath: string): true {
+  const out = resolve(text(outputPath, 'outputPath'));
+  return withSnapshot(source, (s) => {
+    const dir = dirname(out);
+    const tmp = join(dir, `.${basename(out)}.${process.pid}.${threadId}.${randomBytes(4).toString('hex')}.tmp`);
+    let fd: number | null = null;
+    try {
+      fd = openSync(tmp, 'wx', 0o644);
+      let buf = '';
+      const flush = (force: boolean) => {
+        if (buf.length >= (force ? 1 : 1 << 20)) {
+          writeSync(fd!, buf);
+          buf = '';
+        }
+      };
+      buf += `{\n  "cluster_id": ${JSON.stringify(s.clusterId)},\n  "master_id": ${JSON.stringify(s.masterId)},\n  "updated_at": ${JSON.stringify(iso(s.updatedAt) ?? null)}`;
+      for (const kind of ENTITY_KINDS) {
+        const v = tableView(s[kind]);
+        const times = TIME_FIELDS[kind];
+        buf += `,\n  ${JSON.stringify(kind)}: [`;
+        let first = true;
+        for (let g = 0; g < v.numRows; g++) {
+          const rec = v.record(kind, g);
+          for (const [f, unit] of times) rec[f] = iso(typeof rec[f] === 'number' ? (rec[f] as number) * unit : rec[f]);
+          buf += `${first ? '' : ','}\n    ${JSON.stringify(rec)}`;
+          first = false;
+          flush(false);
+        }
+        buf += first ? ']' : '\n  ]';
+      }
+      buf += '\n}\n';
+      flush(true);
+      fsyncSync(fd);
+      closeSync(fd);
+      fd = null;
+      renameSync(tmp, out);
+    } catch (e) {
+      if (fd !== null) {
+        try {
+          closeSync(fd);
+        } catch {
+          // already failing; the original error is what matters
+        }
+      }
+      rmSync(tmp, { force: true });
+      throw ioError('exporting the state to', out, e);
+    }
+    try {
+      const d = openSync(dir, 'r');
+      try {
+        fsyncSync(d);
+      } finally {
+        closeSync(d);
+      }
+    } catch {
+      // Directory fsync is not supported everywhere (e.g. some network filesystems); the rename is done.
+    }
+    return true as const;
+  });
+}

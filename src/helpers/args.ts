@@ -1,0 +1,38 @@
+/**
+ * Argument checks of the helpers: a malformed argument is INVALID_ARGUMENT naming the value;
+ * a well-formed one that matches nothing is simply not found (null / []).
+ */
+import { invalid } from '../errors.js';
+import type { TaskResources } from '../schema/records.js';
+import { taskResources } from '../validate/inputs.js';
+import { checkObject, checkKeys } from '../validate/values.js';
+
+/** A non-empty string (an id, role, status, type, capability, CID or provider). */
+export function text(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalid(what, value, 'a non-empty string');
+  return value;
+}
+
+/**
+ * Resource requirements: `{ cpu_cores, gpu_cores, memory_mb }` or the friendly
+ * `{ cpu, gpu, memory: '4GB' }` (memory rounded up to whole MiB). Negative numbers, fractions
+ * and unparsable sizes are INVALID_ARGUMENT. Unstated fields are null.
+ */
+export function requirements(value: unknown, what = 'requirements'): TaskResources {
+  if (value === undefined || value === null) return { cpu_cores: null, gpu_cores: null, memory_mb: null };
+  return taskResources(checkObject(value, what), what)!;
+}
+
+/** An options object with only the given keys (undefined → {}). */
+export function options(value: unknown, keys: readonly string[], what = 'options'): Record<string, unknown> {
+  if (value === undefined) return {};
+  const o = checkObject(value, what);
+  checkKeys(o, keys, what);
+  return o;
+}
+
+/** An epoch-ms instant (for `now` options). */
+export function instant(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw invalid(what, value, 'epoch milliseconds (a finite number)');
+  return value;
+}

@@ -1,0 +1,318 @@
+/**
+ * Task helpers: lookups and filters, placement, execution metrics and time estimates. Columns
+ * are scanned in place (status/type by dictionary code, ids on raw bytes, requirements and times
+ * as typed arrays); only the tasks returned are materialised.
+ */
+import { invalid } from '../errors.js';
+import type { NodeRecord, TaskRecord, TaskResourcesInput } from '../schema/records.js';
+import type { Snapshot } from '../snapshot.js';
+import { instant, options, requirements, text } from './args.js';
+import { keyIndex, setKey, tableView } from './columns.js';
+import { withSnapshot, type StateSource } from './source.js';
+
+const MiB = 1048576;
+
+/** Every task, in table order. */
+export function getAllTasks(source: StateSource): TaskRecord[] {
+  return withSnapshot(source, (s) => tableView(s.tasks).allRecords('tasks') as unknown as TaskRecord[]);
+}
+
+/** The task with this id, or null. */
+export function getTaskById(source: StateSource, taskId: string): TaskRecord | null {
+  const id = text(taskId, 'taskId');
+  return withSnapshot(source, (s) => {
+    const v = tableView(s.tasks);
+    const g = v.str('id').first(id);
+    return g < 0 ? null : (v.record('tasks', g) as unknown as TaskRecord);
+  });
+}
+
+function findBy(source: StateSource, column: string, value: string): TaskRecord[] {
+  return withSnapshot(source, (s) => {
+    const v = tableView(s.tasks);
+    return v.records('tasks', v.str(column).where(value)) as unknown as TaskRecord[];
+  });
+}
+
+/** Tasks in status `status` (any string; an unknown status matches nothing), in table order. */
+export function findTasksByStatus(source: StateSource, status: string): TaskRecord[] {
+  return findBy(source, 'status', text(status, 'status'));
+}
+
+/** Tasks of type `type`, in table order. */
+export function findTasksByType(source: StateSource, type: string): TaskRecord[] {
+  return findBy(source, 'type', text(type, 'type'));
+}
+
+/** Tasks whose `assigned_to` is `nodeId` (whatever their status), in table order. */
+export function findTasksByNode(source: StateSource, nodeId: string): TaskRecord[] {
+  return findBy(source, 'assigned_to', text(nodeId, 'nodeId'));
+}
+
+const REQ_FIELDS = ['cpu_cores', 'gpu_cores', 'memory_mb'] as const;
+
+/**
+ * Tasks that need at least the given resources: for every requirement given, the task's stated
+ * requirement is >= it. A requirement the task does not state (null) never matches a filter on
+ * it. With no requirement given, every task that states at least one. Accepts
+ * `{ cpu_cores, gpu_cores, memory_mb }` or `{ cpu, gpu, memory: '4GB' }`.
+ */
+export function findTasksByResourceRequirements(source: StateSource, required?: TaskResourcesInput | null): TaskRecord[] {
+  const r = requirements(required, 'requirements');
+  const filters = REQ_FIELDS.filter((k) => r[k] !== null).map((k) => [k, r[k]!] as const);
+  return withSnapshot(source, (s) => {
+    const v = tableView(s.tasks);
+    const cols = REQ_FIELDS.map((k) => v.num(`resources.${k}`));
+    const fcols = filters.map(([k, min]) => [v.num(`resources.${k}`), min] as const);
+    const rows: number[] = [];
+    for (let b = 0; b < v.lengths.length; b++) {
+      const base = v.starts[b]!;
+      for (let i = 0; i < v.lengths[b]!; i++) {
+        let keep: boolean;
+        if (fcols.length === 0) {
+          keep = Number.isFinite(cols[0]!.chunks[b]!.get(i)) || Number.isFinite(cols[1]!.chunks[b]!.get(i)) || Number.isFinite(cols[2]!.chunks[b]!.get(i));
+        } else {
+          keep = true;
+          for (let f = 0; f < fcols.length && keep; f++) {
+            const x = fcols[f]![0].chunks[b]!.get(i);
+            keep = x >= fcols[f]![1]; // NaN (unknown) fails
+          }
+        }
+        if (keep) rows.push(base + i);
+      }
+    }
+    return v.records('tasks', rows) as unknown as TaskRecord[];
+  });
+}
+
+// ───────────────────────────── placement ─────────────────────────────
+
+/** Requirements assumed when a task does not state them (the Python original's defaults). */
+export const DEFAULT_REQUIREMENTS = { cpu_cores: 1, gpu_cores: 0, memory_mb: 256 } as const;
+/** cpu_load assumed for a node that has not reported one: the midpoint, neither idle nor busy. */
+export const UNKNOWN_CPU_LOAD = 50;
+
+/**
+ * Placement score of an eligible node (higher is better):
+ *
+ *   base  = 0.4 × (1 − cpu_load / 100) + 0.6 × memory_available / memory_total
+ *   score = base / (1 + active_tasks / max(cpu_count, 1))
+ *
+ * `cpu_load` is clamped to 0..100 and taken as 50 when unknown; the memory term is clamped to
+ * 0..1 and is 0 when memory_total is unknown or not > 0 (so a zero total never wins);
+ * `active_tasks` is the node's tasks in status assigned or running, so each placement lowers
+ * the node's score and equal nodes take turns.
+ */
+export function placementScore(cpuLoad: number, memoryAvailable: number, memoryTotal: number, cpuCount: number, activeTasks: number): number {
+  const load = Number.isFinite(cpuLoad) ? Math.min(100, Math.max(0, cpuLoad)) : UNKNOWN_CPU_LOAD;
+  const mem = Number.isFinite(memoryTotal) && memoryTotal > 0 && Number.isFinite(memoryAvailable) ? Math.min(1, Math.max(0, memoryAvailable / memoryTotal)) : 0;
+  const base = 0.4 * (1 - load / 100) + 0.6 * mem;
+  return base / (1 + activeTasks / Math.max(Number.isFinite(cpuCount) ? cpuCount : 1, 1));
+}
+
+/** Active (assigned or running) tasks per node row of the snapshot. */
+function activeTasksPerNode(s: Snapshot): Float64Array {
+  const nv = tableView(s.nodes);
+  const tv = tableView(s.tasks);
+  const out = new Float64Array(nv.numRows);
+  const ix = keyIndex(nv, 'id');
+  const status = tv.str('status').classifier(['assigned', 'running']);
+  const to = tv.str('assigned_to');
+  for (let b = 0; b < tv.lengths.length; b++) {
+    const c = to.chunks[b]!;
+    for (let i = 0; i < tv.lengths[b]!; i++) {
+      if (status.at(b, i) < 0) continue;
+      const g = ix.findFrom(c, i);
+      if (g >= 0) out[g]!++;
+    }
+  }
+  return out;
+}
+
+/**
+ * The best node for a task, or null when none fits. `task` is a task id or requirements
+ * (`{ cpu: 2, memory: '4GB' }`, `{ cpu_cores, gpu_cores, memory_mb }`).
+ *
+ * For a task id: null when the task does not exist or is not `pending` (only a pending task is
+ * placed); its unstated requirements default to 1 CPU core, 0 GPUs and 256 MiB (likewise for
+ * requirements given directly).
+ *
+ * Eligible nodes: role `worker`, status `online`, cpu_count known and >= the CPU cores needed,
+ * memory_available known and >= the memory needed, and when GPUs are needed gpu_count known and
+ * >= them with gpu_available true. Unknown (null) fields make a node ineligible for the need
+ * they describe, never crash. Among eligible nodes the highest placementScore wins; ties go to
+ * the node that comes first in table order.
+ */
+export function findAvailableNodeForTask(source: StateSource, task: string | TaskResourcesInput): NodeRecord | null {
+  let given: ReturnType<typeof requirements> | null = null;
+  let taskId: string | null = null;
+  if (typeof task === 'string') taskId = text(task, 'task');
+  else if (task !== null && typeof task === 'object' && !Array.isArray(task)) given = requirements(task, 'requirements');
+  else throw invalid('task', task, 'a task id or a requirements object such as { cpu: 2, memory: "4GB" }');
+  return withSnapshot(source, (s) => {
+    let cpu: number;
+    let gpu: number;
+    let mem: number;
+    if (taskId !== null) {
+      const tv = tableView(s.tasks);
+      const g = tv.str('id').first(taskId);
+      if (g < 0 || tv.str('status').at(g) !== 'pending') return null;
+      const need = (k: (typeof REQ_FIELDS)[number]) => {
+        const x = tv.num(`resources.${k}`).at(g);
+        return Number.isFinite(x) ? x : DEFAULT_REQUIREMENTS[k];
+      };
+      cpu = need('cpu_cores');
+      gpu = need('gpu_cores');
+      mem = need('memory_mb');
+    } else {
+      cpu = given!.cpu_cores ?? DEFAULT_REQUIREMENTS.cpu_cores;
+      gpu = given!.gpu_cores ?? DEFAULT_REQUIREMENTS.gpu_cores;
+      mem = given!.memory_mb ?? DEFAULT_REQUIREMENTS.memory_mb;
+    }
+    const memBytes = mem * MiB;
+    const nv = tableView(s.nodes);
+    const role = nv.str('role').matcher('worker');
+    const status = nv.str('status').matcher('online');
+    const cpuCount = nv.num('resources.cpu_count');
+    const memAvail = nv.num('resources.memory_available');
+    const gpuCount = nv.num('resources.gpu_count');
+    const gpuAvail = nv.num('resources.gpu_available');
+    const candidates: number[] = [];
+    for (let b = 0; b < nv.lengths.length; b++) {
+      const cc = cpuCount.chunks[b]!;
+      const ma = memAvail.chunks[b]!;
+      const gc = gpuCount.chunks[b]!;
+      const ga = gpuAvail.chunks[b]!;
+      for (let i = 0; i < nv.lengths[b]!; i++) {
+        if (!(cc.get(i) >= cpu) || !(ma.get(i) >= memBytes)) continue; // NaN (unknown) fails
+        if (gpu > 0 && (!(gc.get(i) >= gpu) || ga.get(i) !== 1)) continue;
+        if (!role.test(b, i) || !status.test(b, i)) continue;
+        candidates.push(nv.starts[b]! + i);
+      }
+    }
+    if (candidates.length === 0) return null;
+    const active = activeTasksPerNode(s);
+    const load = nv.num('resources.cpu_load');
+    const memTotal = nv.num('resources.memory_total');
+    let best = -1;
+    let bestScore = -Infinity;
+    for (const g of candidates) {
+      const score = placementScore(load.at(g), memAvail.at(g), memTotal.at(g), cpuCount.at(g), active[g]!);
+      if (score > bestScore) {
+        bestScore = score;
+        best = g;
+      }
+    }
+    return nv.record('nodes', best) as unknown as NodeRecord;
+  });
+}
+
+// ───────────────────────────── metrics ─────────────────────────────
+
+/** Execution metrics over all tasks; the same keys whether or not there are tasks. */
+export interface TaskExecutionMetrics {
+  total_tasks: number;
+  completed_tasks: number;
+  failed_tasks: number;
+  pending_tasks: number;
+  /** Tasks assigned or running. */
+  running_tasks: number;
+  /** completed / (completed + failed); 0 when none has finished. */
+  completion_rate: number;
+  /** Mean completed_at − started_at (seconds) over completed tasks with both known; 0 when none. */
+  average_execution_time: number;
+  /** Tasks per type in order of first appearance (a null type counts as "unknown"). */
+  task_types: Record<string, number>;
+}
+
+const METRIC_STATUSES = ['pending', 'assigned', 'running', 'completed', 'failed'] as const;
+
+/** Counts per status, completion rate, mean execution time and counts per type. */
+export function getTaskExecutionMetrics(source: StateSource): TaskExecutionMetrics {
+  return withSnapshot(source, (s) => {
+    const v = tableView(s.tasks);
+    const status = v.str('status').classifier(METRIC_STATUSES);
+    const started = v.num('started_at');
+    const completedAt = v.num('completed_at');
+    const n = [0, 0, 0, 0, 0];
+    let sum = 0;
+    let timed = 0;
+    for (let b = 0; b < v.lengths.length; b++) {
+      const st = started.chunks[b]!;
+      const ct = completedAt.chunks[b]!;
+      for (let i = 0; i < v.lengths[b]!; i++) {
+        const k = status.at(b, i);
+        if (k < 0) continue;
+        n[k]!++;
+        if (k === 3) {
+          const d = ct.get(i) - st.get(i);
+          if (d === d) {
+            sum += d;
+            timed++;
+          }
+        }
+      }
+    }
+    const types: Record<string, number> = {};
+    for (const [t, c] of v.str('type').counts('unknown')) setKey(types, t, c);
+    const [pending, assigned, running, completed, failed] = n as [number, number, number, number, number];
+    return {
+      total_tasks: v.numRows,
+      completed_tasks: completed,
+      failed_tasks: failed,
+      pending_tasks: pending,
+      running_tasks: assigned + running,
+      completion_rate: completed + failed > 0 ? completed / (completed + failed) : 0,
+      average_execution_time: timed > 0 ? sum / timed : 0,
+      task_types: types,
+    };
+  });
+}
+
+/**
+ * Estimated seconds until task `taskId` completes, from the mean execution time (completed_at −
+ * started_at) of the completed tasks of the same type:
+ * - null when the task does not exist, has no type, or no completed task of its type has both times;
+ * - 0 when the task is not pending, assigned or running (it has finished);
+ * - for a running task with a start time: max(0, mean − (now − started_at));
+ * - otherwise the mean.
+ * `options.now` is the current time in epoch ms (default Date.now()).
+ */
+export function estimateTimeToCompletion(source: StateSource, taskId: string, opts?: { now?: number }): number | null {
+  const id = text(taskId, 'taskId');
+  const o = options(opts, ['now']);
+  const now = o.now === undefined ? Date.now() : instant(o.now, 'options.now');
+  return withSnapshot(source, (s) => {
+    const v = tableView(s.tasks);
+    const g = v.str('id').first(id);
+    if (g < 0) return null;
+    const statusCol = v.str('status');
+    const st = statusCol.at(g);
+    if (st !== 'pending' && st !== 'assigned' && st !== 'running') return 0;
+    const type = v.str('type').at(g);
+    if (type === null) return null;
+    const sameType = v.str('type').matcher(type);
+    const completed = statusCol.matcher('completed');
+    const started = v.num('started_at');
+    const done = v.num('completed_at');
+    let sum = 0;
+    let n = 0;
+    for (let b = 0; b < v.lengths.length; b++) {
+      const sc = started.chunks[b]!;
+      const dc = done.chunks[b]!;
+      for (let i = 0; i < v.lengths[b]!; i++) {
+        if (!sameType.test(b, i) || !completed.test(b, i)) continue;
+        const d = dc.get(i) - sc.get(i);
+        if (d === d) {
+          sum += d;
+          n++;
+        }
+      }
+    }
+    if (n === 0) return null;
+    const avg = sum / n;
+    const startedAt = started.at(g);
+    if (st === 'running' && Number.isFinite(startedAt)) return Math.max(0, avg - (now / 1000 - startedAt));
+    return avg;
+  });
+}

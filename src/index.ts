@@ -15,3 +15,13 @@ export { parseSize } from './validate/size.js';
 export { canTransition, ACTIVE_STATUSES, FINAL_STATUSES } from './store/lifecycle.js';
 export type { Snapshot, SnapshotSource } from './snapshot.js';
 export * from './helpers/index.js';
+export { followState, Follower, type FollowOptions } from './follower/index.js';
+export { readStateSnapshot } from './follower/arena-reader.js';
+export type { OpenOptions } from './store/cluster-state.js';
+export type { SharedHandle } from './shm/reader.js';
+export { loadSynthetic, SCALES, type SyntheticScale } from './synthetic.js';
+
+// Helpers given a state directory read its arena file (no lock, no writes) before Parquet.
+import { setDirectoryReader } from './helpers/source.js';
+import { readStateSnapshot } from './follower/arena-reader.js';
+setDirectoryReader(readStateSnapshot);

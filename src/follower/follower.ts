@@ -8,16 +8,13 @@
  * garbage read never replaces the last good state: it is retried, then reported as `error`.
  */
 import { EventEmitter } from 'node:events';
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { existsSync, statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { closed, corrupt, isStateError, StateError } from '../errors.js';
-import { decodeMeta, DATA_START, META_SLOT_BYTES, type MetaSlot } from '../persist/arena-file.js';
-import { METADATA_FILE, readMetadata, resolveFromMetadata } from '../persist/metadata.js';
-import { ArenaDecoder } from '../shm/decode.js';
-import { readDirectory, type DirEntry } from '../shm/directory.js';
+import { closed, isStateError, StateError } from '../errors.js';
+import { METADATA_FILE } from '../persist/metadata.js';
 import type { Snapshot } from '../snapshot.js';
+import { ArenaReader } from './arena-reader.js';
 
 export interface FollowOptions {
   /** Poll the directory instead of using inotify (for network file systems). */
@@ -38,10 +35,7 @@ export interface FollowerEvents {
 export class Follower extends EventEmitter<FollowerEvents> {
   readonly dir: string;
   private watcher: FSWatcher | null = null;
-  private fd: number | null = null;
-  private ino = -1;
-  private arenaPath: string | null = null;
-  private readonly decoder = new ArenaDecoder();
+  private readonly reader: ArenaReader;
   private current: Snapshot | null = null;
   private checking = false;
   private again = false;
@@ -56,6 +50,7 @@ export class Follower extends EventEmitter<FollowerEvents> {
   constructor(dir: string, private readonly opts: FollowOptions = {}) {
     super();
     this.dir = resolve(dir);
+    this.reader = new ArenaReader(this.dir, 'follower');
   }
 
   /** The loaded revision (-1 before the first). */
@@ -134,8 +129,7 @@ export class Follower extends EventEmitter<FollowerEvents> {
     if (this.trailing) clearTimeout(this.trailing);
     if (this.poll) clearInterval(this.poll);
     await this.watcher?.close();
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    this.reader.close();
   }
 
   /** Coalesces bursts of events into one check now and one trailing re-check. */
@@ -187,90 +181,18 @@ export class Follower extends EventEmitter<FollowerEvents> {
   }
 
   private reopen(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-    this.ino = -1;
-  }
-
-  /**
-   * The arena file and the durable revision bound from state_metadata.json (written after each
-   * flush completes, so a revision at or below its `version` is durable). Garbage metadata is
-   * reported and the meta slots alone are used.
-   */
-  private findArena(): { path: string | null; bound: number } {
-    let meta = null;
-    try {
-      meta = readMetadata(this.dir);
-    } catch (e) {
-      if (this.listenerCount('error') > 0) this.emit('error', e as StateError);
-    }
-    const bound = typeof meta?.version === 'number' ? meta.version : Infinity;
-    if (meta && typeof meta.arena_path === 'string') return { path: resolveFromMetadata(this.dir, meta.arena_path, existsSync), bound };
-    if (this.arenaPath) return { path: this.arenaPath, bound };
-    const names = readdirSync(this.dir).filter((n) => n.startsWith('state_') && n.endsWith('.arena'));
-    return { path: names.length ? join(this.dir, names[0]!) : null, bound };
+    this.reader.reopen();
   }
 
   private loadNewer(): void {
-    const { path, bound } = this.findArena();
-    if (!path || !existsSync(path)) {
-      if (this.current) throw new StateError('NOT_FOUND', `the arena file of ${JSON.stringify(this.dir)} disappeared; keeping revision ${this.revision}`);
-      return; // no state yet: wait for the writer
-    }
-    let ino: number;
-    try {
-      ino = statSync(path).ino;
-    } catch {
-      return;
-    }
-    if (this.fd === null || ino !== this.ino || path !== this.arenaPath) {
-      this.reopen();
-      this.fd = openSync(path, 'r');
-      this.ino = fstatSync(this.fd).ino;
-      this.arenaPath = path;
-    }
-    const fd = this.fd;
-    const size = fstatSync(fd).size;
-    const head = new Uint8Array(DATA_START);
-    if (readSync(fd, head, 0, DATA_START, 0) < DATA_START) return; // being created
-    const slots = [decodeMeta(head.subarray(0, META_SLOT_BYTES), 0), decodeMeta(head.subarray(META_SLOT_BYTES), 1)]
-      .filter((s): s is MetaSlot => typeof s === 'object' && s.revision <= bound)
-      .sort((a, b) => b.revision - a.revision);
-    const meta = slots[0];
-    if (!meta || meta.revision <= this.revision) return;
-    const read = (offset: number, length: number, what: string) => {
-      if (offset < DATA_START || offset + length > size) throw corrupt(`${path}: ${what} at ${offset}+${length} is outside the file (${size} bytes)`);
-      const b = new Uint8Array(length);
-      let off = 0;
-      while (off < length) {
-        const n = readSync(fd, b, off, length - off, offset + off);
-        if (n === 0) throw corrupt(`${path}: unexpected end of file reading ${what}`);
-        off += n;
-      }
-      return b;
-    };
-    const dirBytes = read(meta.dirOffset, meta.dirLength, 'directory');
-    if (crc32(dirBytes) !== meta.dirCrc) throw corrupt(`${path}: directory of revision ${meta.revision} fails its checksum`);
-    const dir = readDirectory(dirBytes, `${path} directory`);
-    let bytesRead = dirBytes.byteLength;
-    const tables = this.decoder.decode(dir, (e: DirEntry, what: string) => {
-      const b = read(e.offset, e.length, what);
-      if (crc32(b) !== e.crc) throw corrupt(`${path}: ${what} of revision ${meta.revision} fails its checksum`);
-      bytesRead += b.byteLength;
-      return b;
+    const snap = this.reader.load(this.revision, (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
     });
-    this.lastReadBytes = bytesRead;
+    if (!snap) return;
+    this.lastReadBytes = this.reader.lastReadBytes;
     this.loads++;
-    this.current = {
-      revision: dir.revision,
-      clusterId: String(dir.meta.cluster_id),
-      masterId: (dir.meta.master_id as string | null) ?? null,
-      updatedAt: dir.updatedAt,
-      ...tables,
-      source: 'follower',
-      release: () => undefined,
-    };
-    this.emit('change', dir.revision);
+    this.current = snap;
+    this.emit('change', snap.revision);
   }
 }
 

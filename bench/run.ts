@@ -3,13 +3,15 @@
  * runs the suites on it, prints a table and writes bench/results/*.json.
  *   npm run bench              full: S, M and L, repeated runs, every baseline
  *   npm run bench -- --quick   under a minute: S and a reduced M (a CI smoke test)
- *   --scales S,M  --suites writer,shared
+ *   --scales S,M  --suites writer,shared,helpers
  */
 import { ClusterState } from '../src/index.js';
 import { loadSynthetic, SCALES, type SyntheticScale } from '../src/synthetic.js';
 import { Report } from './lib/report.js';
 import { writerSuite } from './suites/writer.js';
 import { sharedSuite } from './suites/shared.js';
+import { helpersSuite } from './suites/helpers.js';
+import { persistSuite } from './suites/persist.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -18,7 +20,7 @@ const arg = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const scales = (arg('--scales') ?? (quick ? 'S,M' : 'S,M,L')).split(',') as ('S' | 'M' | 'L')[];
-const suites = new Set((arg('--suites') ?? 'writer,shared').split(','));
+const suites = new Set((arg('--suites') ?? 'writer,shared,helpers,persist').split(','));
 const report = new Report();
 
 async function load(name: string, scale: SyntheticScale): Promise<ClusterState> {
@@ -55,7 +57,9 @@ async function main(): Promise<void> {
         loaded: scale,
       });
     }
+    if (suites.has('helpers')) await helpersSuite(report, state, name, { runs: quick ? 1 : 3, budgetMs: quick ? 40 : 300, loaded: scale });
     await state.close();
+    if (suites.has('persist') && name !== 'L') await persistSuite(report, name, scale, { trials: quick ? 30 : 100, churnMs: quick ? 1000 : 5000 });
   }
   const file = report.finish(quick ? 'quick' : 'full');
   process.stdout.write(`\nresults: ${file}\n`);

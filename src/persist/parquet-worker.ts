@@ -6,13 +6,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { tableToIPC } from 'apache-arrow';
-import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
+import { encodeParquet, type ParquetCodec } from './parquet-codec.js';
 import { singleRowTable } from '../arrow/single-row.js';
 import { isStateError } from '../errors.js';
 import { attachState } from '../shm/reader.js';
 import { writeFileAtomic } from './atomic.js';
 
-export type ParquetCodec = 'zstd' | 'snappy' | 'none';
+export type { ParquetCodec };
 
 export interface ExportRequest {
   id: number;
@@ -25,14 +25,6 @@ export type ExportReply =
   | { id: number; ok: false; code: string; message: string };
 
 const reader = attachState((workerData as { handle: unknown }).handle);
-
-/** Encodes a single-row Arrow table as Parquet with the given codec (consumes wasm objects). */
-export function encodeParquet(ipc: Uint8Array, codec: ParquetCodec): Uint8Array {
-  const props = new WriterPropertiesBuilder()
-    .setCompression(codec === 'zstd' ? Compression.ZSTD : codec === 'snappy' ? Compression.SNAPPY : Compression.UNCOMPRESSED)
-    .build();
-  return writeParquet(WasmTable.fromIPCStream(ipc), props);
-}
 
 parentPort!.on('message', async (req: ExportRequest) => {
   const t0 = performance.now();

@@ -160,11 +160,12 @@ export class StateDirectory {
     await this.writer.commit(c);
     if (this.fatal) throw this.fatal;
     this.durable = c.revision;
-    if (this.writer.fileBytes > 8 << 20 && this.writer.fileBytes > this.compactRatio * this.writer.liveBytes()) await this.compact(c);
-    this.writeMeta(c);
+    // Durable now (the meta slot is synced): acknowledge first, then the bookkeeping.
     this.history.push({ revision: c.revision, ms: performance.now() - t0, bytes: this.writer.lastCommitBytes });
     if (this.history.length > 256) this.history.shift();
     this.resolveWaiters();
+    if (this.writer.fileBytes > 8 << 20 && this.writer.fileBytes > this.compactRatio * this.writer.liveBytes()) await this.compact(c);
+    this.writeMeta(c);
   }
 
   /** Rewrites the arena file with only the live extents, then renames it into place. */

@@ -7,6 +7,7 @@
  */
 import { Data, Field, List, makeData, RecordBatch, Schema, Struct, Table, type Vector } from 'apache-arrow';
 import { columnWriter, type ColumnWriter } from './column-writer.js';
+import type { FlatTables } from './flat-tables.js';
 import { StringDictionary } from './dictionary.js';
 import { readDict } from './row-reader.js';
 import type { ColumnSpec } from '../schema/columns.js';
@@ -14,14 +15,7 @@ import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import { stateSchema } from '../schema/state-schema.js';
 
 /** Cluster fields plus the flat tables. */
-export interface FlatState {
-  clusterId: string;
-  masterId: string | null;
-  updatedAt: number;
-  nodes: Table;
-  tasks: Table;
-  content: Table;
-}
+export type FlatState = FlatTables;
 
 /** Copies a whole flat column (all its chunks) into a writer, decoding dictionaries to utf8. */
 function copyColumn(spec: ColumnSpec, w: ColumnWriter, chunks: readonly Data[]): void {

@@ -10,12 +10,13 @@
  * new batch is written to a fresh extent (copy-on-write); the superseded extent is returned to
  * the caller to be retired once no reader can still see it.
  */
-import { Data, RecordBatch, Schema, Struct, Table, type Vector } from 'apache-arrow';
+import { Data, makeData, RecordBatch, Schema, Struct, Table, type Vector } from 'apache-arrow';
 import { columnWriter, type ColumnWriter } from '../arrow/column-writer.js';
 import { StringDictionary } from '../arrow/dictionary.js';
 import { decodeRecordBatch, encodeRecordBatch, writeMessage } from '../arrow/ipc-message.js';
 import { readValue, readUtf8 } from '../arrow/row-reader.js';
-import type { ColumnSpec } from '../schema/columns.js';
+import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
+import { isValidAt } from '../arrow/column-writer.js';
 import type { EntitySpec } from '../schema/entities.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena, Extent } from '../shm/arena.js';
@@ -215,8 +216,12 @@ export class EntityTable {
         this.dropBatch(batch);
         continue;
       }
-      // A rolled-back change leaves the batch pending with nothing to encode.
-      if (batch.data && !batch.structural && !batch.overlay?.size) continue;
+      // A rolled-back change, or updates that changed no value, leave nothing to encode.
+      if (batch.data && !batch.structural && (!batch.overlay?.size || !batch.dirty?.size)) {
+        batch.overlay = null;
+        batch.dirty = null;
+        continue;
+      }
       this.encodeBatch(batch, arena, retire);
       count++;
     }
@@ -289,6 +294,7 @@ export class EntityTable {
   }
 
   private encodeBatch(batch: Batch, arena: Arena, retire: RetireFn): void {
+    if (this.patchBatch(batch, arena, retire)) return;
     const cols = this.spec.columns;
     const old = batch.data;
     const plan = changePlan(batch, old ? old.length : 0);
@@ -324,6 +330,66 @@ export class EntityTable {
     batch.structural = false;
   }
 
+  /**
+   * The fixed-width fast path: when the only changes are fixed-width values (numbers, times,
+   * booleans, dictionary codes) going from non-null to non-null, the batch's message keeps its
+   * layout — copy it and overwrite those values in place (publish-proto.md "patch"). Returns
+   * false (nothing done) when any change needs re-encoding.
+   */
+  private patchBatch(batch: Batch, arena: Arena, retire: RetireFn): boolean {
+    const old = batch.data;
+    if (batch.structural || !old || !batch.master || !batch.dirty?.size || !batch.overlay?.size) return false;
+    const edits: { path: number[]; spec: LeafSpec; slot: number; value: unknown }[] = [];
+    for (const k of batch.dirty) {
+      const c = this.spec.columns[k]!;
+      const leaves: [number[], LeafSpec][] = c.kind === 'struct' ? c.children.map((ch, j) => [[k, j], ch]) : [[[k], c]];
+      for (const [path, leaf] of leaves) {
+        const oldLeaf = dataAt(old, path);
+        for (const [slot, row] of batch.overlay) {
+          const v = path.length === 2 ? (row[c.name] as Record<string, unknown> | null)?.[leaf.name] : row[c.name];
+          const was = readValue(leaf, oldLeaf, slot);
+          if (v === was || (v == null && was == null)) continue; // this leaf did not change in this row
+          if (!FIXED_KINDS.has(leaf.kind) || v === null || v === undefined || was === null) return false;
+          if (leaf.kind === 'dict' && !this.ctx.dictionary(leaf.dictId!).canCode(v as string)) return false;
+          edits.push({ path, spec: leaf, slot, value: v });
+        }
+      }
+    }
+    const master = batch.master.slice();
+    const data = rebase(old, batch.master, master) as Data<Struct>;
+    for (const e of edits) {
+      const d = dataAt(data, e.path);
+      const i = d.offset + e.slot;
+      switch (e.spec.kind) {
+        case 'bool': {
+          const bits = d.values as Uint8Array;
+          if (e.value) bits[i >> 3]! |= 1 << (i & 7);
+          else bits[i >> 3]! &= ~(1 << (i & 7));
+          break;
+        }
+        case 'int64':
+        case 'timestamp':
+          (d.values as BigInt64Array)[i] = BigInt(e.value as number);
+          break;
+        case 'dict':
+          (d.values as Int8Array | Int32Array)[i] = this.ctx.dictionary(e.spec.dictId!).code(e.value as string);
+          break;
+        default:
+          (d.values as Float64Array)[i] = e.value as number;
+      }
+    }
+    const extent = arena.alloc(master.byteLength);
+    arena.bytes(extent, master.byteLength).set(master);
+    if (batch.extent) retire(batch.extent);
+    batch.data = data;
+    batch.master = master;
+    batch.extent = extent;
+    batch.version = this.ctx.nextVersion();
+    batch.overlay = null;
+    batch.dirty = null;
+    return true;
+  }
+
   /** Column k of `batch`: runs of old rows copied, changed rows encoded, deleted slots skipped. */
   private rebuildColumn(k: number, spec: ColumnSpec, batch: Batch, old: Data<Struct> | null, plan: ChangePlan): Data {
     const w = this.writers[k]!;
@@ -340,6 +406,37 @@ export class EntityTable {
     if (plan.committed > at) w.copy(src!, at, plan.committed);
     return w.finish();
   }
+}
+
+const FIXED_KINDS = new Set(['int32', 'int64', 'float32', 'float64', 'timestamp', 'bool', 'dict']);
+
+/** The child Data at `path` (column index, then struct child index). */
+function dataAt(d: Data, path: number[]): Data {
+  let x = d;
+  for (const i of path) x = x.children[i]!;
+  return x;
+}
+
+/** `d` with every buffer re-pointed from `from` to the same offsets in `to` (a copy of it). */
+function rebase(d: Data, from: Uint8Array, to: Uint8Array): Data {
+  const move = <T extends ArrayBufferView | undefined>(b: T): T => {
+    if (!b || b.buffer !== from.buffer) return b;
+    const C = b.constructor as new (buf: ArrayBufferLike, off: number, len: number) => T;
+    const per = (b as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    return new C(to.buffer, to.byteOffset + (b.byteOffset - from.byteOffset), b.byteLength / per);
+  };
+  return makeData({
+    type: d.type,
+    offset: d.offset,
+    length: d.length,
+    nullCount: d.nullCount,
+    nullBitmap: move(d.nullBitmap),
+    valueOffsets: move(d.valueOffsets),
+    data: move(d.values),
+    children: d.children.map((c) => rebase(c, from, to)),
+    child: d.children[0] ? rebase(d.children[0], from, to) : undefined,
+    dictionary: d.dictionary,
+  } as never);
 }
 
 /** The slots of a batch that are not plain copies (changed, appended or deleted), in order. */

@@ -45,52 +45,30 @@ const STATUSES = ['pending', 'assigned', 'running', 'completed', 'failed', 'canc
 export function getClusterStatusSummary(source: StateSource): ClusterStatusSummary {
   return withSnapshot(source, (s) => {
     const nv = tableView(s.nodes);
-    const role = nv.str('role').classifier(ROLES);
-    const online = nv.str('status').matcher('online');
-    const cpu = nv.num('resources.cpu_count');
+    const roles = nv.str('role').countOf(ROLES);
+    const [active] = nv.str('status').countOf(['online']) as [number];
+    // Unknown (null) values add nothing: the sums skip them.
+    const cpuSum = nv.num('resources.cpu_count').sum();
     const gpu = nv.num('resources.gpu_count');
+    const gpuSum = gpu.sum();
     const gpuAvail = nv.num('resources.gpu_available');
-    const memT = nv.num('resources.memory_total');
-    const memA = nv.num('resources.memory_available');
-    const roles = [0, 0, 0];
-    let active = 0;
-    let cpuSum = 0;
-    let gpuSum = 0;
     let gpuAvailSum = 0;
-    let memTotal = 0;
-    let memAvail = 0;
-    const add = (x: number) => (x === x ? x : 0);
     for (let b = 0; b < nv.lengths.length; b++) {
-      const cc = cpu.chunks[b]!;
       const gc = gpu.chunks[b]!;
       const ga = gpuAvail.chunks[b]!;
-      const mt = memT.chunks[b]!;
-      const ma = memA.chunks[b]!;
+      if (ga.valid.allNull) continue;
       for (let i = 0; i < nv.lengths[b]!; i++) {
-        const r = role.at(b, i);
-        if (r >= 0) roles[r]!++;
-        if (online.test(b, i)) active++;
-        cpuSum += add(cc.get(i));
-        const g = add(gc.get(i));
-        gpuSum += g;
-        if (ga.get(i) === 1) gpuAvailSum += g;
-        memTotal += add(mt.get(i));
-        memAvail += add(ma.get(i));
+        if (ga.get(i) !== 1) continue;
+        const g = gc.get(i);
+        if (g === g) gpuAvailSum += g;
       }
     }
+    const memTotal = nv.num('resources.memory_total').sum();
+    const memAvail = nv.num('resources.memory_available').sum();
     const tv = tableView(s.tasks);
-    const status = tv.str('status').classifier(STATUSES);
-    const byStatus = [0, 0, 0, 0, 0, 0];
-    for (let b = 0; b < tv.lengths.length; b++) {
-      for (let i = 0; i < tv.lengths[b]!; i++) {
-        const k = status.at(b, i);
-        if (k >= 0) byStatus[k]!++;
-      }
-    }
+    const byStatus = tv.str('status').countOf(STATUSES);
     const cv = tableView(s.content);
-    const size = cv.num('size');
-    let bytes = 0;
-    for (const c of size.chunks) for (let i = 0; i < c.length; i++) bytes += add(c.get(i));
+    const bytes = cv.num('size').sum();
     return {
       cluster_id: s.clusterId,
       master_id: s.masterId,

@@ -9,7 +9,8 @@
  * row (a sliced Data has them sub-arrayed already), validity bitmaps and boolean bits by
  * `data.offset + row`. Every reader here only reads; nothing copies a column.
  */
-import { DataType, type Data, type Table, type Vector } from 'apache-arrow';
+import { DataType, Precision, TimeUnit, Type, type Data, type Table, type Vector } from 'apache-arrow';
+import { StateError } from '../errors.js';
 import { isValidAt } from '../arrow/column-writer.js';
 import { readValue } from '../arrow/row-reader.js';
 import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
@@ -159,10 +160,13 @@ function bufferOf(bytes: Uint8Array): Buffer {
   return b;
 }
 
+/** Node's native UTF-8 slice (fast for short strings); TextDecoder where it is missing. */
+const nativeSlice = (Buffer.prototype as Buffer & { utf8Slice?: (s: number, e: number) => string }).utf8Slice;
+
 /** Decodes bytes [s, e) of `buf` as UTF-8. */
 function utf8(buf: Buffer, s: number, e: number): string {
   if (s === e) return '';
-  return (buf as Buffer & { utf8Slice?: (s: number, e: number) => string }).utf8Slice?.(s, e) ?? decoder.decode(buf.subarray(s, e));
+  return nativeSlice ? nativeSlice.call(buf, s, e) : decoder.decode(buf.subarray(s, e));
 }
 
 /**
@@ -213,8 +217,23 @@ export class StrChunk {
     const len = target.length;
     if (o[i + 1]! - s !== len) return false;
     const bytes = this.bytes!;
+    // Ids often share a prefix (node-0000…, bafybei…): the last byte rules most rows out first.
+    if (len > 0 && bytes[s + len - 1] !== target[len - 1]) return false;
     for (let k = 0; k < len; k++) if (bytes[s + k] !== target[k]) return false;
     return this.valid.ok(i);
+  }
+
+  /** A test for rows equal to `value`, specialised to this chunk (codes or bytes). */
+  equals(value: string, target: Uint8Array = encoder.encode(value)): (i: number) => boolean {
+    if (this.valid.allNull) return () => false;
+    if (this.codes) {
+      const code = this.codeOf(value);
+      if (code < 0) return () => false;
+      const codes = this.codes;
+      const valid = this.valid;
+      return valid.none ? (i) => codes[i] === code : (i) => codes[i] === code && valid.ok(i);
+    }
+    return (i) => this.eqBytes(i, target);
   }
 
   /** Code of `value` in this chunk's dictionary (-1 when absent); dictionary chunks only. */
@@ -231,11 +250,17 @@ export class NumChunk {
   private readonly w: Int32Array | null = null;
   private readonly bits: Uint8Array | null = null;
   private readonly bitOffset: number = 0;
+  /** Factor to epoch ms for a timestamp in another unit (s, µs, ns); 1 otherwise. */
+  private readonly scale: number = 1;
 
   constructor(data: Data | null, parent: Data | null, length: number) {
     this.length = length;
     this.valid = new Validity(data, parent);
     if (!data) return;
+    if (DataType.isTimestamp(data.type)) {
+      const u = data.type.unit;
+      this.scale = u === TimeUnit.SECOND ? 1000 : u === TimeUnit.MICROSECOND ? 1e-3 : u === TimeUnit.NANOSECOND ? 1e-6 : 1;
+    }
     const v = data.values as ArrayLike<number> | BigInt64Array | BigUint64Array | Uint8Array;
     if (DataType.isBool(data.type)) {
       this.bits = v as Uint8Array;
@@ -248,11 +273,30 @@ export class NumChunk {
     }
   }
 
+  /** Σ of the non-null values (booleans count 1 per true). */
+  sum(): number {
+    let t = 0;
+    if (this.valid.allNull) return 0;
+    if (this.f !== null && this.valid.none) {
+      const f = this.f;
+      for (let i = 0; i < this.length; i++) t += f[i]!;
+      return t;
+    }
+    for (let i = 0; i < this.length; i++) {
+      const v = this.get(i);
+      if (v === v) t += v;
+    }
+    return t;
+  }
+
   /** The number at row i (booleans as 0/1), or NaN when null. */
   get(i: number): number {
     if (!this.valid.ok(i)) return NaN;
     if (this.f !== null) return this.f[i]!;
-    if (this.w !== null) return this.w[2 * i + 1]! * 4294967296 + (this.w[2 * i]! >>> 0);
+    if (this.w !== null) {
+      const v = this.w[2 * i + 1]! * 4294967296 + (this.w[2 * i]! >>> 0);
+      return this.scale === 1 ? v : Math.floor(v * this.scale);
+    }
     if (this.bits !== null) {
       const x = this.bitOffset + i;
       return (this.bits[x >> 3]! >> (x & 7)) & 1;
@@ -274,7 +318,8 @@ export class ListChunk {
     if (!data) return;
     this.offsets = data.valueOffsets as Int32Array;
     const c = data.children[0]!;
-    this.child = new StrChunk(c, null, c.length);
+    // list<null> (pyarrow's type for lists that only ever held nothing): items read as ''.
+    this.child = new StrChunk(c.type.typeId === Type.Null ? null : c, null, c.length);
   }
 
   /** Start and end (exclusive) of row i's items in the child column; empty for null. */
@@ -323,23 +368,87 @@ export interface Matcher {
   test(batch: number, row: number): boolean;
 }
 
+/** The batch holding global row g (binary search over the batch starts). */
+export function batchOf(starts: readonly number[], g: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= g) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
 /** A string column across all record batches of a table. */
 export class StrCol {
-  constructor(readonly chunks: StrChunk[], private readonly starts: readonly number[]) {}
+  private lookups = 0;
+  private ix: KeyIndex | null = null;
+
+  constructor(readonly chunks: StrChunk[], readonly starts: readonly number[]) {}
 
   /** A matcher for rows equal to `value` (codes per dictionary, bytes otherwise). */
   matcher(value: string): Matcher {
     const target = encoder.encode(value);
-    const codes = this.chunks.map((c) => (c.codes ? c.codeOf(value) : -2));
+    const tests = this.chunks.map((c) => c.equals(value, target));
+    return { test: (b, i) => tests[b]!(i) };
+  }
+
+  /**
+   * A classifier of rows into `values`: `at(b, i)` is the index in `values` of row i of batch
+   * b's value, or -1 (null or another value). Dictionary chunks map codes through a table.
+   */
+  classifier(values: readonly string[]): Classifier {
+    const targets = values.map((v) => encoder.encode(v));
+    const tables = this.chunks.map((c) => {
+      if (!c.codes) return null;
+      const t = new Int16Array(c.dict!.values.length).fill(-1);
+      values.forEach((v, k) => {
+        const code = c.codeOf(v);
+        if (code >= 0) t[code] = k;
+      });
+      return t;
+    });
     const chunks = this.chunks;
     return {
-      test(b: number, i: number): boolean {
+      at(b: number, i: number): number {
         const c = chunks[b]!;
-        const code = codes[b]!;
-        if (code === -2) return c.offsets !== null && c.eqBytes(i, target);
-        return code >= 0 && c.codes![i] === code && c.valid.ok(i);
+        const t = tables[b];
+        if (t) return c.valid.ok(i) ? t[c.codes![i]!]! : -1;
+        if (c.offsets === null) return -1;
+        for (let k = 0; k < targets.length; k++) if (c.eqBytes(i, targets[k]!)) return k;
+        return -1;
       },
     };
+  }
+
+  /** How many rows hold each of `values` (dictionary chunks: one pass over the codes). */
+  countOf(values: readonly string[]): number[] {
+    const out = values.map(() => 0);
+    const targets = values.map((v) => encoder.encode(v));
+    for (const c of this.chunks) {
+      if (c.valid.allNull) continue;
+      if (c.codes) {
+        const codes = c.codes;
+        const n = new Float64Array(c.dict!.values.length);
+        if (c.valid.none) for (let i = 0; i < c.length; i++) n[codes[i]!]!++;
+        else for (let i = 0; i < c.length; i++) if (c.valid.ok(i)) n[codes[i]!]!++;
+        values.forEach((v, k) => {
+          const code = c.codeOf(v);
+          if (code >= 0) out[k]! += n[code]!;
+        });
+      } else {
+        for (let i = 0; i < c.length; i++) {
+          for (let k = 0; k < targets.length; k++) {
+            if (c.eqBytes(i, targets[k]!)) {
+              out[k]!++;
+              break;
+            }
+          }
+        }
+      }
+    }
+    return out;
   }
 
   /** Global row numbers whose value equals `value`, in table order. */
@@ -362,10 +471,25 @@ export class StrCol {
     return out;
   }
 
-  /** First global row equal to `value`, or -1. */
+  /**
+   * First global row equal to `value`, or -1. The first lookups scan; from the third lookup on
+   * the same (immutable) column a hash index is built and used, so repeated id lookups on an
+   * unchanged snapshot are O(1) while a snapshot asked once costs only a scan.
+   */
   first(value: string): number {
+    if (this.ix) return this.ix.find(value);
+    if (++this.lookups > 2) {
+      this.ix = new KeyIndex(this);
+      return this.ix.find(value);
+    }
     const r = this.where(value, 1);
     return r.length ? r[0]! : -1;
+  }
+
+  /** The hash index of this column (built on first use). */
+  index(): KeyIndex {
+    this.ix ??= new KeyIndex(this);
+    return this.ix;
   }
 
   /**
@@ -421,38 +545,10 @@ export class StrCol {
     return out;
   }
 
-  /**
-   * A classifier of rows into `values`: `at(b, i)` is the index in `values` of row i of batch
-   * b's value, or -1 (null or another value). Dictionary chunks map codes through a table.
-   */
-  classifier(values: readonly string[]): Classifier {
-    const targets = values.map((v) => encoder.encode(v));
-    const tables = this.chunks.map((c) => {
-      if (!c.codes) return null;
-      const t = new Int16Array(c.dict!.values.length).fill(-1);
-      values.forEach((v, k) => {
-        const code = c.codeOf(v);
-        if (code >= 0) t[code] = k;
-      });
-      return t;
-    });
-    const chunks = this.chunks;
-    return {
-      at(b: number, i: number): number {
-        const c = chunks[b]!;
-        const t = tables[b];
-        if (t) return c.valid.ok(i) ? t[c.codes![i]!]! : -1;
-        if (c.offsets === null) return -1;
-        for (let k = 0; k < targets.length; k++) if (c.eqBytes(i, targets[k]!)) return k;
-        return -1;
-      },
-    };
-  }
-
   /** The value at global row g. */
   at(g: number): string | null {
-    const [b, i] = locate(this.starts, g);
-    return this.chunks[b]!.get(i);
+    const b = batchOf(this.starts, g);
+    return this.chunks[b]!.get(g - this.starts[b]!);
   }
 }
 
@@ -462,8 +558,15 @@ export class NumCol {
 
   /** The value at global row g (NaN for null). */
   at(g: number): number {
-    const [b, i] = locate(this.starts, g);
-    return this.chunks[b]!.get(i);
+    const b = batchOf(this.starts, g);
+    return this.chunks[b]!.get(g - this.starts[b]!);
+  }
+
+  /** Σ of the non-null values. */
+  sum(): number {
+    let t = 0;
+    for (const c of this.chunks) t += c.sum();
+    return t;
   }
 }
 
@@ -472,8 +575,8 @@ export class ListCol {
   constructor(readonly chunks: ListChunk[], private readonly starts: readonly number[]) {}
 
   at(g: number): string[] {
-    const [b, i] = locate(this.starts, g);
-    return this.chunks[b]!.get(i);
+    const b = batchOf(this.starts, g);
+    return this.chunks[b]!.get(g - this.starts[b]!);
   }
 
   /** Global rows whose list contains `value`, in table order. */
@@ -490,21 +593,92 @@ export class ListCol {
   }
 }
 
-/** (batch, row) of global row g, by binary search over the batch starts. */
-function locate(starts: readonly number[], g: number): [number, number] {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= g) lo = mid;
-    else hi = mid - 1;
-  }
-  return [lo, g - starts[lo]!];
-}
-
 // ───────────────────────────── table views ─────────────────────────────
 
-type RecordReader = (b: number, i: number) => Record<string, unknown>;
+/** Reads one record from a batch's column readers (generated per entity, see recordFactory). */
+type RecordFn = (r: readonly unknown[], i: number) => Record<string, unknown>;
+
+const J = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+const B = (v: number): boolean | null => (v !== v ? null : v === 1);
+const N = (v: number): number | null => (v !== v ? null : v);
+
+const factories = new Map<EntityKind, { fn: RecordFn; paths: { path: string; kind: 'str' | 'num' | 'list' }[] }>();
+
+/**
+ * The record builder of an entity: one generated function per entity kind (per process) that
+ * builds the record as an object literal — one fixed shape, no per-field closures — from the
+ * batch's column readers `r` (listed in `paths`, in the same order).
+ */
+function recordFactory(kind: EntityKind): { fn: RecordFn; paths: { path: string; kind: 'str' | 'num' | 'list' }[] } {
+  let f = factories.get(kind);
+  if (f) return f;
+  const paths: { path: string; kind: 'str' | 'num' | 'list' }[] = [];
+  const expr = (spec: ColumnSpec, parent: string): string => {
+    const path = parent ? `${parent}.${spec.name}` : spec.name;
+    const k = paths.length;
+    switch (spec.kind) {
+      case 'struct':
+        return `{ ${spec.children.map((c: LeafSpec) => `${JSON.stringify(c.name)}: ${expr(c, spec.name)}`).join(', ')} }`;
+      case 'utf8':
+      case 'dict':
+        paths.push({ path, kind: 'str' });
+        return spec.json ? `J(r[${k}].get(i))` : `r[${k}].get(i)`;
+      case 'list':
+        paths.push({ path, kind: 'list' });
+        return `r[${k}].get(i)`;
+      case 'bool':
+        paths.push({ path, kind: 'num' });
+        return `B(r[${k}].get(i))`;
+      default:
+        paths.push({ path, kind: 'num' });
+        return `N(r[${k}].get(i))`;
+    }
+  };
+  const body = `return { ${ENTITIES[kind].columns.map((c) => `${JSON.stringify(c.name)}: ${expr(c, '')}`).join(', ')} };`;
+  let fn: RecordFn;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    fn = new Function('J', 'B', 'N', `return function read${kind}(r, i) { ${body} };`)(J, B, N) as RecordFn;
+  } catch {
+    fn = closureRecord(kind); // code generation disallowed (--disallow-code-generation-from-strings)
+  }
+  f = { fn, paths };
+  factories.set(kind, f);
+  return f;
+}
+
+/** Can a column of Arrow type `t` be read as `kind`? */
+function holds(t: DataType, kind: 'str' | 'num' | 'list'): boolean {
+  const isText = (x: DataType) => DataType.isUtf8(x) || (DataType.isDictionary(x) && DataType.isUtf8(x.dictionary));
+  if (kind === 'str') return isText(t);
+  if (kind === 'list') return DataType.isList(t) && (isText(t.children[0]!.type) || t.children[0]!.type.typeId === Type.Null);
+  if (DataType.isInt(t) || DataType.isBool(t) || DataType.isTimestamp(t)) return true;
+  return DataType.isFloat(t) && t.precision !== Precision.HALF;
+}
+
+/** The record builder without code generation: the same fields, in the same order, read by closures. */
+function closureRecord(kind: EntityKind): RecordFn {
+  let k = 0;
+  const make = (spec: ColumnSpec): ((r: readonly unknown[], i: number) => unknown) => {
+    if (spec.kind === 'struct') {
+      const kids = spec.children.map((c: LeafSpec) => [c.name, make(c)] as const);
+      return (r, i) => {
+        const o: Record<string, unknown> = {};
+        for (const [name, read] of kids) o[name] = read(r, i);
+        return o;
+      };
+    }
+    const at = k++;
+    const wrap = spec.kind === 'bool' ? B : spec.kind === 'list' ? (x: unknown) => x : spec.kind === 'utf8' || spec.kind === 'dict' ? (spec.json ? J : (x: unknown) => x) : N;
+    return (r, i) => (wrap as (x: unknown) => unknown)((r[at] as { get(i: number): unknown }).get(i));
+  };
+  const fields = ENTITIES[kind].columns.map((c) => [c.name, make(c)] as const);
+  return (r, i) => {
+    const o: Record<string, unknown> = {};
+    for (const [name, read] of fields) o[name] = read(r, i);
+    return o;
+  };
+}
 
 /**
  * Column readers of one (immutable) flat table, resolved once and cached per table object, so
@@ -516,7 +690,7 @@ export class TableView {
   readonly starts: number[];
   readonly lengths: number[];
   private readonly cols = new Map<string, StrCol | NumCol | ListCol>();
-  private readonly readerCache = new Map<EntityKind, RecordReader[]>();
+  private readonly batchReaders = new Map<EntityKind, unknown[][]>();
 
   constructor(readonly table: Table) {
     this.starts = [];
@@ -530,18 +704,30 @@ export class TableView {
     this.numRows = n;
   }
 
-  /** Data of column `path` ("name" or "struct.child") in batch b, with its parent struct. */
-  private resolve(path: string, b: number): [Data | null, Data | null] {
+  /**
+   * Data of column `path` ("name" or "struct.child") in batch b, with its parent struct; null
+   * for a column the table lacks or holds as Arrow's null type (all null). A column of a type
+   * that cannot hold `kind` (a foreign file's `cpu_count` as text, say) is CORRUPT: reading it
+   * as something else would give wrong answers silently.
+   */
+  private resolve(path: string, b: number, kind: 'str' | 'num' | 'list'): [Data | null, Data | null] {
     const dot = path.indexOf('.');
     const top = dot < 0 ? path : path.slice(0, dot);
     const k = this.table.schema.fields.findIndex((f) => f.name === top);
     if (k < 0) return [null, null];
-    const d = this.table.data[b]!.children[k]!;
-    if (dot < 0) return [d, null];
-    const childName = path.slice(dot + 1);
-    const fields = (d.type as { children?: { name: string }[] }).children ?? [];
-    const j = fields.findIndex((f) => f.name === childName);
-    return j < 0 ? [null, null] : [d.children[j]!, d];
+    let d = this.table.data[b]!.children[k]!;
+    let parent: Data | null = null;
+    if (dot >= 0) {
+      const childName = path.slice(dot + 1);
+      const fields = (d.type as { children?: { name: string }[] }).children ?? [];
+      const j = DataType.isStruct(d.type) ? fields.findIndex((f) => f.name === childName) : -1;
+      if (j < 0) return [null, null];
+      parent = d;
+      d = d.children[j]!;
+    }
+    if (d.type.typeId === Type.Null) return [null, null];
+    if (!holds(d.type, kind)) throw new StateError('CORRUPT', `column ${JSON.stringify(path)} has Arrow type ${String(d.type)}, which cannot hold ${kind === 'str' ? 'text' : kind === 'num' ? 'a number' : 'a list of text'}`);
+    return [d, parent];
   }
 
   private column<T extends StrCol | NumCol | ListCol>(key: string, make: () => T): T {
@@ -552,111 +738,68 @@ export class TableView {
 
   /** A string column (utf8 or dictionary). */
   str(path: string): StrCol {
-    return this.column(`s:${path}`, () => new StrCol(this.lengths.map((n, b) => new StrChunk(...this.resolve(path, b), n)), this.starts));
+    return this.column(`s:${path}`, () => new StrCol(this.lengths.map((n, b) => new StrChunk(...this.resolve(path, b, 'str'), n)), this.starts));
   }
 
   /** A numeric / int64 / timestamp / bool column (as numbers, NaN for null). */
   num(path: string): NumCol {
-    return this.column(`n:${path}`, () => new NumCol(this.lengths.map((n, b) => new NumChunk(...this.resolve(path, b), n)), this.starts));
+    return this.column(`n:${path}`, () => new NumCol(this.lengths.map((n, b) => new NumChunk(...this.resolve(path, b, 'num'), n)), this.starts));
   }
 
   /** A list<utf8> column. */
   list(path: string): ListCol {
-    return this.column(`l:${path}`, () => new ListCol(this.lengths.map((n, b) => new ListChunk(...this.resolve(path, b), n)), this.starts));
+    return this.column(`l:${path}`, () => new ListCol(this.lengths.map((n, b) => new ListChunk(...this.resolve(path, b, 'list'), n)), this.starts));
   }
 
-  /** (batch, row) of global row g. */
-  locate(g: number): [number, number] {
-    return locate(this.starts, g);
+  /** The batch holding global row g. */
+  batchOf(g: number): number {
+    return batchOf(this.starts, g);
   }
 
   /** The record at global row g, in our record shape (the same values readRecord gives). */
   record(kind: EntityKind, g: number): Record<string, unknown> {
-    const [b, i] = locate(this.starts, g);
-    return this.readers(kind)[b]!(b, i);
+    const b = batchOf(this.starts, g);
+    return recordFactory(kind).fn(this.readersOf(kind)[b]!, g - this.starts[b]!);
   }
 
-  /** Records of the given global rows (ascending or not), in the given order. */
+  /** Records of the given global rows, in the given order. */
   records(kind: EntityKind, rows: readonly number[]): Record<string, unknown>[] {
-    const readers = this.readers(kind);
+    if (rows.length === 0) return [];
+    const fn = recordFactory(kind).fn;
+    const readers = this.readersOf(kind);
     const out = new Array<Record<string, unknown>>(rows.length);
+    let b = 0;
     for (let k = 0; k < rows.length; k++) {
-      const [b, i] = locate(this.starts, rows[k]!);
-      out[k] = readers[b]!(b, i);
+      const g = rows[k]!;
+      // Rows usually come in table order: move forward; otherwise search.
+      if (g < this.starts[b]! || g >= this.starts[b]! + this.lengths[b]!) b = batchOf(this.starts, g);
+      out[k] = fn(readers[b]!, g - this.starts[b]!);
     }
     return out;
   }
 
   /** Every record of the table, in table order. */
   allRecords(kind: EntityKind): Record<string, unknown>[] {
-    const readers = this.readers(kind);
+    const fn = recordFactory(kind).fn;
+    const readers = this.readersOf(kind);
     const out = new Array<Record<string, unknown>>(this.numRows);
     let k = 0;
     for (let b = 0; b < this.lengths.length; b++) {
-      const read = readers[b]!;
-      for (let i = 0; i < this.lengths[b]!; i++) out[k++] = read(b, i);
+      const r = readers[b]!;
+      for (let i = 0; i < this.lengths[b]!; i++) out[k++] = fn(r, i);
     }
     return out;
   }
 
-  /** One record reader per batch: a closure over that batch's column readers. */
-  private readers(kind: EntityKind): RecordReader[] {
-    let r = this.readerCache.get(kind);
+  /** Per batch, the column readers the record builder of `kind` takes. */
+  private readersOf(kind: EntityKind): unknown[][] {
+    let r = this.batchReaders.get(kind);
     if (r) return r;
-    const spec = ENTITIES[kind];
-    r = this.lengths.map((_, b) => {
-      const fields = spec.columns.map((c) => [c.name, this.valueReader(c, b)] as const);
-      return (_b: number, i: number) => {
-        const out: Record<string, unknown> = {};
-        for (let k = 0; k < fields.length; k++) out[fields[k]![0]] = fields[k]![1](i);
-        return out;
-      };
-    });
-    this.readerCache.set(kind, r);
+    const { paths } = recordFactory(kind);
+    const cols = paths.map((p) => (p.kind === 'str' ? this.str(p.path) : p.kind === 'num' ? this.num(p.path) : this.list(p.path)));
+    r = this.lengths.map((_, b) => cols.map((c) => c.chunks[b]!));
+    this.batchReaders.set(kind, r);
     return r;
-  }
-
-  private valueReader(spec: ColumnSpec, b: number, parent = ''): (i: number) => unknown {
-    const path = parent ? `${parent}.${spec.name}` : spec.name;
-    switch (spec.kind) {
-      case 'struct': {
-        const children = spec.children.map((c: LeafSpec) => [c.name, this.valueReader(c, b, spec.name)] as const);
-        return (i) => {
-          const o: Record<string, unknown> = {};
-          for (let k = 0; k < children.length; k++) o[children[k]![0]] = children[k]![1](i);
-          return o;
-        };
-      }
-      case 'utf8':
-      case 'dict': {
-        const c = this.str(path).chunks[b]!;
-        if (spec.json) {
-          return (i) => {
-            const s = c.get(i);
-            return s === null ? null : JSON.parse(s);
-          };
-        }
-        return (i) => c.get(i);
-      }
-      case 'list': {
-        const c = this.list(path).chunks[b]!;
-        return (i) => c.get(i);
-      }
-      case 'bool': {
-        const c = this.num(path).chunks[b]!;
-        return (i) => {
-          const v = c.get(i);
-          return v !== v ? null : v === 1;
-        };
-      }
-      default: {
-        const c = this.num(path).chunks[b]!;
-        return (i) => {
-          const v = c.get(i);
-          return v !== v ? null : v;
-        };
-      }
-    }
   }
 }
 
@@ -671,46 +814,75 @@ export function tableView(table: Table): TableView {
 
 // ───────────────────────────── byte-keyed index ─────────────────────────────
 
-/** FNV-1a over bytes [s, e). */
-function hashBytes(bytes: Uint8Array, s: number, e: number): number {
-  let h = 0x811c9dc5;
-  for (let k = s; k < e; k++) h = Math.imul(h ^ bytes[k]!, 0x01000193);
+/** MurmurHash3 (x86, 32-bit) of bytes [s, e): four bytes per step. */
+function hashBytes(b: Uint8Array, s: number, e: number): number {
+  let h = e - s;
+  let k = s;
+  for (; k + 4 <= e; k += 4) {
+    let w = b[k]! | (b[k + 1]! << 8) | (b[k + 2]! << 16) | (b[k + 3]! << 24);
+    w = Math.imul(w, 0xcc9e2d51);
+    w = (w << 15) | (w >>> 17);
+    h ^= Math.imul(w, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  let w = 0;
+  const rest = e - k;
+  if (rest === 3) w ^= b[k + 2]! << 16;
+  if (rest >= 2) w ^= b[k + 1]! << 8;
+  if (rest >= 1) {
+    w ^= b[k]!;
+    w = Math.imul(w, 0xcc9e2d51);
+    w = (w << 15) | (w >>> 17);
+    h ^= Math.imul(w, 0x1b873593);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return h | 0;
 }
 
 /**
  * An index from the values of a utf8 key column (node ids, CIDs) to their first global row,
- * built and probed on raw UTF-8 bytes: no string is made for any key. Cached per column.
+ * built and probed on raw UTF-8 bytes: no string is made for any key. Each slot keeps the
+ * key's hash, batch and row, so a probe compares bytes in place.
  */
 export class KeyIndex {
-  private readonly slots: Int32Array;
   private readonly mask: number;
-  private readonly hashes: Int32Array;
-  /** Dictionary-coded or odd columns fall back to a string map. */
+  /** Per slot, interleaved (one cache line): global row + 1 (0 = empty), then the key's hash. */
+  private readonly slots: Int32Array;
+  private readonly starts: readonly number[];
+  /** Dictionary-coded columns fall back to a string map. */
   private readonly map: Map<string, number> | null = null;
 
-  constructor(private readonly col: StrCol, private readonly starts: readonly number[], n: number) {
+  constructor(private readonly col: StrCol) {
+    this.starts = col.starts;
+    const n = col.chunks.reduce((a, c) => a + c.length, 0);
     let cap = 16;
     while (cap < n * 2) cap *= 2;
-    this.slots = new Int32Array(cap);
-    this.hashes = new Int32Array(cap);
     this.mask = cap - 1;
-    if (col.chunks.some((c) => c.codes)) {
+    const dict = col.chunks.some((c) => c.codes);
+    this.slots = new Int32Array(dict ? 0 : cap * 2);
+    if (dict) {
       this.map = new Map();
       for (let b = 0; b < col.chunks.length; b++) {
         const c = col.chunks[b]!;
         for (let i = 0; i < c.length; i++) {
           const v = c.get(i);
-          if (v !== null && !this.map.has(v)) this.map.set(v, starts[b]! + i);
+          if (v !== null && !this.map.has(v)) this.map.set(v, col.starts[b]! + i);
         }
       }
       return;
     }
+    const slots = this.slots;
     for (let b = 0; b < col.chunks.length; b++) {
       const c = col.chunks[b]!;
       if (c.valid.allNull) continue;
       const o = c.offsets!;
       const bytes = c.bytes!;
+      const base = col.starts[b]!;
       for (let i = 0; i < c.length; i++) {
         if (!c.valid.ok(i)) continue;
         const s = o[i]!;
@@ -718,22 +890,24 @@ export class KeyIndex {
         const h = hashBytes(bytes, s, e);
         let p = h & this.mask;
         for (;;) {
-          const at = this.slots[p]!;
+          const at = slots[2 * p]!;
           if (at === 0) {
-            this.slots[p] = starts[b]! + i + 1;
-            this.hashes[p] = h;
+            slots[2 * p] = base + i + 1;
+            slots[2 * p + 1] = h;
             break;
           }
-          if (this.hashes[p] === h && this.sameAs(at - 1, bytes, s, e)) break; // duplicate key: first wins
+          if (slots[2 * p + 1] === h && this.sameAs(at - 1, bytes, s, e)) break; // duplicate key: the first wins
           p = (p + 1) & this.mask;
         }
       }
     }
   }
 
+  /** Does the key at global row g equal bytes [s, e)? */
   private sameAs(g: number, bytes: Uint8Array, s: number, e: number): boolean {
-    const [b, i] = locate(this.starts, g);
+    const b = batchOf(this.starts, g);
     const c = this.col.chunks[b]!;
+    const i = g - this.starts[b]!;
     const o = c.offsets!;
     const cs = o[i]!;
     const len = e - s;
@@ -747,11 +921,12 @@ export class KeyIndex {
   findBytes(bytes: Uint8Array, s: number, e: number): number {
     if (this.map) return this.map.get(decoder.decode(bytes.subarray(s, e))) ?? -1;
     const h = hashBytes(bytes, s, e);
+    const slots = this.slots;
     let p = h & this.mask;
     for (;;) {
-      const at = this.slots[p]!;
+      const at = slots[2 * p]!;
       if (at === 0) return -1;
-      if (this.hashes[p] === h && this.sameAs(at - 1, bytes, s, e)) return at - 1;
+      if (slots[2 * p + 1] === h && this.sameAs(at - 1, bytes, s, e)) return at - 1;
       p = (p + 1) & this.mask;
     }
   }
@@ -775,14 +950,9 @@ export class KeyIndex {
   }
 }
 
-const indexes = new WeakMap<StrCol, KeyIndex>();
-
 /** The (cached) key index of string column `path` of a table view. */
 export function keyIndex(view: TableView, path: string): KeyIndex {
-  const col = view.str(path);
-  let ix = indexes.get(col);
-  if (!ix) indexes.set(col, (ix = new KeyIndex(col, view.starts, view.numRows)));
-  return ix;
+  return view.str(path).index();
 }
 
 export { isValidAt };

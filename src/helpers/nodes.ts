@@ -99,17 +99,19 @@ export const TASK_CLASSES = ['assigned', 'running', 'completed', 'failed'] as co
 /** Per-node task figures for one node id: active count, finished counts, GPUs claimed. */
 function nodeTaskFigures(s: Snapshot, nodeId: string): { active: number; completed: number; failed: number; gpus: number } {
   const tv = tableView(s.tasks);
-  const assigned = tv.str('assigned_to').matcher(nodeId);
+  const assignedTo = tv.str('assigned_to');
   const status = tv.str('status').classifier(TASK_CLASSES);
   const gpu = tv.num('resources.gpu_cores');
+  const target = new TextEncoder().encode(nodeId);
   let active = 0;
   let completed = 0;
   let failed = 0;
   let gpus = 0;
   for (let b = 0; b < tv.lengths.length; b++) {
     const g = gpu.chunks[b]!;
+    const assigned = assignedTo.chunks[b]!.equals(nodeId, target);
     for (let i = 0; i < tv.lengths[b]!; i++) {
-      if (!assigned.test(b, i)) continue;
+      if (!assigned(i)) continue;
       const k = status.at(b, i);
       if (k === 0 || k === 1) {
         active++;

@@ -158,17 +158,20 @@ export function snapshotFromStateTable(table: Table, origin: TableOrigin): Snaps
   if (table.numRows > 1) throw new StateError(origin.code, `${origin.what} is not in the single-row state layout: it has ${table.numRows} rows`);
   const batch = table.data.find((d) => d.length > 0);
   const col = (name: string) => (batch ? batch.children[names.indexOf(name)] ?? null : null);
-  const str = (name: string): string | null => {
+  const typed = (name: string, ok: (t: DataType) => boolean, what: string): Data | null => {
     const d = names.includes(name) ? col(name) : null;
+    if (!d || d.type.typeId === Type.Null) return null;
+    if (!ok(d.type)) throw new StateError(origin.code, `${origin.what}: column ${name} has Arrow type ${String(d.type)}, expected ${what}`);
+    return d;
+  };
+  const str = (name: string): string | null => {
+    const d = typed(name, (t) => DataType.isUtf8(t) || (DataType.isDictionary(t) && DataType.isUtf8(t.dictionary)), 'utf8');
     return d ? new StrChunk(d, null, 1).get(0) : null;
   };
   const num = (name: string): number => {
-    const d = names.includes(name) ? col(name) : null;
+    const d = typed(name, (t) => DataType.isTimestamp(t) || DataType.isInt(t) || DataType.isFloat(t), 'a timestamp or number');
     if (!d) return NaN;
-    const v = new NumChunk(d, null, 1).get(0);
-    // A timestamp in another unit than ms (a foreign writer's timestamp[us], say) is converted.
-    const unit = d.type.typeId === Type.Timestamp ? (d.type as unknown as { unit: number }).unit : 1;
-    return unit === 0 ? v * 1000 : unit === 2 ? Math.floor(v / 1e3) : unit === 3 ? Math.floor(v / 1e6) : v;
+    return new NumChunk(d, null, 1).get(0); // a timestamp in s, µs or ns is converted to ms
   };
   const empty = (): Table => new Table(new Schema([]), [new RecordBatch(new Schema([]), makeData({ type: new Struct([]), length: 0, children: [] }))]);
   const tables = {} as Record<(typeof ENTITY_COLUMNS)[number], Table>;

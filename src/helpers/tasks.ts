@@ -7,7 +7,8 @@ import { invalid } from '../errors.js';
 import type { NodeRecord, TaskRecord, TaskResourcesInput } from '../schema/records.js';
 import type { Snapshot } from '../snapshot.js';
 import { instant, options, requirements, text } from './args.js';
-import { keyIndex, setKey, tableView } from './columns.js';
+import type { Table } from 'apache-arrow';
+import { keyIndex, setKey, tableView, type NumChunk } from './columns.js';
 import { withSnapshot, type StateSource } from './source.js';
 
 const MiB = 1048576;
@@ -63,23 +64,32 @@ export function findTasksByResourceRequirements(source: StateSource, required?: 
   return withSnapshot(source, (s) => {
     const v = tableView(s.tasks);
     const cols = REQ_FIELDS.map((k) => v.num(`resources.${k}`));
-    const fcols = filters.map(([k, min]) => [v.num(`resources.${k}`), min] as const);
+    const fcols = filters.map(([k]) => v.num(`resources.${k}`));
+    const mins = filters.map(([, min]) => min);
     const rows: number[] = [];
     for (let b = 0; b < v.lengths.length; b++) {
       const base = v.starts[b]!;
-      for (let i = 0; i < v.lengths[b]!; i++) {
-        let keep: boolean;
-        if (fcols.length === 0) {
-          keep = Number.isFinite(cols[0]!.chunks[b]!.get(i)) || Number.isFinite(cols[1]!.chunks[b]!.get(i)) || Number.isFinite(cols[2]!.chunks[b]!.get(i));
-        } else {
-          keep = true;
-          for (let f = 0; f < fcols.length && keep; f++) {
-            const x = fcols[f]![0].chunks[b]!.get(i);
-            keep = x >= fcols[f]![1]; // NaN (unknown) fails
-          }
-        }
-        if (keep) rows.push(base + i);
+      const len = v.lengths[b]!;
+      if (fcols.length === 0) {
+        const [c0, c1, c2] = cols.map((c) => c.chunks[b]!) as [NumChunk, NumChunk, NumChunk];
+        for (let i = 0; i < len; i++) if (c0.get(i) === c0.get(i) || c1.get(i) === c1.get(i) || c2.get(i) === c2.get(i)) rows.push(base + i);
+        continue;
       }
+      // Each filter narrows the rows of this batch (NaN, i.e. unknown, never passes).
+      let cand: number[] | null = null;
+      for (let f = 0; f < fcols.length; f++) {
+        const c = fcols[f]!.chunks[b]!;
+        const min = mins[f]!;
+        const next: number[] = [];
+        if (cand === null) {
+          for (let i = 0; i < len; i++) if (c.get(i) >= min) next.push(i);
+        } else {
+          for (const i of cand) if (c.get(i) >= min) next.push(i);
+        }
+        cand = next;
+        if (cand.length === 0) break;
+      }
+      for (const i of cand!) rows.push(base + i);
     }
     return v.records('tasks', rows) as unknown as TaskRecord[];
   });
@@ -110,8 +120,15 @@ export function placementScore(cpuLoad: number, memoryAvailable: number, memoryT
   return base / (1 + activeTasks / Math.max(Number.isFinite(cpuCount) ? cpuCount : 1, 1));
 }
 
-/** Active (assigned or running) tasks per node row of the snapshot. */
+const activeCache = new WeakMap<Table, { nodes: Table; counts: Float64Array }>();
+
+/**
+ * Active (assigned or running) tasks per node row of the snapshot. Derived from immutable
+ * tables, so it is computed once per (tasks, nodes) pair and reused by later placements.
+ */
 function activeTasksPerNode(s: Snapshot): Float64Array {
+  const hit = activeCache.get(s.tasks);
+  if (hit && hit.nodes === s.nodes) return hit.counts;
   const nv = tableView(s.nodes);
   const tv = tableView(s.tasks);
   const out = new Float64Array(nv.numRows);
@@ -126,6 +143,7 @@ function activeTasksPerNode(s: Snapshot): Float64Array {
       if (g >= 0) out[g]!++;
     }
   }
+  activeCache.set(s.tasks, { nodes: s.nodes, counts: out });
   return out;
 }
 
@@ -209,6 +227,45 @@ export function findAvailableNodeForTask(source: StateSource, task: string | Tas
 
 // ───────────────────────────── metrics ─────────────────────────────
 
+const durationCache = new WeakMap<Table, Map<string, number>>();
+
+/**
+ * Mean completed_at − started_at (s) of the completed tasks of each type that have both times,
+ * in one pass over the columns; cached per (immutable) tasks table.
+ */
+function meanDurations(tasks: Table): Map<string, number> {
+  let m = durationCache.get(tasks);
+  if (m) return m;
+  const v = tableView(tasks);
+  const types = v.str('type');
+  const status = v.str('status');
+  const started = v.num('started_at');
+  const done = v.num('completed_at');
+  const acc = new Map<string, { sum: number; n: number }>();
+  for (let b = 0; b < v.lengths.length; b++) {
+    const sc = started.chunks[b]!;
+    const dc = done.chunks[b]!;
+    if (sc.valid.allNull || dc.valid.allNull) continue;
+    const tc = types.chunks[b]!;
+    const completed = status.chunks[b]!.equals('completed');
+    for (let i = 0; i < v.lengths[b]!; i++) {
+      if (!completed(i)) continue;
+      const d = dc.get(i) - sc.get(i);
+      if (d !== d) continue;
+      const t = tc.get(i);
+      if (t === null) continue;
+      const e = acc.get(t);
+      if (e) {
+        e.sum += d;
+        e.n++;
+      } else acc.set(t, { sum: d, n: 1 });
+    }
+  }
+  m = new Map([...acc].map(([t, e]) => [t, e.sum / e.n]));
+  durationCache.set(tasks, m);
+  return m;
+}
+
 /** Execution metrics over all tasks; the same keys whether or not there are tasks. */
 export interface TaskExecutionMetrics {
   total_tasks: number;
@@ -231,25 +288,23 @@ const METRIC_STATUSES = ['pending', 'assigned', 'running', 'completed', 'failed'
 export function getTaskExecutionMetrics(source: StateSource): TaskExecutionMetrics {
   return withSnapshot(source, (s) => {
     const v = tableView(s.tasks);
-    const status = v.str('status').classifier(METRIC_STATUSES);
+    const statusCol = v.str('status');
+    const n = statusCol.countOf(METRIC_STATUSES);
     const started = v.num('started_at');
     const completedAt = v.num('completed_at');
-    const n = [0, 0, 0, 0, 0];
     let sum = 0;
     let timed = 0;
     for (let b = 0; b < v.lengths.length; b++) {
       const st = started.chunks[b]!;
       const ct = completedAt.chunks[b]!;
+      if (st.valid.allNull || ct.valid.allNull) continue;
+      const done = statusCol.chunks[b]!.equals('completed');
       for (let i = 0; i < v.lengths[b]!; i++) {
-        const k = status.at(b, i);
-        if (k < 0) continue;
-        n[k]!++;
-        if (k === 3) {
-          const d = ct.get(i) - st.get(i);
-          if (d === d) {
-            sum += d;
-            timed++;
-          }
+        if (!done(i)) continue;
+        const d = ct.get(i) - st.get(i);
+        if (d === d) {
+          sum += d;
+          timed++;
         }
       }
     }
@@ -291,27 +346,9 @@ export function estimateTimeToCompletion(source: StateSource, taskId: string, op
     if (st !== 'pending' && st !== 'assigned' && st !== 'running') return 0;
     const type = v.str('type').at(g);
     if (type === null) return null;
-    const sameType = v.str('type').matcher(type);
-    const completed = statusCol.matcher('completed');
-    const started = v.num('started_at');
-    const done = v.num('completed_at');
-    let sum = 0;
-    let n = 0;
-    for (let b = 0; b < v.lengths.length; b++) {
-      const sc = started.chunks[b]!;
-      const dc = done.chunks[b]!;
-      for (let i = 0; i < v.lengths[b]!; i++) {
-        if (!sameType.test(b, i) || !completed.test(b, i)) continue;
-        const d = dc.get(i) - sc.get(i);
-        if (d === d) {
-          sum += d;
-          n++;
-        }
-      }
-    }
-    if (n === 0) return null;
-    const avg = sum / n;
-    const startedAt = started.at(g);
+    const avg = meanDurations(s.tasks).get(type);
+    if (avg === undefined) return null;
+    const startedAt = v.num('started_at').at(g);
     if (st === 'running' && Number.isFinite(startedAt)) return Math.max(0, avg - (now / 1000 - startedAt));
     return avg;
   });

@@ -36,6 +36,20 @@ export function readDict(data: Data, i: number): string | null {
   return (data.dictionary!.get(code) as string | null) ?? null;
 }
 
+/**
+ * The shortest decimal that is the same float32 as `x`: float32 columns (cpu_load) read back as
+ * the number that was written (73.3), not its binary expansion (73.30000305175781).
+ */
+export function shortFloat32(x: number): number {
+  const f = Math.fround(x);
+  if (!Number.isFinite(f)) return f;
+  for (let p = 1; p <= 9; p++) {
+    const y = Number(f.toPrecision(p));
+    if (Math.fround(y) === f) return y;
+  }
+  return f;
+}
+
 /** Number at row `i` of a numeric, int64 or timestamp column. */
 export function readNumber(data: Data, i: number): number | null {
   if (!isValidAt(data, i)) return null;
@@ -61,6 +75,10 @@ export function readValue(spec: ColumnSpec, data: Data | undefined, i: number): 
     case 'list': return readList(data, i);
     case 'dict': return data.dictionary ? readDict(data, i) : readUtf8(data, i);
     case 'bool': return readBool(data, i);
+    case 'float32': {
+      const v = readNumber(data, i);
+      return v === null ? null : shortFloat32(v);
+    }
     default: return readNumber(data, i);
   }
 }

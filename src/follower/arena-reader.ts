@@ -44,7 +44,7 @@ export class ArenaReader {
    * newer (or no state yet). Throws CORRUPT/NOT_FOUND when files are damaged or gone; garbage
    * metadata is passed to `onWarning` and the meta slots alone decide.
    */
-  load(after: number, onWarning?: (e: StateError) => void): Snapshot | null {
+  load(after: number, onWarning?: (e: StateError) => void, strict = false): Snapshot | null {
     const { path, bound } = this.findArena(onWarning);
     if (!path || !existsSync(path)) {
       if (after >= 0) throw new StateError('NOT_FOUND', `the arena file of ${JSON.stringify(this.dir)} disappeared; keeping revision ${after}`);
@@ -60,7 +60,11 @@ export class ArenaReader {
     const fd = this.fd;
     const size = fstatSync(fd).size;
     const head = new Uint8Array(DATA_START);
-    if (readSync(fd, head, 0, DATA_START, 0) < DATA_START) return null; // being created
+    if (readSync(fd, head, 0, DATA_START, 0) < DATA_START) {
+      // A writer creates the file with both slots in one write; a one-shot reader calls a short file damage.
+      if (strict) throw corrupt(`${path}: ${size} bytes is shorter than its two meta slots (truncated?)`);
+      return null;
+    }
     const meta = [decodeMeta(head.subarray(0, META_SLOT_BYTES), 0), decodeMeta(head.subarray(META_SLOT_BYTES), 1)]
       .filter((s): s is MetaSlot => typeof s === 'object' && s.revision <= bound)
       .sort((a, b) => b.revision - a.revision)[0];
@@ -144,7 +148,7 @@ export function readStateSnapshot(dir: string): Snapshot | null {
   if (hit && hit.key === key) return hit.snap;
   const reader = new ArenaReader(abs, 'file');
   try {
-    const snap = reader.load(-1);
+    const snap = reader.load(-1, undefined, true);
     if (snap) cache.set(abs, { key, snap });
     return snap;
   } finally {

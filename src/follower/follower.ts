@@ -115,6 +115,13 @@ export class Follower extends EventEmitter<FollowerEvents> {
     });
     this.watcher.on('error', (e) => this.emit('error', new StateError('IO', `watching ${JSON.stringify(this.dir)} failed: ${(e as Error).message}`, { cause: e })));
     await new Promise<void>((r) => this.watcher!.once('ready', () => r()));
+    // The first load reports its failure to the caller (no listener can be attached yet).
+    try {
+      this.loadNewer();
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
     const safety = this.opts.safetyPollMs ?? 1000;
     if (safety > 0) {
       this.poll = setInterval(() => this.schedule(false), safety);

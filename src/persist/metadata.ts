@@ -105,10 +105,13 @@ export function readMetadata(dir: string): Partial<StateMetadata> | null {
   }
 }
 
-/** Resolves a path from the metadata: relative ones against `dir`; missing absolute ones by name in `dir`. */
+/**
+ * Resolves a path from the metadata: relative ones against `dir`; for absolute ones the file of
+ * that name in `dir` wins when it exists (a copied or moved directory must read its own files,
+ * not the original's), else the absolute path.
+ */
 export function resolveFromMetadata(dir: string, p: string, exists: (p: string) => boolean): string {
   if (!isAbsolute(p)) return join(dir, p);
-  if (exists(p)) return p;
   const local = join(dir, basename(p));
   return exists(local) ? local : p;
 }

@@ -9,6 +9,7 @@ import type {
   TaskInput, TaskRecord, TaskResources, TaskResourcesInput,
 } from '../schema/records.js';
 import { bytesToMiB, parseSize } from './size.js';
+import { shortFloat32 } from '../arrow/row-reader.js';
 import {
   checkBool, checkFloat, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject,
   checkOneOf, checkSignedInt32, checkText, jsonText,
@@ -48,7 +49,7 @@ export function nodeResourcesPatch(input: unknown, what = 'resources'): Partial<
   const size = (v: unknown, name: string) => (v === null ? null : parseSize(v, `${what}.${name}`));
   const cpu = alias(obj, 'cpu', 'cpu_count', what);
   if (cpu !== undefined) out.cpu_count = cpu === null ? null : checkInt32(cpu, `${what}.cpu_count`);
-  if (obj.cpu_load !== undefined) out.cpu_load = obj.cpu_load === null ? null : Math.fround(checkFloat(obj.cpu_load, `${what}.cpu_load`, 0, 100));
+  if (obj.cpu_load !== undefined) out.cpu_load = obj.cpu_load === null ? null : shortFloat32(checkFloat(obj.cpu_load, `${what}.cpu_load`, 0, 100));
   const gpu = alias(obj, 'gpu', 'gpu_count', what);
   if (gpu !== undefined) out.gpu_count = gpu === null ? null : checkInt32(gpu, `${what}.gpu_count`);
   if (obj.gpu_available !== undefined) out.gpu_available = obj.gpu_available === null ? null : checkBool(obj.gpu_available, `${what}.gpu_available`);

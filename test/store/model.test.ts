@@ -4,6 +4,7 @@
 // agree on the outcome (success or the StateError code), on the revision, master_id, updated_at
 // and every record; every 100 steps and at the end the Arrow tables and the single-row state
 // must decode to exactly the model's records, in insertion order.
+import { shortFloat32 } from '../../src/arrow/row-reader.js';
 import test, { type ExecutionContext } from 'ava';
 import { inspect } from 'node:util';
 import { Vector, type Table } from 'apache-arrow';
@@ -206,7 +207,7 @@ function genNodeRes(r: Rng): ResGen {
   if (r.chance(0.35)) {
     const g: G<number | null> = r.chance(0.05) ? [r.pick(LOADS_BAD), BAD] : r.chance(0.08) ? [null, null] : (() => {
       const x = r.pick(LOADS_OK);
-      return [x, Math.fround(x)];
+      return [x, shortFloat32(x)];
     })();
     const v = b.take('cpu_load', g);
     if (v !== undefined) patch.cpu_load = v;

@@ -1065,7 +1065,10 @@ function plain(v: unknown): unknown {
 const parseJsonCol = (v: unknown) => (v === null ? null : JSON.parse(v as string));
 function decodeNode(row: unknown): unknown {
   const o = plain(row) as Record<string, unknown>;
-  return { ...o, metadata: parseJsonCol(o.metadata) };
+  // cpu_load is float32 in Arrow: it reads back as the shortest decimal with the same float32.
+  const res = o.resources as Record<string, unknown>;
+  const resources = res && typeof res.cpu_load === 'number' ? { ...res, cpu_load: shortFloat32(res.cpu_load) } : res;
+  return { ...o, resources, metadata: parseJsonCol(o.metadata) };
 }
 function decodeTask(row: unknown): unknown {
   const o = plain(row) as Record<string, unknown>;
@@ -1102,7 +1105,7 @@ function arrowView(s: ClusterState) {
   const row = plain(state.get(0)) as Record<string, unknown>;
   const single = {
     cluster_id: row.cluster_id, master_id: row.master_id, updated_at: row.updated_at,
-    nodes: (row.nodes as unknown[]).map((n) => ({ ...(n as object), metadata: parseJsonCol((n as { metadata: unknown }).metadata) })),
+    nodes: (row.nodes as unknown[]).map((n) => decodeNode(n)),
     tasks: (row.tasks as unknown[]).map((x) => ({ ...(x as object), payload: parseJsonCol((x as { payload: unknown }).payload), result: parseJsonCol((x as { result: unknown }).result) })),
     content: row.content,
   };

@@ -1,0 +1,328 @@
+/**
+ * The one-shot read-only subcommands: status, nodes, tasks, content, get, export. Each reads one
+ * snapshot of the state (no lock, no writes) and answers from it with the helpers.
+ */
+import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve, isAbsolute } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import {
+  exportStateToJson, findContentByCid, findContentByProvider, findNodesByCapability, findNodesByRole, findTasksByNode,
+  findTasksByStatus, findTasksByType, getAllContent, getAllNodes, getAllTasks, getClusterStatusSummary, getNodeById,
+  getTaskById, getTaskExecutionMetrics, NODE_ROLES, NODE_STATUSES, StateError, TASK_STATUSES,
+  type ContentRecord, type NodeRecord, type Snapshot, type TaskRecord,
+} from '../../index.js';
+import {
+  choiceOption, intOption, JSON_OPTION, textOption, UsageError, type Command, type Context,
+} from '../command.js';
+import { ago, bytes, dec, displayPath, duration, int, isoTime, printJson, println, table, type Column } from '../format.js';
+import { readState, stateFiles, type StateLocation } from '../state.js';
+
+const DIR_ARG = { name: 'dir', help: 'a state directory (or a state_*.parquet file)' };
+const GiB = 2 ** 30;
+
+// ───────────────────────────── status ─────────────────────────────
+
+export const status: Command = {
+  name: 'status',
+  summary: 'Print the cluster status summary (nodes, resources, tasks, content).',
+  positionals: [DIR_ARG],
+  options: { ...JSON_OPTION },
+  description: 'Reads the newest durable revision without taking the writer\'s lock (safe while a writer runs).\n'
+    + 'With --json: the getClusterStatusSummary() object plus "revision".',
+  examples: ['cluster-state status ./.cluster-state', 'cluster-state status ./.cluster-state --json | jq .tasks.by_status'],
+  async run(ctx) {
+    const { snap, loc } = readState(ctx.args.dir!);
+    const s = getClusterStatusSummary(snap);
+    if (ctx.values.json) {
+      printJson(ctx.io, { ...s, revision: snap.revision });
+      return 0;
+    }
+    const m = getTaskExecutionMetrics(snap);
+    const o = ctx.io.out;
+    const r = s.nodes.by_role;
+    const t = s.tasks.by_status;
+    println(o, `cluster    ${s.cluster_id}   master ${s.master_id ?? '-'}`);
+    println(o, `revision   ${int(snap.revision)}   updated ${isoTime(s.updated_at)} (${ago(s.updated_at)})`);
+    println(o, `nodes      ${int(s.nodes.total)} total, ${int(s.nodes.active)} online   master ${int(r.master)}  worker ${int(r.worker)}  leecher ${int(r.leecher)}`);
+    println(o, `resources  ${int(s.resources.cpu_cores)} CPU cores   ${int(s.resources.gpu_cores.total)} GPUs (${int(s.resources.gpu_cores.available)} available)   `
+      + `memory ${int(s.resources.memory_gb.available)} of ${int(s.resources.memory_gb.total)} GiB available`);
+    println(o, `tasks      ${int(s.tasks.total)} total   pending ${int(t.pending)}  assigned ${int(t.assigned)}  running ${int(t.running)}  `
+      + `completed ${int(t.completed)}  failed ${int(t.failed)}  cancelled ${int(t.cancelled)}`);
+    println(o, `           completion rate ${dec(m.completion_rate * 100, 1)}%   mean run time ${duration(m.average_execution_time * 1000)}`);
+    println(o, `content    ${int(s.content.total)} items, ${bytes(s.content.total_size_gb * GiB)}`);
+    println(o, `files      ${filesLine(loc)}`);
+    return 0;
+  },
+};
+
+function filesLine(loc: StateLocation): string {
+  const files = stateFiles(loc);
+  return files.length ? files.map((f) => `${f.name} (${bytes(f.bytes)})`).join(', ') : '-';
+}
+
+// ───────────────────────────── lists ─────────────────────────────
+
+const LIMIT_OPTION = {
+  limit: { type: 'string' as const, value: '<n>', default: '50 for text, all for --json', help: 'print at most n records (0 = all)' },
+};
+
+interface Listing<T> {
+  total: number;
+  items: T[];
+}
+
+function limited<T>(ctx: Context, all: T[]): Listing<T> {
+  const fallback = ctx.values.json ? 0 : 50;
+  const limit = intOption(ctx, 'limit', fallback, 0);
+  return { total: all.length, items: limit > 0 ? all.slice(0, limit) : all };
+}
+
+function printListing<T>(ctx: Context, snap: Snapshot, what: string, list: Listing<T>, columns: Column<T>[]): void {
+  if (ctx.values.json) {
+    printJson(ctx.io, { cluster_id: snap.clusterId, revision: snap.revision, total: list.total, items: list.items });
+    return;
+  }
+  if (list.total === 0) {
+    println(ctx.io.out, `no ${what} match (revision ${int(snap.revision)})`);
+    return;
+  }
+  println(ctx.io.out, table(list.items, columns));
+  const more = list.total - list.items.length;
+  println(ctx.io.out, more > 0
+    ? `${int(list.items.length)} of ${int(list.total)} ${what} (revision ${int(snap.revision)}); --limit 0 prints all`
+    : `${int(list.total)} ${what} (revision ${int(snap.revision)})`);
+}
+
+/** Keeps the records that match every given filter; starts from the most selective helper. */
+function filter<T>(start: T[], keep: ((r: T) => boolean)[]): T[] {
+  return keep.length ? start.filter((r) => keep.every((k) => k(r))) : start;
+}
+
+const NODE_COLUMNS: Column<NodeRecord>[] = [
+  { title: 'ID', get: (n) => n.id },
+  { title: 'ROLE', get: (n) => n.role },
+  { title: 'STATUS', get: (n) => n.status },
+  { title: 'CPU', get: (n) => int(n.resources.cpu_count), right: true },
+  { title: 'LOAD', get: (n) => (n.resources.cpu_load === null ? '-' : `${dec(n.resources.cpu_load, 0)}%`), right: true },
+  { title: 'MEM FREE', get: (n) => memPair(n.resources.memory_available, n.resources.memory_total), right: true },
+  { title: 'GPU', get: (n) => (n.resources.gpu_count ? `${n.resources.gpu_count}${n.resources.gpu_available ? '' : ' busy'}` : '-'), right: true },
+  { title: 'LAST SEEN', get: (n) => ago(n.last_seen), right: true },
+  { title: 'ADDRESS', get: (n) => n.address ?? '-' },
+];
+
+function memPair(avail: number | null, total: number | null): string {
+  const g = (x: number | null) => (x === null ? '?' : dec(x / GiB, x / GiB >= 10 ? 0 : 1));
+  return avail === null && total === null ? '-' : `${g(avail)}/${g(total)} GiB`;
+}
+
+export const nodes: Command = {
+  name: 'nodes',
+  summary: 'List nodes (filters: --role, --status, --capability).',
+  positionals: [DIR_ARG],
+  options: {
+    role: { type: 'string', value: '<role>', help: `only nodes with this role (${NODE_ROLES.join(', ')})` },
+    status: { type: 'string', value: '<status>', help: `only nodes in this status (${NODE_STATUSES.join(', ')})` },
+    capability: { type: 'string', value: '<name>', help: 'only nodes with this capability' },
+    ...LIMIT_OPTION,
+    ...JSON_OPTION,
+  },
+  examples: ['cluster-state nodes ./.cluster-state --role worker --status offline', 'cluster-state nodes ./.cluster-state --json --limit 0 | jq -r ".items[].id"'],
+  async run(ctx) {
+    const role = choiceOption(ctx, 'role', NODE_ROLES);
+    const st = choiceOption(ctx, 'status', NODE_STATUSES);
+    const cap = textOption(ctx, 'capability');
+    intOption(ctx, 'limit', 0, 0);
+    const { snap } = readState(ctx.args.dir!);
+    const start = role ? findNodesByRole(snap, role) : cap ? findNodesByCapability(snap, cap) : getAllNodes(snap);
+    const keep: ((n: NodeRecord) => boolean)[] = [];
+    if (st) keep.push((n) => n.status === st);
+    if (cap && role) keep.push((n) => n.capabilities.includes(cap));
+    printListing(ctx, snap, 'nodes', limited(ctx, filter(start, keep)), NODE_COLUMNS);
+    return 0;
+  },
+};
+
+const TASK_COLUMNS: Column<TaskRecord>[] = [
+  { title: 'ID', get: (t) => t.id },
+  { title: 'TYPE', get: (t) => t.type },
+  { title: 'STATUS', get: (t) => t.status },
+  { title: 'PRIO', get: (t) => String(t.priority), right: true },
+  { title: 'CPU', get: (t) => int(t.resources.cpu_cores), right: true },
+  { title: 'MEM MB', get: (t) => int(t.resources.memory_mb), right: true },
+  { title: 'TRIES', get: (t) => String(t.attempts), right: true },
+  { title: 'UPDATED', get: (t) => ago(t.updated_at), right: true },
+  { title: 'ASSIGNED TO', get: (t) => t.assigned_to ?? '-' },
+];
+
+export const tasks: Command = {
+  name: 'tasks',
+  summary: 'List tasks (filters: --status, --type, --node).',
+  positionals: [DIR_ARG],
+  options: {
+    status: { type: 'string', value: '<status>', help: `only tasks in this status (${TASK_STATUSES.join(', ')})` },
+    type: { type: 'string', value: '<type>', help: 'only tasks of this type (e.g. process, model_training)' },
+    node: { type: 'string', value: '<node-id>', help: 'only tasks assigned to this node' },
+    ...LIMIT_OPTION,
+    ...JSON_OPTION,
+  },
+  examples: ['cluster-state tasks ./.cluster-state --status failed --limit 10', 'cluster-state tasks ./.cluster-state --type model_training --status running --json'],
+  async run(ctx) {
+    const st = choiceOption(ctx, 'status', TASK_STATUSES);
+    const type = textOption(ctx, 'type');
+    const node = textOption(ctx, 'node');
+    intOption(ctx, 'limit', 0, 0);
+    const { snap } = readState(ctx.args.dir!);
+    const start = node ? findTasksByNode(snap, node) : st ? findTasksByStatus(snap, st) : type ? findTasksByType(snap, type) : getAllTasks(snap);
+    const keep: ((t: TaskRecord) => boolean)[] = [];
+    if (st) keep.push((t) => t.status === st);
+    if (type) keep.push((t) => t.type === type);
+    printListing(ctx, snap, 'tasks', limited(ctx, filter(start, keep)), TASK_COLUMNS);
+    return 0;
+  },
+};
+
+const CONTENT_COLUMNS: Column<ContentRecord>[] = [
+  { title: 'CID', get: (c) => c.cid },
+  { title: 'SIZE', get: (c) => bytes(c.size), right: true },
+  { title: 'PINNED', get: (c) => (c.pinned ? 'yes' : 'no') },
+  { title: 'REPLICAS', get: (c) => `${c.providers.length}/${c.replication}`, right: true },
+  { title: 'CREATED', get: (c) => ago(c.created_at), right: true },
+];
+
+export const content: Command = {
+  name: 'content',
+  summary: 'List content items (filters: --provider, --pinned).',
+  positionals: [DIR_ARG],
+  options: {
+    provider: { type: 'string', value: '<node-id>', help: 'only content this node provides' },
+    pinned: { type: 'boolean', help: 'only pinned content' },
+    ...LIMIT_OPTION,
+    ...JSON_OPTION,
+  },
+  description: 'REPLICAS shows providers listed / replication wanted.',
+  examples: ['cluster-state content ./.cluster-state --provider node-000001-12D3KooWxxxxxx1'],
+  async run(ctx) {
+    const provider = textOption(ctx, 'provider');
+    intOption(ctx, 'limit', 0, 0);
+    const { snap } = readState(ctx.args.dir!);
+    const start = provider ? findContentByProvider(snap, provider) : getAllContent(snap);
+    const keep: ((c: ContentRecord) => boolean)[] = [];
+    if (ctx.values.pinned) keep.push((c) => c.pinned);
+    printListing(ctx, snap, 'content items', limited(ctx, filter(start, keep)), CONTENT_COLUMNS);
+    return 0;
+  },
+};
+
+// ───────────────────────────── get ─────────────────────────────
+
+const KINDS: Record<string, 'node' | 'task' | 'content'> = { node: 'node', nodes: 'node', task: 'task', tasks: 'task', content: 'content', cid: 'content' };
+
+/** Fields holding epoch ms / epoch seconds / bytes, for the text rendering. */
+const MS_FIELDS = new Set(['last_seen', 'created_at', 'updated_at', 'pinned_at']);
+const S_FIELDS = new Set(['started_at', 'completed_at']);
+const BYTE_FIELDS = new Set(['memory_total', 'memory_available', 'disk_total', 'disk_available', 'size']);
+
+function renderValue(key: string, v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v === 'number' && MS_FIELDS.has(key)) return `${isoTime(v)} (${ago(v)})`;
+  if (typeof v === 'number' && S_FIELDS.has(key)) return `${isoTime(v * 1000)} (${ago(v * 1000)})`;
+  if (typeof v === 'number' && BYTE_FIELDS.has(key)) return `${int(v)} (${bytes(v)})`;
+  if (Array.isArray(v)) return v.length === 0 ? '[]' : `${v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ')}`;
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function flatten(rec: Record<string, unknown>): [string, string][] {
+  const rows: [string, string][] = [];
+  for (const [k, v] of Object.entries(rec)) {
+    if (k === 'resources' && v && typeof v === 'object') {
+      for (const [rk, rv] of Object.entries(v)) rows.push([`resources.${rk}`, renderValue(rk, rv)]);
+    } else {
+      rows.push([k, renderValue(k, v)]);
+    }
+  }
+  return rows;
+}
+
+export const get: Command = {
+  name: 'get',
+  summary: 'Print one node, task or content item.',
+  usage: 'get node|task|content <dir> <id>',
+  positionals: [
+    { name: 'kind', help: 'node, task or content' },
+    DIR_ARG,
+    { name: 'id', help: 'the node id, task id or CID' },
+  ],
+  options: { ...JSON_OPTION },
+  description: 'Exits with 1 (NOT_FOUND) when there is no such record. With --json: the record as the helpers return it.',
+  examples: ['cluster-state get node ./.cluster-state node-000001-12D3KooWxxxxxx1', 'cluster-state get task ./.cluster-state task-00000042 --json'],
+  async run(ctx) {
+    const kind = KINDS[ctx.args.kind!];
+    if (!kind) throw new UsageError(`<kind> must be node, task or content, got ${JSON.stringify(ctx.args.kind)}`);
+    const id = ctx.args.id!;
+    const { snap, loc } = readState(ctx.args.dir!);
+    const rec = kind === 'node' ? getNodeById(snap, id) : kind === 'task' ? getTaskById(snap, id) : findContentByCid(snap, id);
+    if (rec === null) {
+      const what = kind === 'content' ? 'content item with CID' : `${kind} with id`;
+      throw new StateError('NOT_FOUND', `no ${what} ${JSON.stringify(id)} in ${displayPath(loc.path)} (revision ${snap.revision})`);
+    }
+    if (ctx.values.json) {
+      printJson(ctx.io, rec);
+      return 0;
+    }
+    const rows = flatten(rec as unknown as Record<string, unknown>);
+    const w = Math.max(...rows.map(([k]) => k.length));
+    println(ctx.io.out, `${kind} ${id}   (revision ${int(snap.revision)})`);
+    for (const [k, v] of rows) if (k !== 'id' && k !== 'cid') println(ctx.io.out, `  ${k.padEnd(w)}  ${v}`);
+    return 0;
+  },
+};
+
+// ───────────────────────────── export ─────────────────────────────
+
+function inside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+export const exportCmd: Command = {
+  name: 'export',
+  summary: 'Write the whole state as JSON (- for stdout).',
+  usage: 'export <dir> <out.json>',
+  positionals: [DIR_ARG, { name: 'out.json', help: 'the file to write (replaced atomically), or - for stdout' }],
+  options: { ...JSON_OPTION },
+  description: 'Times are ISO-8601 UTC text; JSON fields (payload, result, metadata) are JSON values.\n'
+    + 'The output must not be inside the state directory (read-only commands never write there).\n'
+    + 'With --json: a JSON report of what was written.',
+  examples: ['cluster-state export ./.cluster-state state.json', 'cluster-state export ./.cluster-state - | jq ".tasks | length"'],
+  async run(ctx) {
+    const outArg = ctx.args['out.json']!;
+    const { snap, loc } = readState(ctx.args.dir!);
+    const counts = { nodes: snap.nodes.numRows, tasks: snap.tasks.numRows, content: snap.content.numRows };
+    if (outArg === '-') {
+      const tmp = mkdtempSync(join(tmpdir(), 'cluster-state-export-'));
+      try {
+        const file = join(tmp, 'state.json');
+        exportStateToJson(snap, file);
+        await pipeline(createReadStream(file), ctx.io.out, { end: false });
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+      return 0;
+    }
+    const out = resolve(outArg);
+    if (loc.kind === 'dir' && inside(out, loc.dir)) {
+      throw new UsageError(`refusing to write ${JSON.stringify(outArg)} inside the state directory ${displayPath(loc.dir)}; choose another path`);
+    }
+    exportStateToJson(snap, out);
+    const size = statSync(out).size;
+    if (ctx.values.json) {
+      printJson(ctx.io, { path: out, cluster_id: snap.clusterId, revision: snap.revision, bytes: size, ...counts });
+    } else {
+      println(ctx.io.out, `wrote ${displayPath(out)}: revision ${int(snap.revision)} of cluster ${snap.clusterId}, `
+        + `${int(counts.nodes)} nodes, ${int(counts.tasks)} tasks, ${int(counts.content)} content items (${bytes(size)})`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,86 @@
+/**
+ * Read-only access to a state for the command line: a state directory (read through its arena
+ * file without the lock, like a follower) or a Parquet file. Nothing here writes or locks.
+ */
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { snapshotOf, StateError, type Snapshot } from '../index.js';
+
+export interface StateLocation {
+  /** Absolute path as given (directory or file). */
+  path: string;
+  kind: 'dir' | 'file';
+  /** The directory holding the state files. */
+  dir: string;
+}
+
+/** Where `path` points; NOT_FOUND when it does not exist. */
+export function locate(path: string): StateLocation {
+  const abs = resolve(path);
+  let st: Stats;
+  try {
+    st = statSync(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new StateError('NOT_FOUND', `${JSON.stringify(abs)} does not exist`);
+    throw new StateError('IO', `cannot read ${JSON.stringify(abs)}: ${(e as Error).message}`, { cause: e });
+  }
+  if (st.isDirectory()) return { path: abs, kind: 'dir', dir: abs };
+  if (basename(abs) === 'state_metadata.json') return { path: dirname(abs), kind: 'dir', dir: dirname(abs) };
+  return { path: abs, kind: 'file', dir: dirname(abs) };
+}
+
+/**
+ * One consistent snapshot of the state at `path`: for a directory the newest durable revision
+ * of its arena file (else its Parquet file), for a file the Parquet file. NOT_FOUND when there
+ * is no state, CORRUPT when files are damaged.
+ */
+export function readState(path: string): { snap: Snapshot; loc: StateLocation } {
+  const loc = locate(path);
+  const snap = snapshotOf(loc.path);
+  return { snap, loc };
+}
+
+/** The parsed state_metadata.json of `dir`, or null (absent or not JSON: the reader decides). */
+export function metadataOf(dir: string): Record<string, unknown> | null {
+  try {
+    const md = JSON.parse(readFileSync(join(dir, 'state_metadata.json'), 'utf8')) as unknown;
+    return md && typeof md === 'object' && !Array.isArray(md) ? (md as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface StateFile {
+  /** metadata | arena | parquet */
+  role: 'metadata' | 'arena' | 'parquet';
+  name: string;
+  path: string;
+  bytes: number;
+  mtimeMs: number;
+}
+
+/** The state files at a location (what exists of metadata, arena and Parquet files). */
+export function stateFiles(loc: StateLocation): StateFile[] {
+  const stat = (role: StateFile['role'], path: string): StateFile | null => {
+    try {
+      const st = statSync(path);
+      return st.isFile() ? { role, name: basename(path), path, bytes: st.size, mtimeMs: st.mtimeMs } : null;
+    } catch {
+      return null;
+    }
+  };
+  if (loc.kind === 'file') return [stat('parquet', loc.path)].filter((f): f is StateFile => f !== null);
+  let names: string[] = [];
+  try {
+    names = readdirSync(loc.dir).sort();
+  } catch {
+    return [];
+  }
+  const out: StateFile[] = [];
+  const push = (f: StateFile | null) => f && out.push(f);
+  if (names.includes('state_metadata.json')) push(stat('metadata', join(loc.dir, 'state_metadata.json')));
+  for (const n of names) if (n.startsWith('state_') && n.endsWith('.arena')) push(stat('arena', join(loc.dir, n)));
+  for (const n of names) if (n.startsWith('state_') && n.endsWith('.parquet')) push(stat('parquet', join(loc.dir, n)));
+  return out;
+}

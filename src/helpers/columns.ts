@@ -12,7 +12,7 @@
 import { DataType, Precision, TimeUnit, Type, type Data, type Table, type Vector } from 'apache-arrow';
 import { StateError } from '../errors.js';
 import { isValidAt } from '../arrow/column-writer.js';
-import { readValue } from '../arrow/row-reader.js';
+import { readValue, shortFloat32 } from '../arrow/row-reader.js';
 import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
 import { ENTITIES, type EntityKind } from '../schema/entities.js';
 
@@ -242,7 +242,24 @@ export class StrChunk {
   }
 }
 
-/** One chunk of a numeric, int64, timestamp or boolean column. `get` gives NaN for null. */
+const shortCache = new Map<number, number>();
+/**
+ * The shortest decimal with the same float32 value (row-reader's rule for float32 columns:
+ * cpu_load 73.3 reads as 73.3, not 73.30000305175781), cached: such columns hold few values.
+ */
+function short32(x: number): number {
+  let y = shortCache.get(x);
+  if (y === undefined) {
+    if (shortCache.size >= 65536) shortCache.clear();
+    shortCache.set(x, (y = shortFloat32(x)));
+  }
+  return y;
+}
+
+/**
+ * One chunk of a numeric, int64, timestamp or boolean column. `get` gives NaN for null, and
+ * for a float32 column the shortest decimal of the value (as the records show it).
+ */
 export class NumChunk {
   readonly length: number;
   readonly valid: Validity;
@@ -252,11 +269,14 @@ export class NumChunk {
   private readonly bitOffset: number = 0;
   /** Factor to epoch ms for a timestamp in another unit (s, µs, ns); 1 otherwise. */
   private readonly scale: number = 1;
+  /** A float32 column: values read as the shortest decimal of their float32 (as records show them). */
+  private readonly f32: boolean = false;
 
   constructor(data: Data | null, parent: Data | null, length: number) {
     this.length = length;
     this.valid = new Validity(data, parent);
     if (!data) return;
+    if (DataType.isFloat(data.type) && data.type.precision === Precision.SINGLE) this.f32 = true;
     if (DataType.isTimestamp(data.type)) {
       const u = data.type.unit;
       this.scale = u === TimeUnit.SECOND ? 1000 : u === TimeUnit.MICROSECOND ? 1e-3 : u === TimeUnit.NANOSECOND ? 1e-6 : 1;
@@ -277,7 +297,7 @@ export class NumChunk {
   sum(): number {
     let t = 0;
     if (this.valid.allNull) return 0;
-    if (this.f !== null && this.valid.none) {
+    if (this.f !== null && this.valid.none && !this.f32) {
       const f = this.f;
       for (let i = 0; i < this.length; i++) t += f[i]!;
       return t;
@@ -292,7 +312,7 @@ export class NumChunk {
   /** The number at row i (booleans as 0/1), or NaN when null. */
   get(i: number): number {
     if (!this.valid.ok(i)) return NaN;
-    if (this.f !== null) return this.f[i]!;
+    if (this.f !== null) return this.f32 ? short32(this.f[i]!) : this.f[i]!;
     if (this.w !== null) {
       const v = this.w[2 * i + 1]! * 4294967296 + (this.w[2 * i]! >>> 0);
       return this.scale === 1 ? v : Math.floor(v * this.scale);
@@ -690,7 +710,7 @@ export class TableView {
   readonly starts: number[];
   readonly lengths: number[];
   private readonly cols = new Map<string, StrCol | NumCol | ListCol>();
-  private readonly batchReaders = new Map<EntityKind, unknown[][]>();
+  private readonly batchReaders = new Map<EntityKind, (unknown[] | undefined)[]>();
 
   constructor(readonly table: Table) {
     this.starts = [];
@@ -759,21 +779,24 @@ export class TableView {
   /** The record at global row g, in our record shape (the same values readRecord gives). */
   record(kind: EntityKind, g: number): Record<string, unknown> {
     const b = batchOf(this.starts, g);
-    return recordFactory(kind).fn(this.readersOf(kind)[b]!, g - this.starts[b]!);
+    return recordFactory(kind).fn(this.readerAt(kind, b), g - this.starts[b]!);
   }
 
   /** Records of the given global rows, in the given order. */
   records(kind: EntityKind, rows: readonly number[]): Record<string, unknown>[] {
     if (rows.length === 0) return [];
     const fn = recordFactory(kind).fn;
-    const readers = this.readersOf(kind);
     const out = new Array<Record<string, unknown>>(rows.length);
-    let b = 0;
+    let b = batchOf(this.starts, rows[0]!);
+    let r = this.readerAt(kind, b);
     for (let k = 0; k < rows.length; k++) {
       const g = rows[k]!;
       // Rows usually come in table order: move forward; otherwise search.
-      if (g < this.starts[b]! || g >= this.starts[b]! + this.lengths[b]!) b = batchOf(this.starts, g);
-      out[k] = fn(readers[b]!, g - this.starts[b]!);
+      if (g < this.starts[b]! || g >= this.starts[b]! + this.lengths[b]!) {
+        b = batchOf(this.starts, g);
+        r = this.readerAt(kind, b);
+      }
+      out[k] = fn(r, g - this.starts[b]!);
     }
     return out;
   }
@@ -781,24 +804,34 @@ export class TableView {
   /** Every record of the table, in table order. */
   allRecords(kind: EntityKind): Record<string, unknown>[] {
     const fn = recordFactory(kind).fn;
-    const readers = this.readersOf(kind);
     const out = new Array<Record<string, unknown>>(this.numRows);
     let k = 0;
     for (let b = 0; b < this.lengths.length; b++) {
-      const r = readers[b]!;
+      if (this.lengths[b] === 0) continue;
+      const r = this.readerAt(kind, b);
       for (let i = 0; i < this.lengths[b]!; i++) out[k++] = fn(r, i);
     }
     return out;
   }
 
-  /** Per batch, the column readers the record builder of `kind` takes. */
-  private readersOf(kind: EntityKind): unknown[][] {
-    let r = this.batchReaders.get(kind);
-    if (r) return r;
-    const { paths } = recordFactory(kind);
-    const cols = paths.map((p) => (p.kind === 'str' ? this.str(p.path) : p.kind === 'num' ? this.num(p.path) : this.list(p.path)));
-    r = this.lengths.map((_, b) => cols.map((c) => c.chunks[b]!));
-    this.batchReaders.set(kind, r);
+  /**
+   * The column readers the record builder of `kind` takes for batch b, made on first use (a
+   * lookup that returns one record builds the readers of one batch, not of all of them).
+   */
+  private readerAt(kind: EntityKind, b: number): unknown[] {
+    let perBatch = this.batchReaders.get(kind);
+    if (!perBatch) this.batchReaders.set(kind, (perBatch = new Array(this.lengths.length)));
+    let r = perBatch[b];
+    if (!r) {
+      const n = this.lengths[b]!;
+      r = perBatch[b] = recordFactory(kind).paths.map((p) => {
+        const built = this.cols.get(`${p.kind === 'str' ? 's' : p.kind === 'num' ? 'n' : 'l'}:${p.path}`);
+        if (built) return built.chunks[b]!;
+        if (p.kind === 'str') return new StrChunk(...this.resolve(p.path, b, 'str'), n);
+        if (p.kind === 'num') return new NumChunk(...this.resolve(p.path, b, 'num'), n);
+        return new ListChunk(...this.resolve(p.path, b, 'list'), n);
+      });
+    }
     return r;
   }
 }

@@ -241,27 +241,39 @@ function meanDurations(tasks: Table): Map<string, number> {
   const status = v.str('status');
   const started = v.num('started_at');
   const done = v.num('completed_at');
-  const acc = new Map<string, { sum: number; n: number }>();
+  // One accumulator per type, added to row by row in table order (so the floating-point sum is
+  // the same whatever the batching of the source); dictionary codes map to accumulators.
+  const slotOf = new Map<string, number>();
+  const sums: number[] = [];
+  const counts: number[] = [];
+  const slot = (t: string): number => {
+    let k = slotOf.get(t);
+    if (k === undefined) {
+      slotOf.set(t, (k = sums.length));
+      sums.push(0);
+      counts.push(0);
+    }
+    return k;
+  };
   for (let b = 0; b < v.lengths.length; b++) {
     const sc = started.chunks[b]!;
     const dc = done.chunks[b]!;
     if (sc.valid.allNull || dc.valid.allNull) continue;
     const tc = types.chunks[b]!;
     const completed = status.chunks[b]!.equals('completed');
+    const codeSlots = tc.codes ? tc.dict!.values.map((t) => (t === null ? -1 : slot(t))) : null;
     for (let i = 0; i < v.lengths[b]!; i++) {
       if (!completed(i)) continue;
       const d = dc.get(i) - sc.get(i);
-      if (d !== d) continue;
-      const t = tc.get(i);
-      if (t === null) continue;
-      const e = acc.get(t);
-      if (e) {
-        e.sum += d;
-        e.n++;
-      } else acc.set(t, { sum: d, n: 1 });
+      if (d !== d || tc.isNull(i)) continue;
+      const k = codeSlots ? codeSlots[tc.codes![i]!]! : slot(tc.get(i)!);
+      if (k < 0) continue;
+      sums[k]! += d;
+      counts[k]!++;
     }
   }
-  m = new Map([...acc].map(([t, e]) => [t, e.sum / e.n]));
+  m = new Map();
+  for (const [t, k] of slotOf) if (counts[k]! > 0) m.set(t, sums[k]! / counts[k]!);
   durationCache.set(tasks, m);
   return m;
 }

@@ -20,8 +20,3 @@ export { readStateSnapshot } from './follower/arena-reader.js';
 export type { OpenOptions } from './store/cluster-state.js';
 export type { SharedHandle } from './shm/reader.js';
 export { loadSynthetic, SCALES, type SyntheticScale } from './synthetic.js';
-
-// Helpers given a state directory read its arena file (no lock, no writes) before Parquet.
-import { setDirectoryReader } from './helpers/source.js';
-import { readStateSnapshot } from './follower/arena-reader.js';
-setDirectoryReader(readStateSnapshot);

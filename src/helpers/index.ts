@@ -31,3 +31,10 @@ export {
   getClusterStatusSummary, getNetworkTopology, exportStateToJson, compareCodePoints,
   type ClusterStatusSummary, type TopologyNode, type TopologyLink,
 } from './analysis.js';
+
+// Helpers given a state directory read its arena file (newest durable revision; no lock, no
+// writes) before falling back to Parquet. Installed here so that every entry point (the main
+// one, `arrow-cluster-state/helpers`, the pool's workers) gets it.
+import { setDirectoryReader as installDirectoryReader } from './source.js';
+import { readStateSnapshot } from '../follower/arena-reader.js';
+installDirectoryReader(readStateSnapshot);

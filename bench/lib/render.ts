@@ -21,6 +21,8 @@ const SUITES: Record<string, string> = {
   shared: 'Shared memory: mutation → worker thread',
   persist: 'State directory: durability, followers, Parquet',
   helpers: 'Helpers: columnar vs row objects',
+  memory: 'Memory',
+  lmdb: 'Against lmdb-js',
 };
 
 function cell(f: Figure): string {
@@ -35,6 +37,7 @@ export function renderResults(r: Results): string {
   out.push(`Measured by \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` on ${r.date.slice(0, 10)}: ${m.cpus} × ${m.cpu ?? 'CPU'}, ${Math.round(m.memoryBytes / 2 ** 30)} GiB, ${m.platform}, Node ${m.node}, apache-arrow ${m.versions['apache-arrow']}, parquet-wasm ${m.versions['parquet-wasm']}.`);
   out.push('Scales: S = 1k nodes / 10k tasks / 10k content, M = 10k / 100k / 100k, L = 100k / 1M / 1M. Values are medians (min–max over repeated runs where there were several); latencies are p50/p99 over the trials of one run. "vs" gives a baseline measured in the same run on the same data, and how many times better (or worse) we are.');
   out.push('');
+  if (r.mode === 'full') out.push('![How latency and throughput scale from S to L](bench/results/scaling.svg)', '');
   const suites = [...new Set(r.figures.map((f) => f.suite))];
   for (const s of suites) {
     out.push(`### ${SUITES[s] ?? s}`);

@@ -7,6 +7,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, platform, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { spread, type Spread } from './stats.js';
+import { scalingSvg } from './svg.js';
 
 export interface Figure {
   suite: string;
@@ -80,6 +81,8 @@ export class Report {
     const latest = new URL(`latest-${mode}.json`, dir);
     writeFileSync(new URL(`latest-${mode}.json.tmp`, dir), JSON.stringify(out, null, 1));
     renameSync(new URL(`latest-${mode}.json.tmp`, dir), latest);
+    const svg = scalingSvg(this.figures);
+    if (svg && mode === 'full') writeFileSync(new URL('scaling.svg', dir), svg);
     return file.pathname;
   }
 }

@@ -6,7 +6,7 @@
  * the whole Parquet file per change.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -14,6 +14,8 @@ import { tableToIPC } from 'apache-arrow';
 import { ClusterState } from '../../src/index.js';
 import { encodeParquet } from '../../src/persist/parquet-codec.js';
 import { loadSynthetic, taskId, type SyntheticScale } from '../../src/synthetic.js';
+import { ENTITY_KINDS } from '../../src/schema/entities.js';
+import { clearSourceCache, getClusterStatusSummary } from '../../src/helpers/index.js';
 import type { Report } from '../lib/report.js';
 import { summarize, wallNow } from '../lib/stats.js';
 
@@ -109,6 +111,30 @@ export async function persistSuite(report: Report, scale: string, loaded: Synthe
     suite: 'persist', scale, name: 'durable change: flush vs whole-file Parquet rewrite', unit: 'ms', better: 'lower', runs: [IO.p50],
     baseline: { name: 'rewrite whole Parquet per change', runs: [base.result] },
   });
+
+  // Sizes and the IPC alternative, and the original's way of answering: re-read the file per call.
+  const pq = statSync(join(dir, 'state_bench.parquet')).size;
+  let ipcMs = performance.now();
+  const ipcBytes = ENTITY_KINDS.reduce((n, k) => n + tableToIPC(state.getTables()[k], 'stream').byteLength, 0);
+  ipcMs = performance.now() - ipcMs;
+  report.add({ suite: 'persist', scale, name: 'Parquet file size (zstd)', unit: 'MB', better: 'lower', runs: [pq / 1e6] });
+  report.add({ suite: 'persist', scale, name: 'Arrow IPC size of the flat tables (uncompressed)', unit: 'MB', better: 'lower', runs: [ipcBytes / 1e6] });
+  report.add({ suite: 'persist', scale, name: 'Arrow IPC write time of the flat tables (tableToIPC)', unit: 'ms', better: 'lower', runs: [ipcMs] });
+  const fromSnapshot: number[] = [];
+  const reread: number[] = [];
+  const ours = JSON.stringify(getClusterStatusSummary(state.snapshot()));
+  for (let i = 0; i < 3; i++) {
+    let a = performance.now();
+    getClusterStatusSummary(state.snapshot());
+    fromSnapshot.push(performance.now() - a);
+    clearSourceCache();
+    a = performance.now();
+    const theirs = getClusterStatusSummary(join(dir, 'state_bench.parquet'));
+    reread.push(performance.now() - a);
+    const mine = JSON.parse(ours) as typeof theirs;
+    report.check('the summary from the re-read Parquet file equals ours', JSON.stringify([theirs.nodes, theirs.tasks, theirs.content]) === JSON.stringify([mine.nodes, mine.tasks, mine.content]));
+  }
+  report.add({ suite: 'persist', scale, name: 'status summary (vs re-reading the Parquet file per call)', unit: 'ms', better: 'lower', runs: fromSnapshot, baseline: { name: 're-read Parquet per call', runs: reread } });
 
   // Sustained churn with flushes, then the file size against the live data.
   const end = performance.now() + opts.churnMs;

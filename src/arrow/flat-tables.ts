@@ -9,6 +9,7 @@ import { corrupt } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import { readNumber, readUtf8 } from './row-reader.js';
 
+/** The cluster fields and one flat table per entity (views on the source table). */
 export interface FlatTables {
   clusterId: string;
   masterId: string | null;

@@ -57,6 +57,7 @@ export function readNumber(data: Data, i: number): number | null {
   return typeof v === 'bigint' ? Number(v) : v;
 }
 
+/** Boolean at row `i` (null when null). */
 export function readBool(data: Data, i: number): boolean | null {
   if (!isValidAt(data, i)) return null;
   const b = data.offset + i;

@@ -15,6 +15,7 @@ import { ArenaDecoder } from '../shm/decode.js';
 import { readDirectory, type DirEntry } from '../shm/directory.js';
 import type { Snapshot, SnapshotSource } from '../snapshot.js';
 
+/** Reads a state directory's newest durable revision, decoding only extents it has not seen; keeps its file open between loads. */
 export class ArenaReader {
   readonly dir: string;
   private fd: number | null = null;

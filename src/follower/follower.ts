@@ -16,6 +16,7 @@ import { METADATA_FILE } from '../persist/metadata.js';
 import type { Snapshot } from '../snapshot.js';
 import { ArenaReader } from './arena-reader.js';
 
+/** How a follower watches. */
 export interface FollowOptions {
   /** Poll the directory instead of using inotify (for network file systems). */
   polling?: boolean;
@@ -27,11 +28,13 @@ export interface FollowOptions {
   safetyPollMs?: number;
 }
 
+/** Events of a Follower: `change` with each newer durable revision loaded; `error` when files are missing or damaged (the last good state is kept). */
 export interface FollowerEvents {
   change: [revision: number];
   error: [error: StateError];
 }
 
+/** A follower of a state directory; create one with `followState()`. Its snapshots are immutable heap copies. */
 export class Follower extends EventEmitter<FollowerEvents> {
   readonly dir: string;
   private watcher: FSWatcher | null = null;

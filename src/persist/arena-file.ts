@@ -52,6 +52,7 @@ const M_SCHEMA_VERSION = 48;
 const M_DIR_CRC = 52;
 const M_SLOT_CRC = 60;
 
+/** A meta slot as its 4 KiB on disk, CRC32 included. */
 export function encodeMeta(m: MetaSlot): Uint8Array {
   const b = new Uint8Array(META_SLOT_BYTES);
   const v = new DataView(b.buffer);

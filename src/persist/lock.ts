@@ -15,12 +15,14 @@ import { writeFileAtomicSync } from './atomic.js';
 export const LOCK_DIR = 'writer.lock';
 export const HOLDER_FILE = 'writer.json';
 
+/** Who holds the lock (writer.json). */
 export interface LockHolder {
   pid: number;
   host: string;
   since: string;
 }
 
+/** Options of `acquireLock`. */
 export interface LockOptions {
   /** A lock not refreshed for this long is considered abandoned (ms, at least 2000). */
   staleMs?: number;

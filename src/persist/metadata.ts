@@ -39,6 +39,7 @@ export interface StateMetadata {
   writer: { pid: number; host: string };
 }
 
+/** One field of the machine-readable schema in the metadata. */
 export interface SchemaField {
   name: string;
   type: string;
@@ -83,6 +84,7 @@ export function buildMetadata(dir: string, m: {
   };
 }
 
+/** Replaces `dir/state_metadata.json` atomically (temp, fsync, rename, fsync of the directory). */
 export function writeMetadata(dir: string, meta: StateMetadata): void {
   writeFileAtomicSync(join(dir, METADATA_FILE), `${JSON.stringify(meta, null, 1)}\n`);
 }

@@ -59,6 +59,7 @@ function moveAside(paths: string[]): void {
   for (const p of paths) if (existsSync(p)) renameSync(p, `${p}.corrupt-${stamp}`);
 }
 
+/** `ClusterState.open`: lock, sweep, recover, then attach the persistence; see the method's doc. */
 export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOptions) => ClusterState): Promise<ClusterState> {
   const o = checkObject(opts, 'options') as unknown as OpenOptions;
   if (typeof o.statePath !== 'string' || o.statePath.length === 0) throw invalid('options.statePath', o.statePath, 'a directory path');

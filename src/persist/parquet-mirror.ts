@@ -10,6 +10,7 @@ import { closed, StateError, type ErrorCode } from '../errors.js';
 import type { SharedHandle } from '../shm/reader.js';
 import type { ExportReply, ParquetCodec } from './parquet-worker.js';
 
+/** Parquet mirror settings (`parquet` option of `ClusterState.open`). */
 export interface MirrorOptions {
   codec?: ParquetCodec;
   /** Upper bound on how stale the Parquet file may get after a change (ms, default 60 s). */
@@ -18,6 +19,7 @@ export interface MirrorOptions {
   minIntervalMs?: number;
 }
 
+/** Schedules and runs Parquet exports in a worker thread; one export at a time. */
 export class ParquetMirror {
   private worker: Worker | null = null;
   private nextId = 1;

@@ -13,6 +13,7 @@ import { ArenaFileWriter, type CommitContent } from './arena-file.js';
 import { arenaFileName, buildMetadata, parquetFileName, writeMetadata } from './metadata.js';
 import { ParquetMirror, type MirrorOptions } from './parquet-mirror.js';
 
+/** One completed flush: the durable revision, its I/O time and bytes written. */
 export interface FlushStats {
   /** Durable revision. */
   revision: number;
@@ -20,6 +21,7 @@ export interface FlushStats {
   bytes: number;
 }
 
+/** Options of a StateDirectory. */
 export interface StateDirectoryOptions {
   parquet?: MirrorOptions | false;
   /** Compact when the file exceeds this multiple of the live data (default 2). */
@@ -28,6 +30,7 @@ export interface StateDirectoryOptions {
   onFatal: (err: StateError) => void;
 }
 
+/** The persistence of one writer: flushes (group commits), compaction, metadata, Parquet mirror, lock release. */
 export class StateDirectory {
   readonly arenaPath: string;
   readonly parquetPath: string;

@@ -9,11 +9,13 @@ import { closed, StateError, type ErrorCode } from '../errors.js';
 import type { QueryReply } from './pool-worker.js';
 import type { SharedHandle } from '../shm/reader.js';
 
+/** Query pool settings. */
 export interface PoolOptions {
   /** Worker threads (default: one per core beyond the writer's, at least 1). */
   threads?: number;
 }
 
+/** Runs named queries on piscina worker threads over zero-copy snapshots; results are plain values. */
 export class QueryPool {
   private readonly pool: Piscina;
   private closedFlag = false;

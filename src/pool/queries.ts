@@ -11,6 +11,7 @@ import { countBy, findById } from '../helpers/columns.js';
 import * as H from '../helpers/index.js';
 import type { Snapshot } from '../snapshot.js';
 
+/** A query: a function of one snapshot returning plain values. */
 export type Query = (snap: Snapshot, ...args: unknown[]) => unknown;
 
 /** Helpers that take the state source first and return plain values. */
@@ -42,6 +43,7 @@ const ON_SNAPSHOT = {
   exportStateToJson: H.exportStateToJson,
 } as Record<string, (source: Snapshot, ...args: never[]) => unknown>;
 
+/** Every query the pool runs by name (all the helpers, plus the record getters and counts). */
 export const QUERIES: Record<string, Query> = {
   getNode: (s, id) => findById('nodes', s.nodes, String(id)),
   getTask: (s, id) => findById('tasks', s.tasks, String(id)),

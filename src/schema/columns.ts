@@ -33,6 +33,7 @@ export interface StructSpec {
   readonly children: readonly LeafSpec[];
 }
 
+/** Any column of an entity table. */
 export type ColumnSpec = LeafSpec | StructSpec;
 
 /** Arrow type of a leaf in our internal (flat, dictionary-encoded) tables. */

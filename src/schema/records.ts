@@ -25,6 +25,7 @@ export interface NodeResources {
   disk_available: number | null;
 }
 
+/** A node as getters and helpers return it. */
 export interface NodeRecord {
   id: string;
   role: NodeRole;
@@ -45,6 +46,7 @@ export interface TaskResources {
   memory_mb: number | null;
 }
 
+/** A task as getters and helpers return it. */
 export interface TaskRecord {
   id: string;
   type: string;
@@ -70,6 +72,7 @@ export interface TaskRecord {
   attempts: number;
 }
 
+/** A content item as getters and helpers return it. */
 export interface ContentRecord {
   cid: string;
   /** Bytes. */
@@ -106,6 +109,7 @@ export interface NodeResourcesInput {
   disk?: SizeInput;
 }
 
+/** `registerNode` input: id and role required; the rest optional. */
 export interface NodeInput {
   id: string;
   role: NodeRole;
@@ -138,6 +142,7 @@ export interface TaskResourcesInput {
   memory?: SizeInput;
 }
 
+/** `addTask` input: id and type required. */
 export interface TaskInput {
   id: string;
   type: string;
@@ -165,6 +170,7 @@ export interface TaskUpdate {
   output_cids?: string[];
 }
 
+/** `addContent` input: cid and size required. */
 export interface ContentInput {
   cid: string;
   size: SizeInput;
@@ -173,6 +179,7 @@ export interface ContentInput {
   replication?: number;
 }
 
+/** `updateContent` patch. */
 export interface ContentUpdate {
   size?: SizeInput;
   pinned?: boolean;

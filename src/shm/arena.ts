@@ -15,6 +15,7 @@ export interface Extent {
 
 type GrowableSAB = SharedArrayBuffer & { grow(n: number): void; maxByteLength: number };
 
+/** The shared arena: a growable SharedArrayBuffer and its allocator (writer thread only). */
 export class Arena {
   readonly sab: SharedArrayBuffer;
   private readonly space: FreeList;

@@ -26,8 +26,9 @@ interface TableState {
   table: Table | null;
 }
 
-const keyOf = (e: DirEntry) => `${e.offset}:${e.version}`;
+const keyOf = (e: DirEntry) => `${e.offset}:${e.version}:${e.crc}`;
 
+/** Decodes directories into tables, caching decoded batches by (offset, version, CRC): only new extents are decoded. */
 export class ArenaDecoder {
   private readonly tables: Record<EntityKind, TableState> = {
     nodes: { prefix: null, batchKeys: [], table: null },

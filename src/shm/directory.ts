@@ -28,6 +28,7 @@ export interface DirEntry {
   rows: number;
 }
 
+/** One table in a directory: its prefix, its batches, its row count. */
 export interface DirTable {
   prefix: DirEntry;
   batches: DirEntry[];
@@ -42,6 +43,7 @@ export interface DirMeta {
   [key: string]: unknown;
 }
 
+/** One revision: its number, commit time, tables and cluster fields. */
 export interface Directory {
   revision: number;
   updatedAt: number;

@@ -4,8 +4,10 @@
  */
 
 export const EXTENT_ALIGN = 64;
+/** Rounds `n` up to a multiple of `to`. */
 export const align = (n: number, to = EXTENT_ALIGN) => Math.ceil(n / to) * to;
 
+/** First-fit free list over a byte range (bookkeeping only). */
 export class FreeList {
   /** Free ranges sorted by offset: [offset, length] pairs, never adjacent. */
   private free: number[] = [];

@@ -3,9 +3,8 @@
  * baseline was measured in the same run, the ratio ours/baseline. Printed as a table and written
  * as JSON (bench/results/<date>.json and bench/results/latest.json).
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, platform, release } from 'node:os';
-import { createRequire } from 'node:module';
 import { spread, type Spread } from './stats.js';
 import { scalingSvg } from './svg.js';
 
@@ -24,10 +23,10 @@ export interface Figure {
   note?: string;
 }
 
-const require = createRequire(import.meta.url);
 const version = (p: string) => {
+  // Read the installed package.json directly: some packages' `exports` do not expose it.
   try {
-    return (require(`${p}/package.json`) as { version: string }).version;
+    return (JSON.parse(readFileSync(new URL(`../../../node_modules/${p}/package.json`, import.meta.url), 'utf8')) as { version: string }).version;
   } catch {
     return 'missing';
   }

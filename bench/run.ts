@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     if (suites.has('helpers') && name === 'L') report.skip('helpers at L', 'the row-object baseline needs 2.1M JS records and several minutes per helper; measured at S and M');
     else if (suites.has('helpers')) await helpersSuite(report, state, name, { runs: quick ? 1 : 3, budgetMs: quick ? 40 : 300, loaded: scale });
     await state.close();
-    if (suites.has('persist') && name !== 'L') await persistSuite(report, name, scale, { trials: quick ? 30 : 100, churnMs: quick ? 1000 : 5000 });
+    if (suites.has('persist')) await persistSuite(report, name, scale, { trials: quick ? 30 : 100, churnMs: quick ? 1000 : 5000 });
   }
   const file = report.finish(quick ? 'quick' : 'full');
   process.stdout.write(`\nresults: ${file}\n`);

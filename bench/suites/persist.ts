@@ -41,7 +41,7 @@ async function maxStall<T>(fn: () => Promise<T>): Promise<{ result: T; stall: nu
 
 export async function persistSuite(report: Report, scale: string, loaded: SyntheticScale, opts: { trials: number; churnMs: number }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `acs-bench-${scale}-`));
-  const state = await ClusterState.open({ statePath: dir, clusterId: 'bench', initialSharedBytes: 64 << 20, parquet: { minIntervalMs: 3_600_000, maxAgeMs: 3_600_000 } });
+  const state = await ClusterState.open({ statePath: dir, clusterId: 'bench', parquet: { minIntervalMs: 3_600_000, maxAgeMs: 3_600_000 } });
   await loadSynthetic(state, loaded, { seed: 7, chunk: 10_000 });
   await state.flush();
 
@@ -89,8 +89,17 @@ export async function persistSuite(report: Report, scale: string, loaded: Synthe
 
   // Parquet: our export runs in a worker; measure its time and the writer's stall meanwhile
   // (after a first export, so that starting the worker thread is not counted).
-  await state.exportParquet();
+  let parquetOk = true;
+  try {
+    await state.exportParquet();
+  } catch (e) {
+    // At L the single-row table may not fit parquet-wasm's wasm32 memory: say so, go on.
+    parquetOk = false;
+    report.skip(`Parquet mirror at ${scale}`, `export failed: ${(e as Error).message.slice(0, 160)}`);
+  }
   state.heartbeat(state.getTables().nodes.getChild('id')!.get(0) as string);
+  if (parquetOk) await parquetFigures();
+  async function parquetFigures() {
   const { result: ms, stall } = await maxStall(async () => {
     const a = performance.now();
     await state.exportParquet();
@@ -111,19 +120,20 @@ export async function persistSuite(report: Report, scale: string, loaded: Synthe
     suite: 'persist', scale, name: 'durable change: flush vs whole-file Parquet rewrite', unit: 'ms', better: 'lower', runs: [IO.p50],
     baseline: { name: 'rewrite whole Parquet per change', runs: [base.result] },
   });
+  }
 
   // Sizes and the IPC alternative, and the original's way of answering: re-read the file per call.
-  const pq = statSync(join(dir, 'state_bench.parquet')).size;
+  const pq = parquetOk ? statSync(join(dir, 'state_bench.parquet')).size : NaN;
   let ipcMs = performance.now();
   const ipcBytes = ENTITY_KINDS.reduce((n, k) => n + tableToIPC(state.getTables()[k], 'stream').byteLength, 0);
   ipcMs = performance.now() - ipcMs;
-  report.add({ suite: 'persist', scale, name: 'Parquet file size (zstd)', unit: 'MB', better: 'lower', runs: [pq / 1e6] });
+  if (parquetOk) report.add({ suite: 'persist', scale, name: 'Parquet file size (zstd)', unit: 'MB', better: 'lower', runs: [pq / 1e6] });
   report.add({ suite: 'persist', scale, name: 'Arrow IPC size of the flat tables (uncompressed)', unit: 'MB', better: 'lower', runs: [ipcBytes / 1e6] });
   report.add({ suite: 'persist', scale, name: 'Arrow IPC write time of the flat tables (tableToIPC)', unit: 'ms', better: 'lower', runs: [ipcMs] });
   const fromSnapshot: number[] = [];
   const reread: number[] = [];
   const ours = JSON.stringify(getClusterStatusSummary(state.snapshot()));
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < (parquetOk ? 3 : 0); i++) {
     let a = performance.now();
     getClusterStatusSummary(state.snapshot());
     fromSnapshot.push(performance.now() - a);
@@ -134,7 +144,7 @@ export async function persistSuite(report: Report, scale: string, loaded: Synthe
     const mine = JSON.parse(ours) as typeof theirs;
     report.check('the summary from the re-read Parquet file equals ours', JSON.stringify([theirs.nodes, theirs.tasks, theirs.content]) === JSON.stringify([mine.nodes, mine.tasks, mine.content]));
   }
-  report.add({ suite: 'persist', scale, name: 'status summary (vs re-reading the Parquet file per call)', unit: 'ms', better: 'lower', runs: fromSnapshot, baseline: { name: 're-read Parquet per call', runs: reread } });
+  if (parquetOk) report.add({ suite: 'persist', scale, name: 'status summary (vs re-reading the Parquet file per call)', unit: 'ms', better: 'lower', runs: fromSnapshot, baseline: { name: 're-read Parquet per call', runs: reread } });
 
   // Sustained churn with flushes, then the file size against the live data.
   const end = performance.now() + opts.churnMs;
@@ -145,13 +155,13 @@ export async function persistSuite(report: Report, scale: string, loaded: Synthe
   }
   const files = state.files()!;
   report.add({ suite: 'persist', scale, name: 'arena file / live data after churn', unit: '×', better: 'lower', runs: [files.fileBytes / files.liveBytes], target: '≤ 2.5' });
-  await state.close();
+  await state.close().catch((e) => report.skip(`final Parquet export at ${scale}`, (e as Error).message.slice(0, 160)));
 
   // Recovery to a usable state (tables ready, id index built).
   const t0 = performance.now();
   const again = await ClusterState.open({ statePath: dir, parquet: false });
   const recoveryMs = performance.now() - t0;
-  report.check('recovery restores every entity', again.counts.tasks === state.counts.tasks || again.counts.tasks > 0);
+  report.check('recovery restores every entity', JSON.stringify(again.counts) === JSON.stringify(state.counts), JSON.stringify([again.counts, state.counts]));
   report.add({ suite: 'persist', scale, name: 'recovery to a usable state (open)', unit: 'ms', better: 'lower', runs: [recoveryMs], target: m ? '≤ 1 s' : undefined });
   await again.close();
   rmSync(dir, { recursive: true, force: true });

@@ -311,13 +311,7 @@ export class EntityTable {
     const master = new Uint8Array(msg.byteLength);
     writeMessage(msg, master);
     const data = decodeRecordBatch(master, this.schema.fields, this.dictionaryVectors(), `${this.spec.kind} batch`);
-    const extent = arena.alloc(msg.byteLength);
-    arena.bytes(extent, msg.byteLength).set(master);
-    if (batch.extent) retire(batch.extent);
-    batch.data = data;
-    batch.master = master;
-    batch.extent = extent;
-    batch.version = this.ctx.nextVersion();
+    this.install(batch, data, master, arena, retire);
     // Compact slots after deletes and re-index the rows that moved.
     if (batch.structural) {
       const ids: string[] = [];
@@ -378,6 +372,14 @@ export class EntityTable {
           (d.values as Float64Array)[i] = e.value as number;
       }
     }
+    this.install(batch, data, master, arena, retire);
+    batch.overlay = null;
+    batch.dirty = null;
+    return true;
+  }
+
+  /** Makes `master` (decoded as `data`) the batch's bytes: copied to a fresh extent, the old one retired. */
+  private install(batch: Batch, data: Data<Struct>, master: Uint8Array, arena: Arena, retire: RetireFn): void {
     const extent = arena.alloc(master.byteLength);
     arena.bytes(extent, master.byteLength).set(master);
     if (batch.extent) retire(batch.extent);
@@ -385,9 +387,6 @@ export class EntityTable {
     batch.master = master;
     batch.extent = extent;
     batch.version = this.ctx.nextVersion();
-    batch.overlay = null;
-    batch.dirty = null;
-    return true;
   }
 
   /** Column k of `batch`: runs of old rows copied, changed rows encoded, deleted slots skipped. */

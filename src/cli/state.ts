@@ -2,9 +2,10 @@
  * Read-only access to a state for the command line: a state directory (read through its arena
  * file without the lock, like a follower) or a Parquet file. Nothing here writes or locks.
  */
-import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { snapshotOf, StateError, type Snapshot } from '../index.js';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { snapshotOf, type Snapshot } from '../index.js';
+import { classify } from '../helpers/source.js';
 
 export interface StateLocation {
   /** Absolute path as given (directory or file). */
@@ -16,18 +17,8 @@ export interface StateLocation {
 
 /** Where `path` points; NOT_FOUND when it does not exist. */
 export function locate(path: string): StateLocation {
-  const abs = resolve(path);
-  let st: Stats;
-  try {
-    st = statSync(abs);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new StateError('NOT_FOUND', `${JSON.stringify(abs)} does not exist`);
-    throw new StateError('IO', `cannot read ${JSON.stringify(abs)}: ${(e as Error).message}`, { cause: e });
-  }
-  if (st.isDirectory()) return { path: abs, kind: 'dir', dir: abs };
-  if (basename(abs) === 'state_metadata.json') return { path: dirname(abs), kind: 'dir', dir: dirname(abs) };
-  return { path: abs, kind: 'file', dir: dirname(abs) };
+  const c = classify(path);
+  return 'dir' in c ? { path: c.dir, kind: 'dir', dir: c.dir } : { path: c.file, kind: 'file', dir: dirname(c.file) };
 }
 
 /**

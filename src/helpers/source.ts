@@ -223,8 +223,8 @@ export function parquetFileOfDirectory(dir: string): { file: string | null; sear
   return { file: null, searched };
 }
 
-/** The directory or file a path source names (a state_metadata.json path means its directory). */
-function classify(p: string): { dir: string } | { file: string } {
+/** The directory or file a path source names (a state_metadata.json path means its directory); NOT_FOUND when absent. */
+export function classify(p: string): { dir: string } | { file: string } {
   const abs = resolve(p);
   let st: Stats;
   try {

@@ -315,7 +315,7 @@ test('metrics: valid Prometheus text with the expected gauges; --json', async (t
 // ───────────────────────────── bad input ─────────────────────────────
 
 const BAD: [string, string[], number, RegExp][] = [
-  ['missing directory', ['status', join(root, 'nope')], 1, /^cluster-state status: NOT_FOUND: .*nope" does not exist$/],
+  ['missing directory', ['status', join(root, 'nope')], 1, /^cluster-state status: NOT_FOUND: .*nope".* does not exist$/],
   ['directory without a state', ['nodes', empty], 1, /^cluster-state nodes: NOT_FOUND: no cluster state in /],
   ['corrupt arena file', ['status', corrupt], 1, /^cluster-state status: CORRUPT: .*state_broken\.arena.*checksum/],
   ['corrupt arena file (metrics)', ['metrics', corrupt], 1, /CORRUPT/],

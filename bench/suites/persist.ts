@@ -112,6 +112,7 @@ export async function persistSuite(report: Report, scale: string, loaded: Synthe
     return performance.now() - a;
   });
   report.add({ suite: 'persist', scale, name: 'Parquet export (zstd, in a worker)', unit: 'ms', better: 'lower', runs: [ms], target: m ? '≤ 1.5 s' : undefined });
+  report.add({ suite: 'memory', scale, name: 'parquet-wasm memory in the export worker', unit: 'MB', better: 'lower', runs: [state.files()!.parquetWasmBytes / 1e6] });
   report.add({
     suite: 'persist', scale, name: 'writer event-loop stall during Parquet export', unit: 'ms', better: 'lower', runs: [stall],
     baseline: { name: 'Parquet on the writer thread', runs: [base.stall] }, target: m ? '≤ 15 ms' : undefined,

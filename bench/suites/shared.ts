@@ -99,6 +99,9 @@ export async function sharedSuite(report: Report, state: ClusterState, scale: st
       const rev = s.revision;
       const m = await inbox.until((x) => x.revision >= rev);
       lat.push(m.t - t0);
+      if (i === opts.trials - 1 && m.revision === s.revision) {
+        report.check(`${scale} ${name}: the worker's snapshot holds every row of the revision`, m.rows === s.counts.nodes + s.counts.tasks + s.counts.content, `${m.rows}`);
+      }
       if (m.snapshotMs !== undefined) snap.push(m.snapshotMs);
     }
     const L = summarize(lat);
@@ -168,7 +171,9 @@ export async function sharedSuite(report: Report, state: ClusterState, scale: st
       const t0 = wallNow();
       (recs.nodes[i % recs.nodes.length] as { status: string }).status = i % 2 ? 'degraded' : 'online';
       clone.postMessage({ revision: i, state: recs });
-      cl.push((await cloneIn.until((m) => m.revision === i)).t - t0);
+      const ack = await cloneIn.until((m) => m.revision === i);
+      cl.push(ack.t - t0);
+      report.check(`${scale} postMessage baseline: the worker received every row`, ack.rows === s.counts.nodes + s.counts.tasks + s.counts.content, `${ack.rows}`);
     }
     await clone.terminate();
     const full = new Worker(WORKER, { workerData: { mode: 'full-ipc' } });
@@ -189,7 +194,9 @@ export async function sharedSuite(report: Report, state: ClusterState, scale: st
       }
       rebuild.push(performance.now() - a);
       full.postMessage({ revision: i, sab, lengths: parts.map((p) => p.byteLength) });
-      fl.push((await fullIn.until((m) => m.revision === i)).t - t0);
+      const ack = await fullIn.until((m) => m.revision === i);
+      fl.push(ack.t - t0);
+      report.check(`${scale} full-IPC baseline: the worker parsed every row`, ack.rows === s.counts.nodes + s.counts.tasks + s.counts.content, `${ack.rows}`);
     }
     await full.terminate();
     const oursFixed = [summarize(fixed).p50];

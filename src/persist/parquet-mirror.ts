@@ -33,6 +33,10 @@ export class ParquetMirror {
   revision = -1;
   updatedAt: number | null = null;
   lastError: unknown = null;
+  /** parquet-wasm's linear memory in the export worker after the last export (it never shrinks). */
+  wasmBytes = 0;
+  /** Size of the last Parquet file written. */
+  fileBytes = 0;
   readonly codec: ParquetCodec;
   private readonly maxAgeMs: number;
   private readonly minIntervalMs: number;
@@ -132,6 +136,8 @@ export class ParquetMirror {
       throw this.lastError;
     }
     this.lastMs = reply.ms;
+    this.wasmBytes = reply.wasmBytes;
+    this.fileBytes = reply.bytes;
     this.revision = reply.revision;
     this.updatedAt = Date.now();
     this.lastError = null;

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { tableToIPC } from 'apache-arrow';
+import { wasmMemory } from 'parquet-wasm';
 import { encodeParquet, type ParquetCodec } from './parquet-codec.js';
 import { singleRowTable } from '../arrow/single-row.js';
 import { isStateError } from '../errors.js';
@@ -21,7 +22,7 @@ export interface ExportRequest {
 }
 
 export type ExportReply =
-  | { id: number; ok: true; revision: number; bytes: number; ms: number }
+  | { id: number; ok: true; revision: number; bytes: number; ms: number; wasmBytes: number }
   | { id: number; ok: false; code: string; message: string };
 
 const reader = attachState((workerData as { handle: unknown }).handle);
@@ -40,7 +41,7 @@ parentPort!.on('message', async (req: ExportRequest) => {
     }
     const bytes = encodeParquet(ipc, req.codec);
     await writeFileAtomic(req.path, bytes);
-    const reply: ExportReply = { id: req.id, ok: true, revision, bytes: bytes.byteLength, ms: performance.now() - t0 };
+    const reply: ExportReply = { id: req.id, ok: true, revision, bytes: bytes.byteLength, ms: performance.now() - t0, wasmBytes: wasmMemory().buffer.byteLength };
     parentPort!.postMessage(reply);
   } catch (e) {
     const reply: ExportReply = isStateError(e)

@@ -587,12 +587,13 @@ export class ClusterState {
   }
 
   /** Where the files are, and how far they are (for a directory-backed state; else null). */
-  files(): { dir: string; arena: string; parquet: string; durableRevision: number; parquetRevision: number; fileBytes: number; liveBytes: number; compactions: number } | null {
+  files(): { dir: string; arena: string; parquet: string; durableRevision: number; parquetRevision: number; fileBytes: number; liveBytes: number; compactions: number; parquetBytes: number; parquetWasmBytes: number } | null {
     const d = this.dir;
     if (!d) return null;
     return {
       dir: d.dir, arena: d.arenaPath, parquet: d.parquetPath, durableRevision: d.durableRevision,
       parquetRevision: d.mirror?.revision ?? -1, fileBytes: d.fileBytes, liveBytes: d.liveBytes, compactions: d.compactions,
+      parquetBytes: d.mirror?.fileBytes ?? 0, parquetWasmBytes: d.mirror?.wasmBytes ?? 0,
     };
   }
 

@@ -5,7 +5,7 @@
  * of the flat column's runs (no row objects). The result lives on the JS heap (a copy), so it
  * stays valid whatever happens to the shared memory afterwards.
  */
-import { Data, Field, List, makeData, RecordBatch, Schema, Struct, Table, type Vector } from 'apache-arrow';
+import { Data, Field, List, makeData, RecordBatch, Schema, Struct, Table } from 'apache-arrow';
 import { columnWriter, type ColumnWriter } from './column-writer.js';
 import type { FlatTables } from './flat-tables.js';
 import { StringDictionary } from './dictionary.js';
@@ -98,4 +98,3 @@ export function singleRowTable(state: FlatState, seedOnly = false): Table {
   return new Table(finalSchema, [batch]);
 }
 
-export type { Vector };

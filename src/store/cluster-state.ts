@@ -9,7 +9,7 @@ import type { Table } from 'apache-arrow';
 import { StringDictionary } from '../arrow/dictionary.js';
 import { singleRowTable } from '../arrow/single-row.js';
 import { alreadyExists, badTransition, closed, invalid, notFound, StateError } from '../errors.js';
-import { ENTITIES, ENTITY_KINDS, type EntityKind, type NodeRole, type TaskStatus } from '../schema/entities.js';
+import { ENTITIES, ENTITY_KINDS, type EntityKind, type NodeRole } from '../schema/entities.js';
 import type {
   ContentInput, ContentRecord, ContentUpdate, NodeInput, NodeRecord, NodeResourcesInput, NodeUpdate, TaskInput,
   TaskRecord, TaskUpdate,
@@ -23,7 +23,7 @@ import type { SharedHandle } from '../shm/reader.js';
 import { QueryPool } from '../pool/pool.js';
 import type { Snapshot } from '../snapshot.js';
 import {
-  EMPTY_NODE_RESOURCES, mergeNodeResources, newContentRecord, newNodeRecord, newTaskRecord, nodeFields,
+  mergeNodeResources, newContentRecord, newNodeRecord, newTaskRecord, nodeFields,
   nodeResourcesPatch, taskCidFields, taskResources,
 } from '../validate/inputs.js';
 import { parseSize } from '../validate/size.js';
@@ -920,8 +920,3 @@ export class ClusterState {
     this._masterId = next;
   }
 }
-
-/** Re-exported so that callers can build inputs without importing the validators. */
-export { EMPTY_NODE_RESOURCES };
-export type { TaskStatus };
-void StateError;

@@ -16,7 +16,6 @@ import { StringDictionary } from '../arrow/dictionary.js';
 import { decodeRecordBatch, encodeRecordBatch, writeMessage } from '../arrow/ipc-message.js';
 import { readValue, readUtf8 } from '../arrow/row-reader.js';
 import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
-import { isValidAt } from '../arrow/column-writer.js';
 import type { EntitySpec } from '../schema/entities.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena, Extent } from '../shm/arena.js';

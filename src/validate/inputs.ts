@@ -5,7 +5,7 @@
 import { invalid } from '../errors.js';
 import { NODE_ROLES, NODE_STATUSES } from '../schema/entities.js';
 import type {
-  ContentInput, ContentRecord, Json, NodeInput, NodeRecord, NodeResources, NodeResourcesInput,
+  ContentInput, ContentRecord, Json, NodeInput, NodeRecord, NodeResources,
   TaskInput, TaskRecord, TaskResources, TaskResourcesInput,
 } from '../schema/records.js';
 import { bytesToMiB, parseSize } from './size.js';

@@ -12,11 +12,16 @@ export type ErrorCode =
   | 'LOCKED'
   | 'CORRUPT'
   | 'CLOSED'
-  | 'IO';
+  | 'IO'
+  /** The requested revision is older than the retained history, or a held snapshot's memory was taken back: relist. */
+  | 'COMPACTED'
+  /** The engine or the master did not answer in time. */
+  | 'UNAVAILABLE';
 
 /** Every code, for tests and for `instanceof`-free checks across threads. */
 export const ERROR_CODES: readonly ErrorCode[] = [
   'NOT_FOUND', 'ALREADY_EXISTS', 'INVALID_ARGUMENT', 'INVALID_TRANSITION', 'LOCKED', 'CORRUPT', 'CLOSED', 'IO',
+  'COMPACTED', 'UNAVAILABLE',
 ];
 
 /**

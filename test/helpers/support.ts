@@ -48,14 +48,18 @@ export function writeStateParquet(table: Table, dir: string, clusterId: string):
   return file;
 }
 
-/** The pyarrow fixtures directory (/work/shared/fixtures/pyarrow), found by walking up from this file. */
+/** The repository's golden corpus written by pyarrow (test/fixtures/pyarrow; see its README). */
 export function pyarrowFixtures(): string {
+  return join(repoRoot(), 'test', 'fixtures', 'pyarrow');
+}
+
+/** The repository root: the nearest directory above this file holding our package.json (tests run from dist/test). */
+export function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const candidate = join(dir, 'shared', 'fixtures', 'pyarrow');
-    if (existsSync(join(candidate, 'reference-answers.json'))) return candidate;
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'test', 'fixtures'))) return dir;
     const up = dirname(dir);
-    if (up === dir) throw new Error(`shared/fixtures/pyarrow not found above ${fileURLToPath(import.meta.url)}`);
+    if (up === dir) throw new Error(`the repository root (package.json beside test/fixtures) is not above ${fileURLToPath(import.meta.url)}`);
     dir = up;
   }
 }

@@ -11,8 +11,9 @@ import { ClusterState, StateError, stateSchema } from '../../src/index.js';
 import { readArenaFile, META_SLOT_BYTES } from '../../src/persist/arena-file.js';
 import { consistencyWriter } from '../fixtures/consistency-writer.js';
 import { hashRows } from '../fixtures/invariants.js';
+import { pyarrowFixtures } from '../helpers/support.js';
 
-const FIXTURES = new URL('../../../../shared/fixtures/pyarrow/', import.meta.url).pathname;
+const FIXTURES = pyarrowFixtures();
 
 /** A directory with two durable revisions (older, newer) and their content hashes. */
 async function twoRevisions() {

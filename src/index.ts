@@ -16,7 +16,7 @@ export { canTransition, ACTIVE_STATUSES, FINAL_STATUSES } from './store/lifecycl
 export type { Snapshot, SnapshotSource } from './snapshot.js';
 export * from './helpers/index.js';
 export { followState, Follower, type FollowOptions } from './follower/index.js';
-export { readStateSnapshot } from './follower/arena-reader.js';
+export { readStateSnapshot } from './statedir/arena-reader.js';
 export type { OpenOptions } from './store/cluster-state.js';
 export type { SharedHandle } from './shm/reader.js';
 export { loadSynthetic, SCALES, type SyntheticScale } from './synthetic.js';

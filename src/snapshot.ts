@@ -5,7 +5,14 @@
  */
 import type { Table } from 'apache-arrow';
 
-export type SnapshotSource = 'writer' | 'worker' | 'follower' | 'table' | 'file';
+/**
+ * Where a snapshot came from: the writer, a worker thread (shared memory), a follower process,
+ * a single-row table given as an argument, a one-shot read of a state directory's arena file
+ * ('file'), or a Parquet file ('parquet': a file given by path, or a directory without arena
+ * files — one written by another tool — read through its Parquet file; the Parquet mirror of our
+ * own directories may lag, so they are never read that way).
+ */
+export type SnapshotSource = 'writer' | 'worker' | 'follower' | 'table' | 'file' | 'parquet';
 
 export interface Snapshot {
   /** The revision these tables hold (0 for a state that has never changed). */

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { snapshotOf, type Snapshot } from '../index.js';
 import { classify } from '../helpers/source.js';
+import { METADATA_FILE, parseArenaFileName } from '../statedir/names.js';
 
 export interface StateLocation {
   /** Absolute path as given (directory or file). */
@@ -35,7 +36,7 @@ export function readState(path: string): { snap: Snapshot; loc: StateLocation } 
 /** The parsed state_metadata.json of `dir`, or null (absent or not JSON: the reader decides). */
 export function metadataOf(dir: string): Record<string, unknown> | null {
   try {
-    const md = JSON.parse(readFileSync(join(dir, 'state_metadata.json'), 'utf8')) as unknown;
+    const md = JSON.parse(readFileSync(join(dir, METADATA_FILE), 'utf8')) as unknown;
     return md && typeof md === 'object' && !Array.isArray(md) ? (md as Record<string, unknown>) : null;
   } catch {
     return null;
@@ -70,8 +71,8 @@ export function stateFiles(loc: StateLocation): StateFile[] {
   }
   const out: StateFile[] = [];
   const push = (f: StateFile | null) => f && out.push(f);
-  if (names.includes('state_metadata.json')) push(stat('metadata', join(loc.dir, 'state_metadata.json')));
-  for (const n of names) if (n.startsWith('state_') && n.endsWith('.arena')) push(stat('arena', join(loc.dir, n)));
+  if (names.includes(METADATA_FILE)) push(stat('metadata', join(loc.dir, METADATA_FILE)));
+  for (const n of names) if (parseArenaFileName(n)) push(stat('arena', join(loc.dir, n)));
   for (const n of names) if (n.startsWith('state_') && n.endsWith('.parquet')) push(stat('parquet', join(loc.dir, n)));
   return out;
 }

@@ -12,9 +12,9 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { closed, isStateError, StateError } from '../errors.js';
-import { METADATA_FILE } from '../persist/metadata.js';
+import { METADATA_FILE } from '../statedir/names.js';
 import type { Snapshot } from '../snapshot.js';
-import { ArenaReader } from './arena-reader.js';
+import { ArenaReader } from '../statedir/arena-reader.js';
 
 /** How a follower watches. */
 export interface FollowOptions {
@@ -53,7 +53,9 @@ export class Follower extends EventEmitter<FollowerEvents> {
   constructor(dir: string, private readonly opts: FollowOptions = {}) {
     super();
     this.dir = resolve(dir);
-    this.reader = new ArenaReader(this.dir, 'follower');
+    this.reader = new ArenaReader(this.dir, { source: 'follower', onWarning: (e) => {
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+    } });
   }
 
   /** The loaded revision (-1 before the first). */
@@ -191,13 +193,11 @@ export class Follower extends EventEmitter<FollowerEvents> {
   }
 
   private reopen(): void {
-    this.reader.reopen();
+    this.reader.close();
   }
 
   private loadNewer(): void {
-    const snap = this.reader.load(this.revision, (e) => {
-      if (this.listenerCount('error') > 0) this.emit('error', e);
-    });
+    const snap = this.reader.load(this.revision);
     if (!snap) return;
     this.lastReadBytes = this.reader.lastReadBytes;
     this.loads++;

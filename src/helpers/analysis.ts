@@ -1,11 +1,11 @@
 /**
  * Cluster-wide analysis: the status summary, the network topology, and the JSON export.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { ioError } from '../errors.js';
+import { invalid, ioError } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import { text } from './args.js';
 import { tableView } from './columns.js';
@@ -187,26 +187,59 @@ function iso(ms: unknown): unknown {
 }
 
 /**
+ * Where a file written to `path` really lands: symbolic links resolved (the link's target is
+ * written, never the link replaced), `exists` false for a new file, `regular` false for a
+ * device, FIFO or socket (written as a stream, never replaced). INVALID_ARGUMENT for a directory.
+ */
+export function outputTarget(path: string): { path: string; exists: boolean; regular: boolean } {
+  const abs = resolve(path);
+  let real: string;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    let parent: string;
+    try {
+      parent = realpathSync(dirname(abs));
+    } catch (e) {
+      throw ioError('exporting the state to', abs, e);
+    }
+    return { path: join(parent, basename(abs)), exists: false, regular: true };
+  }
+  const st = statSync(real);
+  if (st.isDirectory()) throw invalid('outputPath', path, 'a file path (it is a directory)');
+  return { path: real, exists: true, regular: st.isFile() };
+}
+
+/**
  * Writes the state to `outputPath` as JSON and returns true: `cluster_id`, `master_id`,
  * `updated_at`, then `nodes`, `tasks` and `content` as arrays of records (one record per line),
  * every time as ISO-8601 UTC text, JSON fields (payload, result, metadata) as JSON values,
- * numbers as numbers. The file is replaced atomically: written to a temporary file beside it,
- * fsynced, renamed over it, and the directory fsynced — a reader sees the old file or the new
- * one, never a part. Failure is never reported as success: a missing state throws NOT_FOUND,
- * a failed write throws IO (the temporary file is removed and the old file is left as it was).
+ * numbers as numbers. A regular file (or a new one) is replaced atomically: written to a
+ * temporary file beside it (created exclusively), fsynced, renamed over it, and the directory
+ * fsynced — a reader sees the old file or the new one, never a part. A symbolic link is followed
+ * (its target is replaced, not the link); a device, FIFO or socket (e.g. /dev/stdout) is written
+ * as a stream and never replaced. Failure is never reported as success: a missing state throws
+ * NOT_FOUND, a failed write throws IO (the temporary file is removed and the old file is left as
+ * it was).
  */
 export function exportStateToJson(source: StateSource, outputPath: string): true {
-  const out = resolve(text(outputPath, 'outputPath'));
+  const target = outputTarget(text(outputPath, 'outputPath'));
+  const out = target.path;
   return withSnapshot(source, (s) => {
     const dir = dirname(out);
-    const tmp = join(dir, `.${basename(out)}.${process.pid}.${threadId}.${randomBytes(4).toString('hex')}.tmp`);
+    const tmp = target.regular ? join(dir, `.${basename(out)}.${process.pid}.${threadId}.${randomBytes(8).toString('hex')}.tmp`) : null;
     let fd: number | null = null;
     try {
-      fd = openSync(tmp, 'wx', 0o644);
+      fd = tmp ? openSync(tmp, 'wx', 0o644) : openSync(out, 'w');
+      const write = (text: string) => {
+        const bytes = Buffer.from(text);
+        let off = 0;
+        while (off < bytes.byteLength) off += writeSync(fd!, bytes, off, bytes.byteLength - off);
+      };
       let buf = '';
       const flush = (force: boolean) => {
         if (buf.length >= (force ? 1 : 1 << 20)) {
-          writeSync(fd!, buf);
+          write(buf);
           buf = '';
         }
       };
@@ -227,10 +260,10 @@ export function exportStateToJson(source: StateSource, outputPath: string): true
       }
       buf += '\n}\n';
       flush(true);
-      fsyncSync(fd);
+      if (tmp) fsyncSync(fd);
       closeSync(fd);
       fd = null;
-      renameSync(tmp, out);
+      if (tmp) renameSync(tmp, out);
     } catch (e) {
       if (fd !== null) {
         try {
@@ -239,9 +272,10 @@ export function exportStateToJson(source: StateSource, outputPath: string): true
           // already failing; the original error is what matters
         }
       }
-      rmSync(tmp, { force: true });
+      if (tmp) rmSync(tmp, { force: true });
       throw ioError('exporting the state to', out, e);
     }
+    if (!tmp) return true as const;
     try {
       const d = openSync(dir, 'r');
       try {

@@ -8,22 +8,26 @@
  * - the single-row Arrow Table of the seed layout (`state.getState()`, or read from any Parquet
  *   file by any tool) — converted to flat tables without copying the columns;
  * - a path (string or file: URL): a `.parquet` file (any file is read as Parquet), a state
- *   directory, or its `state_metadata.json`. A directory is read through `directoryReader` when
- *   one is set and gives a snapshot; otherwise from Parquet: the metadata's `parquet_path`
- *   (relative to the directory unless absolute), else the newest `state_*.parquet`.
+ *   directory, or its `state_metadata.json`. A directory is read through `directoryReader` (the
+ *   arena files: the newest durable revision, or CORRUPT — never an older or emptier state); only a
+ *   directory without arena files (one written by another tool) is read from Parquet: the
+ *   metadata's `parquet_path` (inside the directory only), else the newest `state_*.parquet`. The
+ *   snapshot says which by its `source` ('file' or 'parquet').
  *
  * Parquet snapshots are cached per file, keyed by (path, size, mtime, inode, ctime): repeated
  * calls on an unchanged file reuse the loaded tables; a replaced file is read again.
  */
-import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { createRequire } from 'node:module';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import type * as ParquetWasm from 'parquet-wasm';
 import { singleRowTable } from '../arrow/single-row.js';
 import { corrupt, invalid, ioError, show, StateError } from '../errors.js';
 import { isSnapshot, type Snapshot } from '../snapshot.js';
+import { localFileOf, readMetadata as readStateMetadata } from '../statedir/metadata.js';
+import { METADATA_FILE } from '../statedir/names.js';
 import { isArrowTable, snapshotFromStateTable } from './state-table.js';
 
 /** Anything with a `snapshot()` method yielding a Snapshot: ClusterState, StateReader, a follower. */
@@ -34,8 +38,7 @@ export interface SnapshotProvider {
 /** What every helper takes first. */
 export type StateSource = SnapshotProvider | Snapshot | Table | string | URL;
 
-/** Name of the metadata file in a state directory. */
-export const METADATA_FILE = 'state_metadata.json';
+export { METADATA_FILE };
 
 // ───────────────────────────── the directory-reader hook ─────────────────────────────
 
@@ -133,7 +136,7 @@ function loadParquet(file: string): Loaded {
   }
   const { bytes, stat } = readWhole(abs);
   const table = parseParquet(bytes, show(abs));
-  const snap = snapshotFromStateTable(table, { source: 'file', what: show(abs), code: 'CORRUPT' });
+  const snap = snapshotFromStateTable(table, { source: 'parquet', what: show(abs), code: 'CORRUPT' });
   const loaded: Loaded = { key: statKey(stat), table, snap };
   fileCache.delete(abs);
   fileCache.set(abs, loaded);
@@ -151,30 +154,18 @@ export function clearSourceCache(): void {
 
 /** Parsed `state_metadata.json` of `dir`, or null when there is none; CORRUPT when it is not a JSON object. */
 export function readMetadata(dir: string): Record<string, unknown> | null {
-  const file = join(dir, METADATA_FILE);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
-    throw ioError('reading', file, e);
-  }
-  let md: unknown;
-  try {
-    md = JSON.parse(text);
-  } catch (e) {
-    throw corrupt(`${show(file)} is not valid JSON: ${(e as Error).message}`, e);
-  }
-  if (md === null || typeof md !== 'object' || Array.isArray(md)) throw corrupt(`${show(file)} does not hold a JSON object`);
-  return md as Record<string, unknown>;
+  return readStateMetadata(dir) as Record<string, unknown> | null;
 }
 
-/** The metadata's `parquet_path`, resolved against `dir` when relative; null when absent. */
+/**
+ * The metadata's `parquet_path` as a file inside `dir` (a relative name, or an absolute path in
+ * `dir` or — for a copied directory — the file of that name in `dir`); null when absent.
+ * CORRUPT when it names a file outside the directory: files outside are never read.
+ */
 export function metadataParquetPath(dir: string, md: Record<string, unknown> | null): string | null {
-  const p = md?.parquet_path;
-  if (typeof p !== 'string' || p.length === 0) return null;
-  return isAbsolute(p) ? p : resolve(dir, p);
+  const named = localFileOf(dir, md, 'parquet_path', isFile);
+  if (named && 'refused' in named) throw corrupt(named.refused);
+  return named?.path ?? null;
 }
 
 function isFile(p: string): boolean {

@@ -1,8 +1,23 @@
 /**
- * Opening a state directory as its writer: lock, sweep, recover (arena file, else a seed-layout
- * Parquet file, else fresh), then attach the StateDirectory that persists every publish.
+ * Opening a state directory as its writer, top to bottom:
+ *
+ * 1. Validate every option (nothing is created for a refused open).
+ * 2. Create the directory if it is new, take the lock (persist/lock.ts), sweep a crash's temp files.
+ * 3. Refuse state files that are not regular files inside the directory (symbolic links included).
+ * 4. Fence: unless the newest arena file was left by a clean close, claim a new arena generation
+ *    exclusively — before reading anything, so that a writer that was presumed dead can never
+ *    acknowledge a revision the new writer does not read (persist/state-dir.ts).
+ * 5. Recover with the one reader and the one rule (statedir/choose.ts): the newest committed
+ *    generation's acknowledged revision, or CORRUPT. Without any arena file, take over a
+ *    seed-layout Parquet file (e.g. written by pyarrow) — never when our own metadata says an
+ *    arena file existed, and never one outside the directory.
+ * 6. Commit the recovered state to the writer's file, mark it durable, write the metadata,
+ *    remove older generations.
+ *
+ * `startFresh` moves the damaged directory's state files aside (renamed `*.corrupt-<time>`,
+ * never deleted) and starts empty; without it a damaged file is CORRUPT and no file is changed.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
@@ -10,12 +25,18 @@ import { flatFromSingleRow } from '../arrow/flat-tables.js';
 import { corrupt, invalid, ioError, StateError } from '../errors.js';
 import type { ClusterState, InMemoryOptions, OpenOptions } from '../store/cluster-state.js';
 import { importFlat, restoreFromArena } from '../store/restore.js';
-import { checkBool, checkId, checkInt32, checkObject } from '../validate/values.js';
-import { sweepTempFiles } from './atomic.js';
-import { ArenaFileWriter, readArenaFile, type RecoveredArena } from './arena-file.js';
-import { acquireLock } from './lock.js';
-import { arenaFileName, METADATA_FILE, parquetFileName, readMetadata, resolveFromMetadata } from './metadata.js';
+import { checkBool, checkId, checkInt32, checkKeys, checkObject } from '../validate/values.js';
+import { ArenaReader, type OpenedRevision } from '../statedir/arena-reader.js';
+import { FLAG_CLEAN } from '../statedir/meta-slot.js';
+import { localFileOf, readMetadata, type StateMetadata } from '../statedir/metadata.js';
+import { arenaFileName, HOLDER_FILE, listStateDirectory, METADATA_FILE, parquetFileName } from '../statedir/names.js';
+import { fsyncDir, removeQuietly, sweepTempFiles } from './atomic.js';
+import { ArenaFileWriter, GenerationTaken } from './arena-writer.js';
+import { acquireLock, type HeldLock } from './lock.js';
 import { StateDirectory } from './state-dir.js';
+
+/** The keys `open` takes beyond those of `inMemory`. */
+export const OPEN_ONLY_KEYS = ['statePath', 'lockStaleMs', 'lockWaitMs', 'parquet', 'startFresh', 'onFatal', 'recoverOlder', 'readerGraceMs'] as const;
 
 /** A cluster id that can be part of a file name (no separators, not hidden). */
 function checkFileSafeId(id: string, what: string): string {
@@ -27,8 +48,9 @@ function checkFileSafeId(id: string, what: string): string {
 export function readSeedParquet(path: string) {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readRegularFile(path);
   } catch (e) {
+    if (e instanceof StateError) throw e;
     throw ioError('read', path, e);
   }
   try {
@@ -39,121 +61,194 @@ export function readSeedParquet(path: string) {
   }
 }
 
-/** The cluster id stored in a directory (arena file name or metadata), if any. */
-function existingClusterId(dir: string): string | null {
-  const meta = (() => {
-    try {
-      return readMetadata(dir);
-    } catch {
-      return null;
-    }
-  })();
-  if (meta && typeof meta.cluster_id === 'string') return meta.cluster_id;
-  const arenas = readdirSync(dir).filter((n) => n.startsWith('state_') && n.endsWith('.arena'));
-  return arenas.length === 1 ? arenas[0]!.slice(6, -6) : null;
+function readRegularFile(path: string): Uint8Array {
+  const st = lstatSync(path);
+  if (!st.isFile()) throw corrupt(`${JSON.stringify(path)} is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : 'a special file'}); state files must be regular files inside the state directory`);
+  return readFileSync(path);
 }
 
-/** Moves damaged files aside (never deletes them). */
-function moveAside(paths: string[]): void {
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  for (const p of paths) if (existsSync(p)) renameSync(p, `${p}.corrupt-${stamp}`);
+interface ParsedOptions {
+  statePath: string;
+  clusterId: string | undefined;
+  staleMs: number;
+  waitMs: number;
+  startFresh: boolean;
+  recoverOlder: boolean;
+  graceMs: number;
+  parquet: OpenOptions['parquet'];
+  onFatal: OpenOptions['onFatal'];
+  /** The options for the in-memory core (validated there). */
+  core: Omit<InMemoryOptions, 'clusterId'>;
 }
 
-/** `ClusterState.open`: lock, sweep, recover, then attach the persistence; see the method's doc. */
-export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOptions) => ClusterState): Promise<ClusterState> {
-  const o = checkObject(opts, 'options') as unknown as OpenOptions;
+/** Step 1: every option of `open` checked; the rest is passed to (and checked by) the in-memory core. */
+function parseOptions(opts: OpenOptions): ParsedOptions {
+  const o = checkObject(opts, 'options') as Record<string, unknown>;
+  const core: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (!(OPEN_ONLY_KEYS as readonly string[]).includes(k) && k !== 'clusterId') core[k] = v;
   if (typeof o.statePath !== 'string' || o.statePath.length === 0) throw invalid('options.statePath', o.statePath, 'a directory path');
-  const dir = resolve(o.statePath);
-  try {
-    mkdirSync(dir, { recursive: true });
-    if (!statSync(dir).isDirectory()) throw new Error('not a directory');
-  } catch (e) {
-    throw ioError('create state directory', dir, e);
+  if (o.onFatal !== undefined && typeof o.onFatal !== 'function') throw invalid('options.onFatal', o.onFatal, 'a function');
+  if (o.parquet !== undefined && o.parquet !== false) {
+    const p = checkObject(o.parquet, 'options.parquet');
+    checkKeys(p, ['codec', 'maxAgeMs', 'minIntervalMs'], 'options.parquet');
   }
-  const startFresh = o.startFresh === undefined ? false : checkBool(o.startFresh, 'options.startFresh');
-  const staleMs = o.lockStaleMs === undefined ? undefined : checkInt32(o.lockStaleMs, 'options.lockStaleMs', 2000);
-  const waitMs = o.lockWaitMs === undefined ? undefined : checkInt32(o.lockWaitMs, 'options.lockWaitMs');
+  return {
+    statePath: o.statePath,
+    clusterId: o.clusterId === undefined ? undefined : checkFileSafeId(checkId(o.clusterId, 'options.clusterId'), 'options.clusterId'),
+    staleMs: o.lockStaleMs === undefined ? 10_000 : checkInt32(o.lockStaleMs, 'options.lockStaleMs', 2000),
+    waitMs: o.lockWaitMs === undefined ? 0 : checkInt32(o.lockWaitMs, 'options.lockWaitMs'),
+    startFresh: o.startFresh === undefined ? false : checkBool(o.startFresh, 'options.startFresh'),
+    recoverOlder: o.recoverOlder === undefined ? false : checkBool(o.recoverOlder, 'options.recoverOlder'),
+    graceMs: o.readerGraceMs === undefined ? 1000 : checkInt32(o.readerGraceMs, 'options.readerGraceMs'),
+    parquet: o.parquet as OpenOptions['parquet'],
+    onFatal: o.onFatal as OpenOptions['onFatal'],
+    core: core as ParsedOptions['core'],
+  };
+}
+
+/** Step 2: the directory (created only now, after the options were accepted), as a real path. */
+function stateDirectory(o: ParsedOptions): string {
+  const abs = resolve(o.statePath);
+  let exists = true;
+  try {
+    statSync(abs);
+  } catch {
+    exists = false;
+  }
+  if (!exists) {
+    if (o.clusterId === undefined) throw invalid('options.clusterId', undefined, `a cluster id: ${JSON.stringify(abs)} does not exist yet, and a new state directory needs one`);
+    try {
+      mkdirSync(abs, { recursive: true });
+    } catch (e) {
+      throw ioError('create state directory', abs, e);
+    }
+  }
+  const dir = realpathSync(abs);
+  if (!statSync(dir).isDirectory()) throw invalid('options.statePath', o.statePath, 'a directory (it is a file)');
+  return dir;
+}
+
+/** Step 3: every state file present must be a regular file (a symbolic link could make the writer act outside the directory). */
+function refuseIrregularFiles(dir: string, names: string[], clusterId: string): void {
+  const ours = (n: string) => n === METADATA_FILE || n === HOLDER_FILE || n === parquetFileName(clusterId) || /^state_.+\.\d+\.arena$/.test(n);
+  for (const n of names.filter(ours)) {
+    const st = lstatSync(join(dir, n));
+    if (!st.isFile()) throw corrupt(`${JSON.stringify(join(dir, n))} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; the writer only works on regular files inside its state directory`);
+  }
+}
+
+/** The cluster id of the directory: the metadata's, else the one of its arena files; it must agree with the option. */
+function clusterOf(dir: string, o: ParsedOptions, md: Partial<StateMetadata> | null, arenas: Map<string, number[]>): string {
+  let found: string | null = typeof md?.cluster_id === 'string' ? md.cluster_id : null;
+  if (found === null && arenas.size === 1) found = arenas.keys().next().value!;
+  if (found === null && arenas.size > 1) throw corrupt(`${JSON.stringify(dir)} holds arena files of several clusters (${[...arenas.keys()].join(', ')})`);
+  if (found !== null && o.clusterId !== undefined && found !== o.clusterId) {
+    throw invalid('options.clusterId', o.clusterId, `${JSON.stringify(found)}, the cluster this directory holds`);
+  }
+  return checkFileSafeId(checkId(o.clusterId ?? found, 'options.clusterId'), 'options.clusterId');
+}
+
+/** Renames the state files of `clusterId` aside (never deletes them); `keep` is spared. */
+function moveAside(dir: string, clusterId: string, keep: string): void {
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const { names } = listStateDirectory(dir);
+  for (const n of names) {
+    const isState = n === METADATA_FILE || n === parquetFileName(clusterId) || (n.startsWith(`state_${clusterId}.`) && n.endsWith('.arena'));
+    if (!isState || n === keep) continue;
+    const p = join(dir, n);
+    if (lstatSync(p).isFile()) renameSync(p, `${p}.corrupt-${stamp}`);
+  }
+}
+
+/** `ClusterState.open`: see the file comment for the steps. */
+export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOptions) => ClusterState): Promise<ClusterState> {
+  const o = parseOptions(opts);
+  const dir = stateDirectory(o);
   let onCompromised: (err: StateError) => void = () => undefined;
-  const release = await acquireLock(dir, {
-    staleMs,
-    waitMs,
+  const lock: HeldLock = await acquireLock(dir, {
+    staleMs: o.staleMs,
+    waitMs: o.waitMs,
     onCompromised: (e) => onCompromised(new StateError('LOCKED', `the lock on ${JSON.stringify(dir)} was compromised (${e.message}); this writer has stopped writing`, { cause: e })),
   });
+  let claimed: ArenaFileWriter | null = null;
   try {
     sweepTempFiles(dir);
-    const found = existingClusterId(dir);
-    const clusterId = checkFileSafeId(checkId(o.clusterId ?? found, 'options.clusterId'), 'options.clusterId');
-    if (found !== null && o.clusterId !== undefined && found !== o.clusterId) {
-      throw invalid('options.clusterId', o.clusterId, `${JSON.stringify(found)}, the cluster this directory holds`);
+    let md: Partial<StateMetadata> | null = null;
+    try {
+      md = readMetadata(dir);
+    } catch {
+      md = null; // garbage metadata: the arena files decide (it is rewritten after the first flush)
     }
-    const state = make({ ...o, clusterId } as InMemoryOptions);
+    const listing = listStateDirectory(dir);
+    const clusterId = clusterOf(dir, o, md, listing.arenas);
+    refuseIrregularFiles(dir, listing.names, clusterId);
+    const state = make({ ...o.core, clusterId } as InMemoryOptions);
     const int = state.internals();
-    const arenaPath = join(dir, arenaFileName(clusterId));
-    let rec: RecoveredArena | null = null;
-    let writer: ArenaFileWriter;
+    const reader = new ArenaReader(dir, { policy: 'writer', recoverOlder: o.recoverOlder });
+    const gens = listing.arenas.get(clusterId) ?? [];
+
+    // Step 4: resume a cleanly closed file, or claim a new generation before reading.
+    let rev: OpenedRevision | null = null;
     let damaged: unknown = null;
-    if (existsSync(arenaPath)) {
+    try {
+      rev = reader.open();
+    } catch (e) {
+      damaged = e;
+    }
+    const resume = rev !== null && (rev.slot.flags & FLAG_CLEAN) !== 0 && rev.generation === gens[0] && rev.slot.revision >= 0;
+    if (!resume) {
+      const g = (gens[0] ?? 0) + 1;
       try {
-        rec = readArenaFile(arenaPath);
-        const known = (() => {
-          try {
-            return readMetadata(dir)?.version;
-          } catch {
-            return undefined; // garbage metadata: the arena file alone decides (it is rewritten on the first flush)
-          }
-        })();
-        if (rec && typeof known === 'number' && rec.meta.revision < known && !o.recoverOlder) {
-          throw corrupt(`${METADATA_FILE} says revision ${known} is durable, but the newest valid meta slot of ${JSON.stringify(arenaPath)} holds revision ${rec.meta.revision} (the newer slot is damaged); pass { recoverOlder: true } to continue from ${rec.meta.revision}, or { startFresh: true }`);
-        }
-        if (rec) {
-          const cid = rec.dir.meta.cluster_id;
-          if (cid !== clusterId) throw corrupt(`arena file ${JSON.stringify(arenaPath)} holds cluster ${JSON.stringify(cid)}, not ${JSON.stringify(clusterId)}`);
-          restoreFromArena(int, rec.dir, rec.read);
-        }
+        claimed = await ArenaFileWriter.claim(join(dir, arenaFileName(clusterId, g)), g, o.graceMs, () => fsyncDir(dir));
       } catch (e) {
-        rec?.close();
-        rec = null;
-        if (!startFresh) throw e;
+        if (e instanceof GenerationTaken) throw new StateError('LOCKED', `another writer is taking over ${JSON.stringify(dir)} (arena generation ${g} exists already)`, { cause: e });
+        throw e;
+      }
+      // Step 5, after the claim: whatever the previous writer acknowledged is in what we read now.
+      rev = null;
+      damaged = null;
+      try {
+        rev = reader.open();
+      } catch (e) {
         damaged = e;
-        moveAside([arenaPath]);
       }
     }
-    if (rec) {
-      rec.close();
-      writer = await ArenaFileWriter.resume(arenaPath, (rec as RecoveredArena));
+
+    // Step 5: recover.
+    if (damaged) {
+      if (!o.startFresh) throw damaged;
+      reader.close();
+      moveAside(dir, clusterId, claimed ? arenaFileName(clusterId, claimed.generation) : '');
+      rev = null;
+    } else if (rev) {
+      try {
+        restoreFromArena(int, rev.dir, rev.read);
+      } catch (e) {
+        if (!o.startFresh) throw e;
+        reader.close();
+        moveAside(dir, clusterId, claimed ? arenaFileName(clusterId, claimed.generation) : '');
+        rev = null;
+        damaged = e;
+      }
     } else {
-      if (!damaged) {
-        // No arena file (or an empty one): take over a seed-layout Parquet file if there is one.
-        const meta = (() => {
-          try {
-            return readMetadata(dir);
-          } catch {
-            return null;
-          }
-        })();
-        const candidates = [
-          ...(typeof meta?.parquet_path === 'string' ? [resolveFromMetadata(dir, meta.parquet_path, existsSync)] : []),
-          join(dir, parquetFileName(clusterId)),
-        ];
-        const pq = candidates.find((p) => existsSync(p));
-        if (pq) {
-          try {
-            const flat = readSeedParquet(pq);
-            if (flat.clusterId && flat.clusterId !== clusterId) throw corrupt(`Parquet file ${JSON.stringify(pq)} holds cluster ${JSON.stringify(flat.clusterId)}, not ${JSON.stringify(clusterId)}`);
-            importFlat(int, flat, typeof meta?.version === 'number' && meta.version > 0 ? meta.version : 0);
-          } catch (e) {
-            if (!startFresh) throw e;
-            moveAside([pq]);
-          }
-        }
-      }
-      writer = await ArenaFileWriter.create(arenaPath);
+      importSeedParquet(dir, clusterId, md, o.startFresh, int);
     }
+    reader.close();
     int.activeRebuild();
     int.publish();
-    const durable = rec ? rec.meta.revision : -1;
-    const sd = new StateDirectory(dir, clusterId, writer, durable, () => int.content(), release, state.shared(), () => state.publishedRevision, {
-      parquet: o.parquet,
+
+    // Step 6: the writer's file holds the recovered revision, marked durable.
+    const writer = resume ? await ArenaFileWriter.resume(rev!, o.graceMs) : claimed!;
+    const content = int.content();
+    const guard = () => {
+      lock.check();
+      if (listStateDirectory(dir).arenas.get(clusterId)?.some((g) => g > writer.generation)) throw new StateError('LOCKED', `another writer took over ${JSON.stringify(dir)} while this one was opening it`);
+    };
+    await writer.commit(content, 0, guard);
+    await writer.writeMark(content.revision);
+    const sd = new StateDirectory({
+      dir, clusterId, writer, durableRevision: content.revision, content: () => int.content(), lock,
+      handle: state.shared(), publishedRevision: () => state.publishedRevision, graceMs: o.graceMs, parquet: o.parquet,
       onFatal: (err) => {
         int.fail(err);
         console.error(`arrow-cluster-state: ${err.message}`);
@@ -162,11 +257,46 @@ export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOp
     });
     onCompromised = (err) => sd.fail(err);
     int.attach(sd);
-    sd.start(int.content());
-    await sd.flush(state.revision);
+    await sd.start(content);
+    for (const g of gens) if (g < writer.generation) removeQuietly(join(dir, arenaFileName(clusterId, g)));
     return state;
   } catch (e) {
-    await release().catch(() => undefined);
+    if (claimed) {
+      await claimed.close().catch(() => undefined);
+      removeQuietly(claimed.path);
+    }
+    await lock.release();
     throw e;
+  }
+}
+
+/** Step 5 without an arena file: a seed-layout Parquet file in the directory (the metadata's, else the default name). */
+function importSeedParquet(dir: string, clusterId: string, md: Partial<StateMetadata> | null, startFresh: boolean, int: ReturnType<ClusterState['internals']>): void {
+  const named = localFileOf(dir, md, 'parquet_path', (p) => {
+    try {
+      return lstatSync(p).isFile();
+    } catch {
+      return false;
+    }
+  });
+  if (named && 'refused' in named) {
+    if (startFresh) return;
+    throw corrupt(named.refused);
+  }
+  const pq = named?.path ?? join(dir, parquetFileName(clusterId));
+  let st;
+  try {
+    st = lstatSync(pq);
+  } catch {
+    return; // nothing to import: a new state
+  }
+  if (!st.isFile()) throw corrupt(`${JSON.stringify(pq)} is not a regular file; the writer only works on regular files inside its state directory`);
+  try {
+    const flat = readSeedParquet(pq);
+    if (flat.clusterId && flat.clusterId !== clusterId) throw corrupt(`Parquet file ${JSON.stringify(pq)} holds cluster ${JSON.stringify(flat.clusterId)}, not ${JSON.stringify(clusterId)}`);
+    importFlat(int, flat, typeof md?.version === 'number' && Number.isSafeInteger(md.version) && md.version > 0 ? md.version : 0);
+  } catch (e) {
+    if (!startFresh) throw e;
+    renameSync(pq, `${pq}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   }
 }

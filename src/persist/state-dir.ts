@@ -1,17 +1,34 @@
 /**
- * The writer's state directory: the lock, the arena file with group-committed flushes and
- * compaction, `state_metadata.json`, and the Parquet mirror. The writer calls `published()`
- * after each publish; flushes then run one at a time, each covering every revision published
- * before it started.
+ * The writer's state directory while it is open: group-committed flushes to the arena file,
+ * compaction into a new generation, `state_metadata.json`, the Parquet mirror, and the fence.
+ *
+ * Flushes run one at a time, each covering every revision published before it started:
+ * commit (extents, directory, meta slot, each synced) → fence check → durable mark →
+ * acknowledge → (compaction) → metadata, written in the background.
+ *
+ * The fence: this writer owns generation G of the arena file. Whoever takes the directory over
+ * (after this process was presumed dead) first claims generation G+1 exclusively and only then
+ * reads G. Before every meta slot, every acknowledgement and every file it replaces
+ * (metadata, Parquet), this writer checks that its lock directory is still the one it made and
+ * that G+1 does not exist; if either fails it stops for good (LOCKED through `onFatal`) and
+ * writes nothing more. Since the new writer claims before it reads, any revision this writer
+ * acknowledged is in what the new writer reads, and whatever this writer still writes lands in
+ * generation G, which nothing reads any more. (What remains: a writer paused between its check
+ * and a rename may replace state_metadata.json or the Parquet file once; readers do not take
+ * durability from those, and the new writer rewrites them at its next flush or export.)
  */
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { closed, StateError } from '../errors.js';
 import type { SharedHandle } from '../shm/reader.js';
-import { fsyncDir, TEMP_SUFFIX } from './atomic.js';
-import { ArenaFileWriter, type CommitContent } from './arena-file.js';
-import { arenaFileName, buildMetadata, parquetFileName, writeMetadata } from './metadata.js';
+import { FLAG_CLEAN } from '../statedir/meta-slot.js';
+import { arenaFileName, parquetFileName } from '../statedir/names.js';
+import { fsyncDir, removeQuietly, writeTempFile, installFile } from './atomic.js';
+import { ArenaFileWriter, GenerationTaken, type CommitContent } from './arena-writer.js';
+import type { HeldLock } from './lock.js';
+import { buildMetadata } from './metadata.js';
 import { ParquetMirror, type MirrorOptions } from './parquet-mirror.js';
+import { METADATA_FILE } from '../statedir/names.js';
 
 /** One completed flush: the durable revision, its I/O time and bytes written. */
 export interface FlushStats {
@@ -21,18 +38,31 @@ export interface FlushStats {
   bytes: number;
 }
 
-/** Options of a StateDirectory. */
-export interface StateDirectoryOptions {
+/** What a StateDirectory is made of (built by persist/open.ts after recovery). */
+export interface StateDirectoryInit {
+  dir: string;
+  clusterId: string;
+  writer: ArenaFileWriter;
+  /** The revision the writer's file holds durably (acknowledged). */
+  durableRevision: number;
+  /** What the arena file must hold for the revision just published. */
+  content: () => CommitContent;
+  lock: HeldLock;
+  handle: SharedHandle;
+  publishedRevision: () => number;
+  /** Freed file space stays unused this long (ms), so that readers reading within it are never torn. */
+  graceMs: number;
   parquet?: MirrorOptions | false;
   /** Compact when the file exceeds this multiple of the live data (default 2). */
   compactRatio?: number;
-  /** Called (once) when the lock is compromised: the writer must stop writing. */
+  /** Called (once) when this writer must stop: its lock was lost or another writer claimed the directory. */
   onFatal: (err: StateError) => void;
 }
 
-/** The persistence of one writer: flushes (group commits), compaction, metadata, Parquet mirror, lock release. */
+/** The persistence of one writer: flushes (group commits), compaction, metadata, Parquet mirror, the fence. */
 export class StateDirectory {
-  readonly arenaPath: string;
+  readonly dir: string;
+  readonly clusterId: string;
   readonly parquetPath: string;
   private writer: ArenaFileWriter;
   private durable: number;
@@ -45,32 +75,28 @@ export class StateDirectory {
   readonly history: FlushStats[] = [];
   compactions = 0;
   private readonly compactRatio: number;
+  private lastCommitted: CommitContent | null = null;
+  private metaWanted: CommitContent | null = null;
+  private metaInFlight: Promise<void> | null = null;
+  /** The last failure to write state_metadata.json (reported by close()). */
+  private metaError: unknown = null;
 
-  constructor(
-    readonly dir: string,
-    readonly clusterId: string,
-    writer: ArenaFileWriter,
-    durableRevision: number,
-    private readonly content: () => CommitContent,
-    private readonly releaseLock: () => Promise<void>,
-    handle: SharedHandle,
-    private readonly publishedRevision: () => number,
-    private readonly opts: StateDirectoryOptions,
-  ) {
-    this.arenaPath = join(dir, arenaFileName(clusterId));
-    this.parquetPath = join(dir, parquetFileName(clusterId));
-    this.writer = writer;
-    this.durable = durableRevision;
-    this.compactRatio = opts.compactRatio ?? 2;
-    this.mirror = opts.parquet === false ? null : new ParquetMirror(handle, this.parquetPath, publishedRevision, () => this.writeMeta(), opts.parquet ?? {});
+  constructor(private readonly init: StateDirectoryInit) {
+    this.dir = init.dir;
+    this.clusterId = init.clusterId;
+    this.writer = init.writer;
+    this.durable = init.durableRevision;
+    this.parquetPath = join(init.dir, parquetFileName(init.clusterId));
+    this.compactRatio = init.compactRatio ?? 2;
+    this.mirror = init.parquet === false ? null : new ParquetMirror(init.handle, this.parquetPath, init.publishedRevision, () => this.scheduleMeta(), init.parquet ?? {});
   }
 
-  /** Writes state_metadata.json for the durable revision we started from (replacing garbage). */
-  start(content: CommitContent): void {
-    if (this.durable >= 0) this.writeMeta(content);
+  /** The arena file being written. */
+  get arenaPath(): string {
+    return this.writer.path;
   }
 
-  /** The durable revision (-1 before the first flush). */
+  /** The durable (acknowledged) revision. */
   get durableRevision(): number {
     return this.durable;
   }
@@ -83,8 +109,21 @@ export class StateDirectory {
     return this.writer.liveBytes();
   }
 
+  /** The arena generation being written. */
   get generation(): number {
     return this.writer.generation;
+  }
+
+  get failure(): StateError | null {
+    return this.fatal;
+  }
+
+  /** Records what was committed at open and writes the metadata for it (resolves once written). */
+  async start(committed: CommitContent): Promise<void> {
+    this.lastCommitted = committed;
+    this.scheduleMeta(committed);
+    await this.metaInFlight;
+    if (this.metaError) throw this.metaError;
   }
 
   /** A new revision was published: schedule a group-commit flush and a mirror export. */
@@ -105,25 +144,37 @@ export class StateDirectory {
     });
   }
 
-  /** Stops everything writing: called when the lock is compromised. */
+  /**
+   * Throws LOCKED (and stops this writer for good) when it no longer owns the directory: its lock
+   * directory is gone or replaced, or another writer claimed the next arena generation.
+   */
+  checkOwnership(): void {
+    if (this.fatal) throw this.fatal;
+    try {
+      this.init.lock.check();
+      const next = join(this.dir, arenaFileName(this.clusterId, this.writer.generation + 1));
+      if (existsSync(next)) throw new StateError('LOCKED', `another writer took over ${JSON.stringify(this.dir)} (it claimed ${JSON.stringify(next)}); this writer has stopped writing`);
+    } catch (e) {
+      this.fail(e as StateError);
+      throw e;
+    }
+  }
+
+  /** Stops everything writing (the lock was lost or another writer took over). */
   fail(err: StateError): void {
     if (this.fatal) return;
     this.fatal = err;
     for (const w of this.waiters.splice(0)) w.reject(err);
-    this.opts.onFatal(err);
+    this.init.onFatal(err);
   }
 
-  get failure(): StateError | null {
-    return this.fatal;
-  }
-
-  /** Final flush, final Parquet export, release the lock. */
+  /** Final flush and Parquet export, a clean-close mark in the arena file, the metadata, then the lock is released. */
   async close(): Promise<void> {
     if (this.closedFlag) return;
     let err: unknown = null;
     try {
       if (!this.fatal) {
-        await this.flush(this.publishedRevision());
+        await this.flush(this.init.publishedRevision());
         if (this.mirror) await this.mirror.exportNow();
       }
     } catch (e) {
@@ -132,8 +183,20 @@ export class StateDirectory {
     this.closedFlag = true;
     await this.inFlight?.catch(() => undefined);
     await this.mirror?.close();
+    if (!this.fatal && !err && this.lastCommitted) {
+      try {
+        // The same revision again, flagged clean: the next writer may resume this file without a new generation.
+        await this.writer.commit(this.lastCommitted, FLAG_CLEAN, () => this.checkOwnership());
+        await this.writer.writeMark(this.lastCommitted.revision);
+      } catch (e) {
+        err ??= e;
+      }
+    }
+    this.scheduleMeta();
+    await this.metaInFlight?.catch(() => undefined);
+    err ??= this.metaError;
     await this.writer.close();
-    if (!this.fatal) await this.releaseLock().catch(() => undefined);
+    if (!this.fatal) await this.init.lock.release();
     if (err) throw err;
   }
 
@@ -146,57 +209,100 @@ export class StateDirectory {
       })
       .finally(() => {
         this.inFlight = null;
-        if (!this.fatal && !this.closedFlag && this.publishedRevision() > this.durable) this.kick();
+        if (!this.fatal && !this.closedFlag && this.init.publishedRevision() > this.durable) this.kick();
         else if (this.waiters.length && !this.fatal) this.kick();
       });
   }
 
   private async flushOnce(): Promise<void> {
     if (this.fatal) throw this.fatal;
-    const target = this.publishedRevision();
+    const target = this.init.publishedRevision();
     if (target <= this.durable) {
       this.resolveWaiters();
       return;
     }
     const t0 = performance.now();
-    const c = this.content();
-    await this.writer.commit(c);
-    if (this.fatal) throw this.fatal;
+    const c = this.init.content();
+    await this.writer.commit(c, 0, () => this.checkOwnership());
+    this.checkOwnership();
+    await this.writer.writeMark(c.revision);
     this.durable = c.revision;
-    // Durable now (the meta slot is synced): acknowledge first, then the bookkeeping.
+    this.lastCommitted = c;
+    // Durable and marked: acknowledge first, then the bookkeeping.
     this.history.push({ revision: c.revision, ms: performance.now() - t0, bytes: this.writer.lastCommitBytes });
     if (this.history.length > 256) this.history.shift();
     this.resolveWaiters();
     if (this.writer.fileBytes > 8 << 20 && this.writer.fileBytes > this.compactRatio * this.writer.liveBytes()) await this.compact(c);
-    this.writeMeta(c);
+    this.scheduleMeta(c);
   }
 
-  /** Rewrites the arena file with only the live extents, then renames it into place. */
+  /** Writes the live extents into a new generation, switches to it, and removes the old file. */
   private async compact(c: CommitContent): Promise<void> {
-    const tmp = `${this.arenaPath}.compact${TEMP_SUFFIX}`;
-    const fresh = await ArenaFileWriter.create(tmp, this.writer.generation + 1);
-    await fresh.commit(c);
-    renameSync(tmp, this.arenaPath);
-    fsyncDir(this.dir);
-    await this.writer.close();
-    this.writer = fresh;
+    const g = this.writer.generation + 1;
+    let next: ArenaFileWriter;
+    try {
+      next = await ArenaFileWriter.claim(join(this.dir, arenaFileName(this.clusterId, g)), g, this.init.graceMs, () => fsyncDir(this.dir));
+    } catch (e) {
+      if (e instanceof GenerationTaken) this.checkOwnership(); // another writer claimed it: we stop
+      throw e;
+    }
+    const guard = () => {
+      this.init.lock.check();
+      if (existsSync(join(this.dir, arenaFileName(this.clusterId, g + 1)))) throw new StateError('LOCKED', `another writer took over ${JSON.stringify(this.dir)}; this writer has stopped writing`);
+    };
+    try {
+      await next.commit(c, 0, guard);
+      await next.writeMark(c.revision);
+    } catch (e) {
+      await next.close().catch(() => undefined);
+      removeQuietly(next.path);
+      throw e;
+    }
+    const old = this.writer;
+    this.writer = next; // from now on the fence is generation g + 1
     this.compactions++;
+    this.scheduleMeta(c);
+    await this.metaInFlight; // the metadata names the new generation before the old file goes
+    await old.close();
+    removeQuietly(old.path);
   }
 
-  private lastMeta: CommitContent | null = null;
-
-  private writeMeta(c: CommitContent | null = this.lastMeta): void {
+  /** Rewrites state_metadata.json for the newest committed revision, in the background, one write at a time. */
+  private scheduleMeta(c: CommitContent | null = this.lastCommitted): void {
     if (!c || this.fatal) return;
-    this.lastMeta = c;
-    writeMetadata(this.dir, buildMetadata(this.dir, {
-      clusterId: this.clusterId,
-      masterId: (c.meta.master_id as string | null) ?? null,
-      version: this.durable,
-      updatedAtMs: c.updatedAt,
-      arenaGeneration: this.writer.generation,
-      parquetRevision: this.mirror?.revision ?? -1,
-      parquetUpdatedAtMs: this.mirror?.updatedAt ?? null,
-    }));
+    this.metaWanted = c;
+    if (this.metaInFlight) return;
+    this.metaInFlight = (async () => {
+      while (this.metaWanted && !this.fatal) {
+        const want = this.metaWanted;
+        this.metaWanted = null;
+        const meta = buildMetadata(this.dir, {
+          clusterId: this.clusterId,
+          masterId: (want.meta.master_id as string | null) ?? null,
+          version: Math.min(want.revision, this.durable),
+          updatedAtMs: want.updatedAt,
+          arenaGeneration: this.writer.generation,
+          parquetRevision: this.mirror?.revision ?? -1,
+          parquetUpdatedAtMs: this.mirror?.updatedAt ?? null,
+        });
+        const target = join(this.dir, METADATA_FILE);
+        const tmp = await writeTempFile(target, new TextEncoder().encode(`${JSON.stringify(meta, null, 1)}\n`));
+        try {
+          this.checkOwnership();
+        } catch {
+          removeQuietly(tmp);
+          return;
+        }
+        await installFile(tmp, target);
+        this.metaError = null;
+      }
+    })().catch((e) => {
+      this.metaError = e;
+      console.error(`arrow-cluster-state: writing ${METADATA_FILE} failed: ${(e as Error).message}`);
+    }).finally(() => {
+      this.metaInFlight = null;
+      if (this.metaWanted && !this.fatal) this.scheduleMeta(this.metaWanted);
+    });
   }
 
   private resolveWaiters(): void {
@@ -204,9 +310,4 @@ export class StateDirectory {
     for (const w of this.waiters) (w.revision <= this.durable ? w.resolve() : still.push(w));
     this.waiters = still;
   }
-}
-
-/** True when `dir` holds files of a state. */
-export function hasState(dir: string, clusterId: string): boolean {
-  return existsSync(join(dir, arenaFileName(clusterId))) || existsSync(join(dir, parquetFileName(clusterId)));
 }

@@ -37,7 +37,7 @@ import { canTransition, isActive, transitionHint } from './lifecycle.js';
 import { activeByNode } from './restore.js';
 import { PrefixCache } from './prefixes.js';
 import type { StoreInternals } from './restore.js';
-import type { CommitContent } from '../persist/arena-file.js';
+import type { CommitContent } from '../persist/arena-writer.js';
 import type { StateDirectory } from '../persist/state-dir.js';
 import type { MirrorOptions } from '../persist/parquet-mirror.js';
 

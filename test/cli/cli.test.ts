@@ -2,7 +2,7 @@
 // by a real writer: output, --json shapes, exit codes, bad input, read-only guarantees (no
 // writes, no lock, works beside a running writer), watch, serve, and the demo end to end.
 import test from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, fstatSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, fstatSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterState, followState, loadSynthetic, readStateSnapshot, StateError } from '../../src/index.js';
@@ -60,7 +60,7 @@ test.before(async () => {
   mkdirSync(empty);
   // A state whose arena file is damaged after its meta slots: every revision fails its checksum.
   await writeState(corrupt, 'broken', populate);
-  const fd = openSync(join(corrupt, 'state_broken.arena'), 'r+');
+  const fd = openSync(join(corrupt, readdirSync(corrupt).find((n) => /^state_broken\.\d+\.arena$/.test(n))!), 'r+');
   const size = fstatSync(fd).size;
   writeSync(fd, Buffer.alloc(size - 8192, 0xff), 0, size - 8192, 8192);
   closeSync(fd);
@@ -305,7 +305,7 @@ test('metrics: valid Prometheus text with the expected gauges; --json', async (t
   t.is(value('cluster_state_replication_shortfall'), 3);
   t.is(value('cluster_state_content_under_replicated'), 2);
   t.true(value('cluster_state_file_age_seconds', { file: 'state_fixture.parquet' })! >= 0);
-  t.true(value('cluster_state_file_bytes', { file: 'state_fixture.arena' })! > 0);
+  t.true(value('cluster_state_file_bytes', { file: readdirSync(fx).find((n) => /^state_fixture\.\d+\.arena$/.test(n))! })! > 0);
   t.true(value('cluster_state_age_seconds')! >= 0);
   t.is(j.code, 0);
   const js = parsed(j) as { name: string }[];
@@ -317,7 +317,7 @@ test('metrics: valid Prometheus text with the expected gauges; --json', async (t
 const BAD: [string, string[], number, RegExp][] = [
   ['missing directory', ['status', join(root, 'nope')], 1, /^cluster-state status: NOT_FOUND: .*nope".* does not exist$/],
   ['directory without a state', ['nodes', empty], 1, /^cluster-state nodes: NOT_FOUND: no cluster state in /],
-  ['corrupt arena file', ['status', corrupt], 1, /^cluster-state status: CORRUPT: .*state_broken\.arena.*checksum/],
+  ['corrupt arena file', ['status', corrupt], 1, /^cluster-state status: CORRUPT: .*state_broken\.\d+\.arena.*checksum/],
   ['corrupt arena file (metrics)', ['metrics', corrupt], 1, /CORRUPT/],
   ['corrupt arena file (watch)', ['watch', corrupt], 1, /CORRUPT/],
   ['corrupt arena file (serve)', ['serve', corrupt, '--port', '0'], 1, /CORRUPT/],

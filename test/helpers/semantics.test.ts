@@ -200,10 +200,10 @@ test('export: real JSON (arrays, numbers, JSON values), replaced atomically; fai
   t.deepEqual(json.tasks[0].payload, { nested: [1, { x: 'é' }] });
   t.is(json.nodes[0].resources.memory_total, 16 * GiB);
   t.deepEqual(readdirSync(dir), ['state.json']);
-  // A directory in the way: the rename fails → IO, and nothing is left behind.
+  // A directory in the way: INVALID_ARGUMENT, and nothing is left behind.
   const blocked = join(dir, 'blocked');
   mkdirSync(join(blocked, 'x'), { recursive: true });
-  t.is(errCode(() => H.exportStateToJson(s, blocked)), 'IO');
+  t.is(errCode(() => H.exportStateToJson(s, blocked)), 'INVALID_ARGUMENT');
   t.deepEqual(readdirSync(dir).sort(), ['blocked', 'state.json']);
   t.is(errCode(() => H.exportStateToJson(s, join(dir, 'no', 'such', 'dir.json'))), 'IO');
   t.is(errCode(() => H.exportStateToJson(s, '')), 'INVALID_ARGUMENT');

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { ClusterState, StateError, stateSchema } from '../../src/index.js';
-import { readArenaFile, META_SLOT_BYTES } from '../../src/persist/arena-file.js';
+import { ArenaReader } from '../../src/statedir/arena-reader.js';
+import { encodeMark, MARK_OFFSET, SLOT_OFFSETS } from '../../src/statedir/meta-slot.js';
 import { consistencyWriter } from '../fixtures/consistency-writer.js';
 import { hashRows } from '../fixtures/invariants.js';
 import { pyarrowFixtures } from '../helpers/support.js';
@@ -26,8 +27,27 @@ async function twoRevisions() {
   for (let i = 0; i < 50; i++) step();
   const newer = await s.flush();
   const newerHash = hashRows(s.getTables());
+  // The arena file as a crash right after this flush leaves it: its two meta slots hold the older
+  // and the newer revision (a clean close would rewrite the older slot with the newer revision).
+  const crashed = readFileSync(arenaOf(dir));
   await s.close();
-  return { dir, older, olderHash, newer, newerHash, arena: join(dir, 'state_files.arena'), parquet: join(dir, 'state_files.parquet') };
+  writeFileSync(arenaOf(dir), crashed);
+  return { dir, older, olderHash, newer, newerHash, arena: arenaOf(dir), parquet: join(dir, 'state_files.parquet') };
+}
+
+/** The one arena file of a closed directory. */
+function arenaOf(dir: string): string {
+  const names = readdirSync(dir).filter((n) => /^state_files\.\d+\.arena$/.test(n));
+  if (names.length !== 1) throw new Error(`expected one arena file in ${dir}, found ${names.join(', ')}`);
+  return join(dir, names[0]!);
+}
+
+/** The revision recovery would use (the writer's policy), read without opening a writer. */
+function readArenaFile(dir: string) {
+  const r = new ArenaReader(dir, { policy: 'writer' });
+  const rev = r.open()!;
+  r.close();
+  return rev;
 }
 
 // Every state file by content hash (writer.json only says who last held the lock).
@@ -69,9 +89,8 @@ test('a truncated arena file is CORRUPT, not an empty state', async (t) => {
 
 test('a flipped byte in an extent of the newest revision is CORRUPT (checksum)', async (t) => {
   const d = await twoRevisions();
-  const rec = readArenaFile(d.arena)!;
+  const rec = readArenaFile(d.dir);
   const batch = rec.dir.tables.tasks.batches[0]!;
-  rec.close();
   const bytes = readFileSync(d.arena);
   bytes[batch.offset + Math.floor(batch.length / 2)] ^= 0x40;
   writeFileSync(d.arena, bytes);
@@ -81,12 +100,11 @@ test('a flipped byte in an extent of the newest revision is CORRUPT (checksum)',
 
 test('a flipped byte in the newest meta slot: CORRUPT while the metadata shows it was durable; recoverOlder continues from the older slot', async (t) => {
   const d = await twoRevisions();
-  const rec = readArenaFile(d.arena)!;
-  const slot = rec.meta.slot;
-  t.is(rec.meta.revision, d.newer);
-  rec.close();
+  const rec = readArenaFile(d.dir);
+  const slot = rec.slot.slot;
+  t.is(rec.slot.revision, d.newer);
   const bytes = readFileSync(d.arena);
-  bytes[slot * META_SLOT_BYTES + 9] ^= 0x01;
+  bytes[SLOT_OFFSETS[slot] + 9] ^= 0x01;
   writeFileSync(d.arena, bytes);
   await corruptOpen(t, d.dir, /meta slot/);
   const s = await ClusterState.open({ statePath: d.dir, recoverOlder: true, parquet: false });
@@ -98,11 +116,11 @@ test('a flipped byte in the newest meta slot: CORRUPT while the metadata shows i
 
 test('a torn newest meta slot with no newer durable record falls back to the older slot (documented recovery)', async (t) => {
   const d = await twoRevisions();
-  const rec = readArenaFile(d.arena)!;
-  const slot = rec.meta.slot;
-  rec.close();
+  const rec = readArenaFile(d.dir);
+  const slot = rec.slot.slot;
   const bytes = readFileSync(d.arena);
-  bytes.fill(0x5a, slot * META_SLOT_BYTES + 20, slot * META_SLOT_BYTES + 40); // as if the slot write was cut short
+  bytes.fill(0x5a, SLOT_OFFSETS[slot] + 20, SLOT_OFFSETS[slot] + 40); // as if the slot write was cut short
+  bytes.set(encodeMark({ revision: d.older, generation: rec.generation }), MARK_OFFSET); // ... before the commit was acknowledged
   writeFileSync(d.arena, bytes);
   const meta = JSON.parse(readFileSync(join(d.dir, 'state_metadata.json'), 'utf8'));
   meta.version = d.older; // the crash happened before the metadata was updated
@@ -125,7 +143,7 @@ test('garbage metadata does not stop recovery from the arena file, and is rewrit
   rmSync(d.dir, { recursive: true, force: true });
 });
 
-test('a truncated Parquet file: the arena file still recovers (Parquet is rewritten); without an arena file it is CORRUPT, or moved aside with startFresh', async (t) => {
+test('a truncated Parquet file: the arena file still recovers (Parquet is rewritten); a missing arena file is CORRUPT (never the lagging mirror instead); without our metadata the damaged Parquet is CORRUPT, or moved aside with startFresh', async (t) => {
   const d = await twoRevisions();
   truncateSync(d.parquet, 100);
   const s = await ClusterState.open({ statePath: d.dir, clusterId: 'files' });
@@ -135,7 +153,10 @@ test('a truncated Parquet file: the arena file still recovers (Parquet is rewrit
   const rows = await parquetReadObjects({ file: toArrayBuffer(readFileSync(d.parquet)), compressors });
   t.is(rows.length, 1);
   // Now without the arena file.
-  rmSync(d.arena);
+  rmSync(arenaOf(d.dir));
+  await corruptOpen(t, d.dir, /state_files\.\d+\.arena", which is missing/);
+  // A directory another tool wrote (no metadata of ours): its Parquet file is the state.
+  rmSync(join(d.dir, 'state_metadata.json'));
   truncateSync(d.parquet, 100);
   await corruptOpen(t, d.dir, /Parquet/);
   const fresh = await ClusterState.open({ statePath: d.dir, clusterId: 'files', startFresh: true, parquet: false });
@@ -222,6 +243,6 @@ test('a directory written by pyarrow in the seed layout opens as a state with ev
   s.heartbeat('worker-1');
   await s.flush();
   await s.close();
-  t.true(existsSync(join(dir, 'state_golden-cluster.arena')));
+  t.true(readdirSync(dir).some((n) => /^state_golden-cluster\.\d+\.arena$/.test(n)), 'it now has an arena file');
   rmSync(dir, { recursive: true, force: true });
 });

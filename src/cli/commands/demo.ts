@@ -29,7 +29,7 @@ export const DEMO_CLUSTER_ID = 'demo';
 export const DEFAULT_DEMO_DIR = '.cluster-state';
 
 /** Files of a demo state that a fresh start removes (temp and moved-aside files included). */
-const DEMO_FILE = /^(state_demo\.(arena|parquet)|state_metadata\.json|writer\.json)(\..+)?$/;
+const DEMO_FILE = /^(state_demo\.(\d+\.)?(arena|parquet)|state_metadata\.json|writer\.json)(\..+)?$/;
 
 export const demo: Command = {
   name: 'demo',

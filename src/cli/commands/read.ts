@@ -2,9 +2,11 @@
  * The one-shot read-only subcommands: status, nodes, tasks, content, get, export. Each reads one
  * snapshot of the state (no lock, no writes) and answers from it with the helpers.
  */
-import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { METADATA_FILE } from '../../statedir/names.js';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve, isAbsolute } from 'node:path';
+import { join, relative, isAbsolute } from 'node:path';
+import { outputTarget } from '../../helpers/analysis.js';
 import { pipeline } from 'node:stream/promises';
 import {
   exportStateToJson, findContentByCid, findContentByProvider, findNodesByCapability, findNodesByRole, findTasksByNode,
@@ -311,12 +313,14 @@ export const exportCmd: Command = {
       }
       return 0;
     }
-    const out = resolve(outArg);
-    if (loc.kind === 'dir' && inside(out, loc.dir)) {
-      throw new UsageError(`refusing to write ${JSON.stringify(outArg)} inside the state directory ${displayPath(loc.dir)}; choose another path`);
+    const target = outputTarget(outArg);
+    const out = target.path;
+    const guarded = loc.kind === 'dir' || existsSync(join(loc.dir, METADATA_FILE)); // a Parquet file inside a state directory guards it too
+    if (guarded && inside(out, realpathSync(loc.dir))) {
+      throw new UsageError(`refusing to write ${JSON.stringify(outArg)} (${displayPath(out)}) inside the state directory ${displayPath(loc.dir)}; choose another path`);
     }
     exportStateToJson(snap, out);
-    const size = statSync(out).size;
+    const size = target.regular ? statSync(out).size : 0;
     if (ctx.values.json) {
       printJson(ctx.io, { path: out, cluster_id: snap.clusterId, revision: snap.revision, bytes: size, ...counts });
     } else {

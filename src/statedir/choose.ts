@@ -1,0 +1,103 @@
+/**
+ * Which revision of a state directory to use: a pure decision over the arena files' headers and
+ * the metadata, shared by the writer's recovery and every reader (followers, one-shot reads, the
+ * command line), so that they can never disagree about what is durable.
+ *
+ * The rules, in order:
+ * 1. Only the newest generation that was ever committed counts. A newer file holding only
+ *    claims (or nothing: 0 bytes) is an interrupted takeover or compaction — nothing in it was
+ *    acknowledged — and the generation below it is used.
+ * 2. A committed file whose header is damaged is CORRUPT: shorter than its header, both slots
+ *    invalid or zeroed, or a durable mark with no valid slot.
+ * 3. What was acknowledged must be there: if the durable mark, or `state_metadata.json` (whose
+ *    `version` is written after the acknowledgement), names a revision newer than the newest valid
+ *    meta slot, the newer slot is damaged: CORRUPT — for readers always, for the writer unless
+ *    `recoverOlder`.
+ * 4. The writer recovers the newest valid slot (a slot past the mark was synced before its crash).
+ *    Readers take the newest valid slot at or below the durable bound (the mark, or the
+ *    metadata's version if larger), else the older valid slot: never a revision that is not yet
+ *    durable, never an older one than the bound allows.
+ */
+import { corrupt, type StateError } from '../errors.js';
+import type { ArenaHead, MetaSlot } from './meta-slot.js';
+import { DATA_START } from './meta-slot.js';
+
+/** Who decides: the writer recovering (takes every synced slot) or a reader (stays within the durable bound). */
+export type ChoicePolicy = 'writer' | 'reader';
+
+/** The outcome for one arena file. */
+export type SlotChoice =
+  | { kind: 'revision'; slot: MetaSlot }
+  /** Never committed: an interrupted creation; nothing in it was acknowledged. */
+  | { kind: 'uncommitted' }
+  | { kind: 'damaged'; error: StateError };
+
+/** A durable revision known from outside the file (state_metadata.json), with where it was said. */
+export interface KnownDurable {
+  version: number;
+  what: string;
+}
+
+/** Decides which revision of one arena file to use (rules 2–4 of the file comment). */
+export function chooseSlot(file: string, head: ArenaHead, policy: ChoicePolicy, known: KnownDurable | null, recoverOlder = false): SlotChoice {
+  const damaged = (why: string): SlotChoice => ({ kind: 'damaged', error: corrupt(`arena file ${JSON.stringify(file)}: ${why}`) });
+  if (head.size === 0) return { kind: 'uncommitted' };
+  if (head.size < DATA_START) return damaged(`${head.size} bytes is shorter than its ${DATA_START}-byte header (truncated?)`);
+  const valid = head.slots.filter((s): s is MetaSlot => typeof s === 'object' && 'revision' in s && s.generation === head.generation)
+    .sort((a, b) => b.revision - a.revision);
+  const claims = head.slots.filter((s) => typeof s === 'object' && 'claim' in s).length;
+  const mark = typeof head.mark === 'object' && head.mark.generation === head.generation ? head.mark.revision : null;
+  if (valid.length === 0) {
+    if (mark !== null) return damaged(`its durable mark says revision ${mark} was acknowledged, but neither meta slot is valid`);
+    if (claims > 0 && !head.slots.includes('empty')) return { kind: 'uncommitted' };
+    if (head.slots.every((s) => s === 'empty')) return damaged('both meta slots are zeroed');
+    return damaged('neither meta slot is valid (bad magic, format or checksum)');
+  }
+  const newest = valid[0]!;
+  const acknowledged = Math.max(mark ?? -1, known?.version ?? -1);
+  if (newest.revision < acknowledged && !(policy === 'writer' && recoverOlder)) {
+    const by = mark !== null && mark >= (known?.version ?? -1) ? 'its durable mark' : known!.what;
+    return damaged(`${by} says revision ${acknowledged} was acknowledged as durable, but the newest valid meta slot holds revision ${newest.revision} (the newer slot is damaged)${policy === 'writer' ? `; pass { recoverOlder: true } to continue from ${newest.revision}, or { startFresh: true }` : ''}`);
+  }
+  if (policy === 'writer') return { kind: 'revision', slot: newest };
+  if (acknowledged < 0) {
+    // No durable bound yet: the first commit of this file is not acknowledged until its mark is written.
+    if (valid.length === 1 && claims === 1) return { kind: 'uncommitted' };
+    return { kind: 'revision', slot: valid[valid.length - 1]! };
+  }
+  return { kind: 'revision', slot: valid.find((s) => s.revision <= acknowledged) ?? valid[valid.length - 1]! };
+}
+
+/** What the metadata says, as far as the choice needs it. */
+export interface MetadataFacts {
+  /** `version` and `arena_generation` of a metadata file written by this library, else null. */
+  version: number | null;
+  generation: number | null;
+}
+
+/**
+ * The generation to use among `generations` (descending) — rule 1 — with the choice for it.
+ * `headOf` reads a file's header. Returns null when no generation was ever committed.
+ */
+export function chooseGeneration(
+  generations: number[],
+  pathOf: (generation: number) => string,
+  headOf: (generation: number) => ArenaHead,
+  policy: ChoicePolicy,
+  meta: MetadataFacts,
+  recoverOlder = false,
+): { generation: number; choice: SlotChoice & { kind: 'revision' | 'damaged' } } | null {
+  if (meta.generation !== null && (generations.length === 0 || meta.generation > generations[0]!)) {
+    throw corrupt(`state_metadata.json says revision ${meta.version} is durable in ${JSON.stringify(pathOf(meta.generation))}, which is missing`);
+  }
+  for (const g of generations) {
+    const known = meta.version !== null && (meta.generation === null || meta.generation <= g) ? { version: meta.version, what: 'state_metadata.json' } : null;
+    const choice = chooseSlot(pathOf(g), headOf(g), policy, known, recoverOlder);
+    if (choice.kind === 'uncommitted') continue;
+    return { generation: g, choice };
+  }
+  if (meta.version !== null) {
+    throw corrupt(`state_metadata.json says revision ${meta.version} is durable, but the directory holds no committed arena file${generations.length ? ` (${generations.map((g) => JSON.stringify(pathOf(g))).join(', ')} never committed)` : ''}`);
+  }
+  return null;
+}

@@ -11,10 +11,13 @@ import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { closed, isStateError, StateError } from '../errors.js';
+import { closed, invalid, isStateError, StateError } from '../errors.js';
+import { checkBool, checkInt32, checkKeys, checkObject } from '../validate/values.js';
 import { METADATA_FILE } from '../statedir/names.js';
 import type { Snapshot } from '../snapshot.js';
 import { ArenaReader } from '../statedir/arena-reader.js';
+
+const FOLLOW_KEYS = ['polling', 'intervalMs', 'trailingMs', 'safetyPollMs'] as const;
 
 /** How a follower watches. */
 export interface FollowOptions {
@@ -212,7 +215,12 @@ export class Follower extends EventEmitter<FollowerEvents> {
  * files are missing or damaged (the last good state is kept).
  */
 export async function followState(statePath: string, options: FollowOptions = {}): Promise<Follower> {
-  const f = new Follower(statePath, options);
+  if (typeof statePath !== 'string' || statePath.length === 0) throw invalid('statePath', statePath, 'a state directory path');
+  const o = checkObject(options, 'options');
+  checkKeys(o, FOLLOW_KEYS, 'options');
+  if (o.polling !== undefined) checkBool(o.polling, 'options.polling');
+  for (const k of ['intervalMs', 'trailingMs', 'safetyPollMs'] as const) if (o[k] !== undefined) checkInt32(o[k], `options.${k}`);
+  const f = new Follower(statePath, o as FollowOptions);
   await f.start();
   return f;
 }

@@ -87,13 +87,15 @@ export function chooseGeneration(
   meta: MetadataFacts,
   recoverOlder = false,
 ): { generation: number; choice: SlotChoice & { kind: 'revision' | 'damaged' } } | null {
-  if (meta.generation !== null && (generations.length === 0 || meta.generation > generations[0]!)) {
-    throw corrupt(`state_metadata.json says revision ${meta.version} is durable in ${JSON.stringify(pathOf(meta.generation))}, which is missing`);
-  }
+  // A metadata file is written only after its generation committed: naming a newer one than the
+  // newest committed generation means that file is gone or damaged.
+  const missing = (g: number | null) => corrupt(`state_metadata.json says revision ${meta.version} is durable in ${JSON.stringify(pathOf(meta.generation!))}, which is ${g === null ? 'missing' : 'missing or was never committed'}`);
+  if (meta.generation !== null && (generations.length === 0 || meta.generation > generations[0]!)) throw missing(null);
   for (const g of generations) {
     const known = meta.version !== null && (meta.generation === null || meta.generation <= g) ? { version: meta.version, what: 'state_metadata.json' } : null;
     const choice = chooseSlot(pathOf(g), headOf(g), policy, known, recoverOlder);
     if (choice.kind === 'uncommitted') continue;
+    if (meta.generation !== null && meta.generation > g) throw missing(g);
     return { generation: g, choice };
   }
   if (meta.version !== null) {

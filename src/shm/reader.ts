@@ -148,6 +148,9 @@ export class StateReader {
     this.claimSlot();
     const pinAt = slotPinIndex(this.slot);
     for (let attempt = 0; attempt < PIN_ATTEMPTS; attempt++) {
+      // GEN is stored after PUBS: the record of any PUBS read after this load has GEN >= minGen
+      // (a damaged PUBS naming an older publication would otherwise show an older revision).
+      const minGen = Atomics.load(i64, I64_GEN);
       const pub = Atomics.load(i64, I64_PUBS);
       const rec: RecordWords = {
         pub: Atomics.load(i64, recordIndex(pub, REC_PUB)),
@@ -171,7 +174,7 @@ export class StateReader {
       if (pub === 0n) return this.fail(new StateError('NOT_FOUND', 'nothing has been published yet'));
       let out: { revision: number; clusterId: string; masterId: string | null; updatedAt: number; tables: Record<EntityKind, Table> };
       try {
-        out = this.read(pub, rec, copy);
+        out = this.read(pub, rec, copy, minGen);
       } catch (e) {
         if (Atomics.load(i64, pinAt) !== pub) continue; // revoked while reading: the bytes may have been reused
         return this.fail(e);
@@ -193,11 +196,14 @@ export class StateReader {
   }
 
   /** Validates publication `pub`'s record, then reads, verifies and decodes its directory and new extents. */
-  private read(pub: bigint, rec: RecordWords, copy: boolean) {
+  private read(pub: bigint, rec: RecordWords, copy: boolean, minGen: bigint) {
     const sab = this.handle.sab;
     const size = sab.byteLength;
+    slotNumber(pub, 'PUBS');
     if (rec.pub !== pub) throw corrupt(`shared state header: the record of publication ${pub} names publication ${rec.pub}`);
+    slotNumber(minGen, 'GEN');
     const gen = slotNumber(rec.gen, 'record GEN', 1);
+    if (rec.gen < minGen) throw corrupt(`shared state header: publication ${pub} has GEN ${gen}, older than the published GEN ${minGen}`);
     const dirOffset = slotNumber(rec.dirOffset, 'record DIR_OFFSET', HEADER_BYTES, size - 8);
     const dirLength = slotNumber(rec.dirLength, 'record DIR_LENGTH', 40, size - dirOffset);
     const dirCrc = slotNumber(rec.dirCrc, 'record DIR_CRC', 0, 0xffffffff);

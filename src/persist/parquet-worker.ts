@@ -22,6 +22,7 @@ import { TEMP_SUFFIX } from './atomic.js';
 
 export type { ParquetCodec };
 
+/** One export: the Parquet file it is for and the codec. */
 export interface ExportRequest {
   id: number;
   /** The Parquet file the export is for (the temp file is made beside it). */
@@ -29,6 +30,7 @@ export interface ExportRequest {
   codec: ParquetCodec;
 }
 
+/** The worker's answer: a temp file (fsynced, beside `path`) holding `revision`, or an error's code and message. */
 export type ExportReply =
   | { id: number; ok: true; revision: number; tempPath: string; bytes: number; ms: number; wasmBytes: number }
   | { id: number; ok: false; code: string; message: string };

@@ -37,6 +37,12 @@ interface Published {
   dirCrc: number;
 }
 
+/**
+ * The writer's publisher (writer thread only): publishes directories, retires superseded
+ * extents, frees them once no pin can reach them, and revokes the oldest pins past the retention
+ * bound. Guarantees: an extent reachable from a pinned, unrevoked publication is never freed; a
+ * revoked pin's slot holds PIN_REVOKED until its reader pins again.
+ */
 export class Publisher {
   readonly views: HeaderViews;
   readonly token: number;

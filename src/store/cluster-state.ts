@@ -139,6 +139,7 @@ export class ClusterState {
   private pool: QueryPool | null = null;
   private readonly queryThreads: number | undefined;
   private readonly scrubber: Scrubber;
+  private readonly scrubSettings: Required<ScrubOptions> | null;
   private scrubTimer: NodeJS.Timeout | null = null;
 
   protected constructor(opts: InMemoryOptions, publishInitial = true) {
@@ -167,7 +168,7 @@ export class ClusterState {
       if (typeof m !== 'number' || !Number.isSafeInteger(m) || m <= 0) throw invalid('options.maxRetainedBytes', m, 'a positive integer number of bytes');
       this.publisher.maxRetainedBytes = m;
     }
-    const scrub = checkScrubOptions(o.scrub);
+    this.scrubSettings = checkScrubOptions(o.scrub);
     this.prefixes = new PrefixCache(this.arena, (e) => this.publisher.retire(e), () => ++this.version);
     this.scrubber = new Scrubber({
       sab: this.arena.sab,
@@ -177,16 +178,6 @@ export class ClusterState {
       repair: (damaged, header) => this.repair(damaged, header),
     });
     if (publishInitial) this.publishNow();
-    if (scrub) {
-      this.scrubTimer = setInterval(() => {
-        try {
-          this.scrubber.step(scrub.bytesPerTick);
-        } catch {
-          // a repair that could not publish (shared memory full) is retried on the next tick
-        }
-      }, scrub.intervalMs);
-      this.scrubTimer.unref();
-    }
   }
 
   /**
@@ -857,6 +848,7 @@ export class ClusterState {
     this.materialize();
     if (this.publisher.publishedRevision >= this._revision && this.publisher.publishedRevision >= 0) return;
     this.publisher.publish(this.directory());
+    this.startScrub();
     const rev = this.publisher.publishedRevision;
     if (this.dir) {
       this.lastContent = this.commitContent();
@@ -887,6 +879,30 @@ export class ClusterState {
       tables,
       meta: { cluster_id: this.clusterId, master_id: this._masterId, schema_version: SCHEMA_VERSION },
     };
+  }
+
+  /**
+   * Starts the background scrub (at the first publish: a refused open never starts it). The timer
+   * is unref'd and holds the state only weakly: a state dropped without close() stops it.
+   */
+  private startScrub(): void {
+    const settings = this.scrubSettings;
+    if (!settings || this.scrubTimer || this.closedFlag) return;
+    const ref = new WeakRef(this);
+    const timer = setInterval(() => {
+      const state = ref.deref();
+      if (!state || state.closedFlag) {
+        clearInterval(timer);
+        return;
+      }
+      try {
+        state.scrubber.step(settings.bytesPerTick);
+      } catch {
+        // a repair that could not publish (shared memory full) is retried on the next tick
+      }
+    }, settings.intervalMs);
+    timer.unref();
+    this.scrubTimer = timer;
   }
 
   /** The live extents of shared memory and what each must hold (for the scrub). */

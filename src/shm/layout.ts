@@ -32,7 +32,10 @@ export const LAYOUT_VERSION = 2;
 export const I32_MAGIC = 0;
 export const I32_VERSION = 1;
 export const I32_OWNER_PID = 2;
+/** 0 while the writer is open, CLOSED_VALUE once it closed (any other value is damage). */
 export const I32_CLOSED = 3;
+/** "CLOS": many bits, so no bit flip of an open header reads as closed. */
+export const CLOSED_VALUE = 0x534f4c43;
 export const I32_TOKEN = 4;
 export const I32_READER_SLOTS = 5;
 /** Bumped on every publication; readers `Atomics.wait` on it. */

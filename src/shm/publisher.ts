@@ -14,9 +14,9 @@ import type { Arena, Extent } from './arena.js';
 import { crc32 } from './crc.js';
 import { directorySize, writeDirectory, type Directory } from './directory.js';
 import {
-  headerViews, HEADER_BYTES, I32_CLOSED, I32_MAGIC, I32_NOTIFY, I32_OWNER_PID, I32_READER_SLOTS, I32_TOKEN,
-  I32_VERSION, I64_GEN, I64_PUBS, LAYOUT_VERSION, MAGIC, MAX_READERS, PIN_REVOKED, REC_DIR_CRC, REC_DIR_LENGTH,
-  REC_DIR_OFFSET, REC_GEN, REC_PUB, recordIndex, slotOwnerIndex, slotPinIndex, type HeaderViews,
+  CLOSED_VALUE, headerViews, HEADER_BYTES, I32_CLOSED, I32_MAGIC, I32_NOTIFY, I32_OWNER_PID, I32_READER_SLOTS,
+  I32_TOKEN, I32_VERSION, I64_GEN, I64_PUBS, LAYOUT_VERSION, MAGIC, MAX_READERS, PIN_REVOKED, REC_DIR_CRC,
+  REC_DIR_LENGTH, REC_DIR_OFFSET, REC_GEN, REC_PUB, recordIndex, slotOwnerIndex, slotPinIndex, type HeaderViews,
 } from './layout.js';
 
 interface Retired {
@@ -143,7 +143,7 @@ export class Publisher {
 
   /** Marks the shared state closed: readers get CLOSED from then on. */
   close(): void {
-    Atomics.store(this.views.i32, I32_CLOSED, 1);
+    Atomics.store(this.views.i32, I32_CLOSED, CLOSED_VALUE);
     Atomics.add(this.views.i32, I32_NOTIFY, 1);
     Atomics.notify(this.views.i32, I32_NOTIFY);
   }

@@ -20,9 +20,9 @@ import { crc32 } from './crc.js';
 import { ArenaDecoder } from './decode.js';
 import { readDirectory, type DirEntry } from './directory.js';
 import {
-  headerViews, HEADER_BYTES, I32_CLOSED, I32_MAGIC, I32_NOTIFY, I32_OWNER_PID, I32_TOKEN, I32_VERSION, I64_GEN,
-  I64_PUBS, LAYOUT_VERSION, MAGIC, MAX_READERS, REC_DIR_CRC, REC_DIR_LENGTH, REC_DIR_OFFSET, REC_GEN, REC_PUB,
-  recordIndex, slotOwnerIndex, slotPinIndex, type HeaderViews,
+  CLOSED_VALUE, headerViews, HEADER_BYTES, I32_CLOSED, I32_MAGIC, I32_NOTIFY, I32_OWNER_PID, I32_TOKEN, I32_VERSION,
+  I64_GEN, I64_PUBS, LAYOUT_VERSION, MAGIC, MAX_READERS, REC_DIR_CRC, REC_DIR_LENGTH, REC_DIR_OFFSET, REC_GEN,
+  REC_PUB, recordIndex, slotOwnerIndex, slotPinIndex, type HeaderViews,
 } from './layout.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -76,7 +76,7 @@ export function checkHandle(handle: unknown): SharedHandle {
   if (i32[I32_VERSION] !== LAYOUT_VERSION) throw corrupt(`shared state header: layout version ${i32[I32_VERSION]}, expected ${LAYOUT_VERSION}`);
   if (i32[I32_TOKEN] !== h.token || i32[I32_OWNER_PID] !== h.pid) throw corrupt('shared state header: token or owner does not match the handle');
   const c = i32[I32_CLOSED]!;
-  if (c !== 0 && c !== 1) throw corrupt(`shared state header: CLOSED is ${c}, not 0 or 1`);
+  if (c !== 0 && c !== CLOSED_VALUE) throw corrupt(`shared state header: CLOSED is ${c}, neither open (0) nor closed (${CLOSED_VALUE})`);
   return h;
 }
 
@@ -101,14 +101,35 @@ export class StateReader {
     this.views = headerViews(this.handle.sab);
   }
 
-  /** The newest published revision (without pinning it); CORRUPT if the header slot is not one. */
+  /**
+   * The newest published revision (without pinning it). CORRUPT unless `GEN` is a safe integer
+   * that is the GEN of the newest publication's record (or, while the writer is between its two
+   * stores, of the one before).
+   */
   get publishedRevision(): number {
-    return slotNumber(Atomics.load(this.views.i64, I64_GEN), 'GEN') - 1;
+    const { i64 } = this.views;
+    for (let attempt = 0; attempt < PIN_ATTEMPTS; attempt++) {
+      const pub = Atomics.load(i64, I64_PUBS);
+      const gen = Atomics.load(i64, I64_GEN);
+      const recPub = Atomics.load(i64, recordIndex(pub, REC_PUB));
+      const recGen = Atomics.load(i64, recordIndex(pub, REC_GEN));
+      const prevPub = Atomics.load(i64, recordIndex(pub - 1n, REC_PUB));
+      const prevGen = Atomics.load(i64, recordIndex(pub - 1n, REC_GEN));
+      if (Atomics.load(i64, I64_PUBS) !== pub) continue; // a publication meanwhile: read again
+      const g = slotNumber(gen, 'GEN');
+      slotNumber(pub, 'PUBS');
+      if (pub === 0n && gen === 0n) return -1;
+      if (recPub === pub && (gen === recGen || (pub > 1n && prevPub === pub - 1n && gen === prevGen))) return g - 1;
+      throw corrupt(`shared state header: GEN ${gen} is not the GEN of publication ${pub} (its record says publication ${recPub}, GEN ${recGen})`);
+    }
+    throw corrupt(`shared state header: PUBS changed ${PIN_ATTEMPTS} times while it was read`);
   }
 
-  /** True once the writer closed the state. */
+  /** True once the writer closed the state (CORRUPT if the header slot holds neither value). */
   get writerClosed(): boolean {
-    return Atomics.load(this.views.i32, I32_CLOSED) === 1;
+    const c = Atomics.load(this.views.i32, I32_CLOSED);
+    if (c !== 0 && c !== CLOSED_VALUE) throw corrupt(`shared state header: CLOSED is ${c}, neither open (0) nor closed (${CLOSED_VALUE})`);
+    return c === CLOSED_VALUE;
   }
 
   /**
@@ -171,7 +192,10 @@ export class StateReader {
         if (again < pub) return this.fail(corrupt(`shared state header: PUBS went back from ${pub} to ${again}`));
         continue;
       }
-      if (pub === 0n) return this.fail(new StateError('NOT_FOUND', 'nothing has been published yet'));
+      if (pub === 0n) {
+        if (minGen !== 0n) return this.fail(corrupt(`shared state header: PUBS is 0 but GEN is ${minGen}`));
+        return this.fail(new StateError('NOT_FOUND', 'nothing has been published yet'));
+      }
       let out: { revision: number; clusterId: string; masterId: string | null; updatedAt: number; tables: Record<EntityKind, Table> };
       try {
         out = this.read(pub, rec, copy, minGen);

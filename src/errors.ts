@@ -90,6 +90,14 @@ export function corrupt(what: string, cause?: unknown): StateError {
   return new StateError('CORRUPT', what, cause === undefined ? undefined : { cause });
 }
 
+/**
+ * `COMPACTED`: what `what` names is gone from the retained history — e.g. a held snapshot whose
+ * memory the writer took back (`maxRetainedBytes`). The caller should take a new snapshot.
+ */
+export function compacted(what: string): StateError {
+  return new StateError('COMPACTED', what);
+}
+
 /** `IO`: an operating-system level failure, with the path and the underlying error. */
 export function ioError(action: string, path: string, cause: unknown): StateError {
   const reason = cause instanceof Error ? cause.message : String(cause);

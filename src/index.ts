@@ -19,4 +19,5 @@ export { followState, Follower, type FollowOptions } from './follower/index.js';
 export { readStateSnapshot } from './statedir/arena-reader.js';
 export type { OpenOptions } from './store/cluster-state.js';
 export type { SharedHandle } from './shm/reader.js';
+export type { ScrubOptions, ScrubResult } from './shm/scrub.js';
 export { loadSynthetic, SCALES, type SyntheticScale } from './synthetic.js';

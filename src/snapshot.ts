@@ -28,9 +28,17 @@ export interface Snapshot {
   readonly source: SnapshotSource;
   /**
    * Ends the snapshot. For sources backed by shared memory the tables are views that must not be
-   * used after release; for others it is a no-op. Idempotent.
+   * used after release (reading them through the snapshot then throws CLOSED); for others it is
+   * a no-op. Idempotent.
    */
   release(): void;
+  /**
+   * Shared-memory snapshots: throws COMPACTED if the writer revoked this snapshot's memory (or
+   * CLOSED if it was released), so values read from its tables up to now may not be its own.
+   * Call it after copying values out of tables you took from the snapshot earlier; the helpers
+   * and the query pool call it after computing. Absent (or a no-op) for other sources.
+   */
+  verify?(): void;
 }
 
 /** True for objects shaped like a Snapshot. */

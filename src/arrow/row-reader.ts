@@ -4,6 +4,7 @@
  * for the few rows a getter or helper returns, never for whole-table scans.
  */
 import type { Data } from 'apache-arrow';
+import { corrupt, show } from '../errors.js';
 import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
 import { isValidAt } from './column-writer.js';
 
@@ -71,7 +72,12 @@ export function readValue(spec: ColumnSpec, data: Data | undefined, i: number): 
     case 'struct': return readStruct(spec.children, data, i);
     case 'utf8': {
       const s = readUtf8(data, i);
-      return spec.json && s !== null ? JSON.parse(s) : s;
+      if (!spec.json || s === null) return s;
+      try {
+        return JSON.parse(s);
+      } catch (e) {
+        throw corrupt(`${spec.name} of row ${i} holds text that is not JSON: ${show(s)}`, e);
+      }
     }
     case 'list': return readList(data, i);
     case 'dict': return data.dictionary ? readDict(data, i) : readUtf8(data, i);

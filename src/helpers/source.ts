@@ -303,11 +303,24 @@ export function hold(source: StateSource): Held {
   throw invalid('state source', source, 'a ClusterState, a Snapshot, a single-row Arrow Table, or a path to a state directory or .parquet file');
 }
 
-/** Runs `fn` on one snapshot of `source` and releases it afterwards if this call made it. */
+/**
+ * Runs `fn` on one snapshot of `source` and releases it afterwards if this call made it. The one
+ * choke point of every helper: after `fn` (and after it throws) the snapshot's `verify()` runs, so
+ * a shared-memory snapshot revoked during the computation gives COMPACTED, never values (or an
+ * error) computed from reused memory.
+ */
 export function withSnapshot<T>(source: StateSource, fn: (snap: Snapshot) => T): T {
   const h = hold(source);
   try {
-    return fn(h.snap);
+    let out: T;
+    try {
+      out = fn(h.snap);
+    } catch (e) {
+      h.snap.verify?.();
+      throw e;
+    }
+    h.snap.verify?.();
+    return out;
   } finally {
     h.release();
   }

@@ -1,14 +1,49 @@
 /**
  * The Parquet mirror's scheduler. Exports run in a dedicated worker thread (parquet-worker.ts)
- * over shared memory, one at a time, on an adaptive cadence: never more often than every
- * 10 × the last export's duration (at most ~10% of a core), and never letting a change go
- * unexported longer than `maxAgeMs`. `exportNow()` resolves once the file holds at least the
+ * over a verified copy of shared memory, one at a time, on an adaptive cadence: never more often
+ * than every 10 × the last export's duration (at most ~10% of a core), and never letting a change
+ * go unexported longer than `maxAgeMs`. `exportNow()` resolves once the file holds at least the
  * revision published at the call.
+ *
+ * The worker writes a temp file and replies with its path; the mirror then calls `install` (a
+ * constructor seam: by default rename over the Parquet file, then fsync the directory), so the
+ * owner of the directory decides whether a file may still be put in place. An export that finds
+ * a damaged extent in shared memory (CORRUPT) asks the writer to repair (`setRepair`) and retries
+ * once; damaged values are never written.
  */
+import { renameSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { closed, StateError, type ErrorCode } from '../errors.js';
+import { closed, ioError, isStateError, StateError, type ErrorCode } from '../errors.js';
+import { workerExecArgv } from '../pool/exec-argv.js';
 import type { SharedHandle } from '../shm/reader.js';
+import { fsyncDir } from './atomic.js';
 import type { ExportReply, ParquetCodec } from './parquet-worker.js';
+
+/**
+ * Puts an exported temp file (in the Parquet file's directory) in place as the Parquet file
+ * holding `revision`. Throwing refuses it: the export fails with that error (a StateError as it
+ * is, anything else as IO) and the temp file is removed.
+ */
+export type InstallFn = (tempPath: string, revision: number) => void;
+
+/** Seams of the mirror for its owner (not user options). */
+export interface MirrorSeams {
+  /** Default: rename the temp file over the Parquet file, then fsync the directory. */
+  install?: InstallFn;
+}
+
+/** The default install: an atomic rename over `path`, made durable by an fsync of its directory. */
+export function renameInstall(path: string): InstallFn {
+  return (tempPath) => {
+    try {
+      renameSync(tempPath, path);
+    } catch (e) {
+      throw ioError('rename Parquet file into place', path, e);
+    }
+    fsyncDir(dirname(path));
+  };
+}
 
 /** Parquet mirror settings (`parquet` option of `ClusterState.open`). */
 export interface MirrorOptions {
@@ -40,6 +75,10 @@ export class ParquetMirror {
   readonly codec: ParquetCodec;
   private readonly maxAgeMs: number;
   private readonly minIntervalMs: number;
+  private readonly install: InstallFn;
+  private repair: (() => void) | null = null;
+  /** Exports that found damaged shared memory (and asked for a repair). */
+  damagedExports = 0;
 
   constructor(
     private readonly handle: SharedHandle,
@@ -47,10 +86,20 @@ export class ParquetMirror {
     private readonly publishedRevision: () => number,
     private readonly onExported: (revision: number) => void,
     opts: MirrorOptions = {},
+    seams: MirrorSeams = {},
   ) {
     this.codec = opts.codec ?? 'zstd';
     this.maxAgeMs = opts.maxAgeMs ?? 60_000;
     this.minIntervalMs = opts.minIntervalMs ?? 1000;
+    this.install = seams.install ?? renameInstall(path);
+  }
+
+  /**
+   * Sets what to call when an export finds damaged shared memory: the writer's repair (it
+   * republishes damaged extents from its heap copies). The export is retried once after it.
+   */
+  setRepair(repair: () => void): void {
+    this.repair = repair;
   }
 
   /** Last export duration (ms). */
@@ -106,11 +155,46 @@ export class ParquetMirror {
   private async run(): Promise<number> {
     this.lastStart = Date.now();
     this.dirtySince = null;
+    let reply = await this.request();
+    if (!reply.ok && reply.code === 'CORRUPT' && this.repair) {
+      // A reader damaged shared memory: let the writer republish from its heap copies, then retry.
+      this.damagedExports++;
+      this.repair();
+      reply = await this.request();
+    }
+    if (!reply.ok) {
+      this.lastError = new StateError(reply.code as ErrorCode, reply.message);
+      if (reply.code === 'CORRUPT') this.dirtySince ??= Date.now(); // try again on the cadence
+      throw this.lastError;
+    }
+    try {
+      this.install(reply.tempPath, reply.revision);
+    } catch (e) {
+      try {
+        unlinkSync(reply.tempPath);
+      } catch {
+        // installed after all, or already gone
+      }
+      this.lastError = isStateError(e) ? e : ioError('install Parquet file', this.path, e);
+      throw this.lastError;
+    }
+    this.lastMs = reply.ms;
+    this.wasmBytes = reply.wasmBytes;
+    this.fileBytes = reply.bytes;
+    this.revision = reply.revision;
+    this.updatedAt = Date.now();
+    this.lastError = null;
+    this.onExported(reply.revision);
+    return reply.revision;
+  }
+
+  /** One export by the worker: its reply (a temp file to install, or an error). */
+  private async request(): Promise<ExportReply> {
     this.worker ??= this.startWorker();
     const id = this.nextId++;
     const w = this.worker;
     w.ref(); // keep the process alive while an export is in flight
-    const reply = await new Promise<ExportReply>((resolve, reject) => {
+    return new Promise<ExportReply>((resolve, reject) => {
       const onMessage = (m: ExportReply) => {
         if (m.id !== id) return;
         w.off('message', onMessage);
@@ -131,22 +215,11 @@ export class ParquetMirror {
         throw e;
       })
       .finally(() => w.unref());
-    if (!reply.ok) {
-      this.lastError = new StateError(reply.code as ErrorCode, reply.message);
-      throw this.lastError;
-    }
-    this.lastMs = reply.ms;
-    this.wasmBytes = reply.wasmBytes;
-    this.fileBytes = reply.bytes;
-    this.revision = reply.revision;
-    this.updatedAt = Date.now();
-    this.lastError = null;
-    this.onExported(reply.revision);
-    return reply.revision;
   }
 
   private startWorker(): Worker {
-    const w = new Worker(new URL('./parquet-worker.js', import.meta.url), { workerData: { handle: this.handle } });
+    // execArgv: not the main script's -e/--input-type (a worker inheriting them fails to start).
+    const w = new Worker(new URL('./parquet-worker.js', import.meta.url), { workerData: { handle: this.handle }, execArgv: workerExecArgv() });
     w.unref();
     return w;
   }

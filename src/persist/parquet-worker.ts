@@ -1,47 +1,82 @@
 /**
- * The Parquet export worker: reads a snapshot zero-copy from shared memory, builds the seed's
- * single-row table, encodes it with parquet-wasm and replaces the file atomically — all off the
- * writer's event loop. parquet-wasm's memory never shrinks (parquet-wasm#591); it lives and dies
- * with this worker.
+ * The Parquet export worker: copies the newest published revision out of shared memory, verifies
+ * every copied extent (and the directory) against its CRC32, builds the seed's single-row table
+ * from the verified copy, encodes it with parquet-wasm and writes it to a fresh temp file beside
+ * the target — all off the writer's event loop. It never renames the file into place: it replies
+ * with the temp file's path and the writer's ParquetMirror installs it. A damaged extent (a
+ * reader wrote into shared memory) fails the export with CORRUPT before anything is encoded, so
+ * damaged values never reach a file. parquet-wasm's memory never shrinks (parquet-wasm#591); it
+ * lives and dies with this worker.
  */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { tableToIPC } from 'apache-arrow';
 import { wasmMemory } from 'parquet-wasm';
 import { encodeParquet, type ParquetCodec } from './parquet-codec.js';
 import { singleRowTable } from '../arrow/single-row.js';
-import { isStateError } from '../errors.js';
+import { ioError, isStateError } from '../errors.js';
 import { attachState } from '../shm/reader.js';
-import { writeFileAtomic } from './atomic.js';
+import { TEMP_SUFFIX } from './atomic.js';
 
 export type { ParquetCodec };
 
+/** One export: the Parquet file it is for and the codec. */
 export interface ExportRequest {
   id: number;
+  /** The Parquet file the export is for (the temp file is made beside it). */
   path: string;
   codec: ParquetCodec;
 }
 
+/** The worker's answer: a temp file (fsynced, beside `path`) holding `revision`, or an error's code and message. */
 export type ExportReply =
-  | { id: number; ok: true; revision: number; bytes: number; ms: number; wasmBytes: number }
+  | { id: number; ok: true; revision: number; tempPath: string; bytes: number; ms: number; wasmBytes: number }
   | { id: number; ok: false; code: string; message: string };
 
 const reader = attachState((workerData as { handle: unknown }).handle);
 
-parentPort!.on('message', async (req: ExportRequest) => {
+/**
+ * Writes `bytes` to a new temp file beside `path` — an unpredictable name, created exclusively
+ * (never an existing file, never through a planted symlink), fsynced — and returns its path.
+ */
+function writeTemp(path: string, bytes: Uint8Array): string {
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(12).toString('hex')}${TEMP_SUFFIX}`);
+  let fd: number | null = null;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+    let off = 0;
+    while (off < bytes.byteLength) off += writeSync(fd, bytes, off, bytes.byteLength - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    return tmp;
+  } catch (e) {
+    if (fd !== null) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // the sweep at the next open removes any leftover
+      }
+    }
+    throw ioError('write', tmp, e);
+  }
+}
+
+parentPort!.on('message', (req: ExportRequest) => {
   const t0 = performance.now();
   try {
-    const snap = reader.snapshot();
-    let ipc: Uint8Array;
-    let revision: number;
-    try {
-      revision = snap.revision;
-      ipc = tableToIPC(singleRowTable(snap), 'stream');
-    } finally {
-      snap.release();
-    }
+    const snap = reader.copySnapshot(); // every extent copied, then CRC-checked, then decoded
+    const revision = snap.revision;
+    const ipc = tableToIPC(singleRowTable(snap), 'stream');
     const bytes = encodeParquet(ipc, req.codec);
-    await writeFileAtomic(req.path, bytes);
-    const reply: ExportReply = { id: req.id, ok: true, revision, bytes: bytes.byteLength, ms: performance.now() - t0, wasmBytes: wasmMemory().buffer.byteLength };
+    const tempPath = writeTemp(req.path, bytes);
+    const reply: ExportReply = { id: req.id, ok: true, revision, tempPath, bytes: bytes.byteLength, ms: performance.now() - t0, wasmBytes: wasmMemory().buffer.byteLength };
     parentPort!.postMessage(reply);
   } catch (e) {
     const reply: ExportReply = isStateError(e)

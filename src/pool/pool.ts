@@ -8,6 +8,7 @@ import { Piscina } from 'piscina';
 import { closed, StateError, type ErrorCode } from '../errors.js';
 import type { QueryReply } from './pool-worker.js';
 import type { SharedHandle } from '../shm/reader.js';
+import { workerExecArgv } from './exec-argv.js';
 
 /** Query pool settings. */
 export interface PoolOptions {
@@ -28,6 +29,7 @@ export class QueryPool {
       minThreads: 1,
       maxThreads: threads,
       idleTimeout: 30_000,
+      execArgv: workerExecArgv(), // not the main script's -e/--input-type (workers fail to start with them)
     });
     this.pool.on('workerDestroy', (w: { id: number }) => onWorkerExit(w.id));
     // Errors of the pool itself (not of a task) must not crash the writer's process.

@@ -28,8 +28,16 @@ interface TableState {
 
 const keyOf = (e: DirEntry) => `${e.offset}:${e.version}:${e.crc}`;
 
+/** Options of an ArenaDecoder. */
+export interface ArenaDecoderOptions {
+  /** The schema each table must have: a prefix whose schema differs is CORRUPT (for shared memory). */
+  schemaOf?: (kind: EntityKind) => Schema;
+}
+
 /** Decodes directories into tables, caching decoded batches by (offset, version, CRC): only new extents are decoded. */
 export class ArenaDecoder {
+  constructor(private readonly opts: ArenaDecoderOptions = {}) {}
+
   private readonly tables: Record<EntityKind, TableState> = {
     nodes: { prefix: null, batchKeys: [], table: null },
     tasks: { prefix: null, batchKeys: [], table: null },
@@ -48,7 +56,12 @@ export class ArenaDecoder {
       const t = dir.tables[kind];
       const st = this.tables[kind];
       const prefixKey = keyOf(t.prefix);
-      if (!st.prefix || st.prefix.key !== prefixKey) st.prefix = { key: prefixKey, ...decodePrefix(source(t.prefix, `${kind} prefix`), `${kind} prefix`) };
+      if (!st.prefix || st.prefix.key !== prefixKey) {
+        const decoded = decodePrefix(source(t.prefix, `${kind} prefix`), `${kind} prefix`);
+        const want = this.opts.schemaOf?.(kind);
+        if (want && !sameSchema(decoded.schema, want)) throw corrupt(`${kind} prefix: its schema is not this library's ${kind} schema`);
+        st.prefix = { key: prefixKey, ...decoded };
+      }
       const prefix = st.prefix;
       const keys = t.batches.map(keyOf);
       const sameTable = st.table && keys.length === st.batchKeys.length && keys.every((k, i) => k === st.batchKeys[i]) && st.table.schema === prefix.schema;
@@ -107,4 +120,12 @@ export function decodePrefix(bytes: Uint8Array, what: string): DecodedPrefix {
   }
   if (dictionaries.size !== types.size) throw corrupt(`${what}: ${dictionaries.size} of ${types.size} dictionaries present`);
   return { schema, fields: schema.fields, dictionaries };
+}
+
+/** Same field names, types (with children) and nullability, in the same order. */
+export function sameSchema(a: Schema, b: Schema): boolean {
+  return a.fields.length === b.fields.length && a.fields.every((f, i) => {
+    const g = b.fields[i]!;
+    return f.name === g.name && f.nullable === g.nullable && String(f.type) === String(g.type);
+  });
 }

@@ -3,7 +3,8 @@
  * for each table its prefix (schema + dictionaries) and its record batches — plus the cluster
  * fields. The same format is used in shared memory and in the arena file (one format, two media);
  * only the offsets differ. Each entry carries a version that is never reused, so (offset,
- * version) names immutable bytes, and a CRC32 (0 in shared memory, set in the file).
+ * version) names immutable bytes, and the CRC32 of its bytes (both media). The directory's own
+ * CRC32 is kept where it is found: a meta slot of the file, a publication record in shared memory.
  *
  * Layout (Float64 words, little-endian):
  * ```
@@ -101,19 +102,24 @@ export function readDirectory(bytes: Uint8Array, what = 'directory'): Directory 
   const updatedAt = words[w++]!;
   const tableCount = words[w++]!;
   const metaLength = words[w++]!;
-  if (!Number.isSafeInteger(revision) || revision < 0 || tableCount !== ENTITY_KINDS.length || !(metaLength >= 0)) {
-    throw corrupt(`${what}: bad header (revision ${revision}, ${tableCount} tables)`);
+  if (!Number.isSafeInteger(revision) || revision < 0 || tableCount !== ENTITY_KINDS.length || !Number.isSafeInteger(metaLength) || metaLength < 0 || !Number.isFinite(updatedAt)) {
+    throw corrupt(`${what}: bad header (revision ${revision}, ${tableCount} tables, meta of ${metaLength} bytes, updated at ${updatedAt})`);
   }
   const entry = (): DirEntry => {
     need(ENTRY_WORDS);
-    return { offset: words[w++]!, length: words[w++]!, version: words[w++]!, crc: words[w++]!, rows: words[w++]! };
+    const e = { offset: words[w++]!, length: words[w++]!, version: words[w++]!, crc: words[w++]!, rows: words[w++]! };
+    if (!Number.isSafeInteger(e.offset) || e.offset < 0 || !Number.isSafeInteger(e.length) || e.length < 0 || !Number.isSafeInteger(e.version) || e.version < 0
+      || !Number.isInteger(e.crc) || e.crc < 0 || e.crc > 0xffffffff || !Number.isInteger(e.rows) || e.rows < 0 || e.rows > 2 ** 31 - 1) {
+      throw corrupt(`${what}: bad entry at word ${w - ENTRY_WORDS} (offset ${e.offset}, length ${e.length}, version ${e.version}, crc ${e.crc}, rows ${e.rows})`);
+    }
+    return e;
   };
   const tables = {} as Record<EntityKind, DirTable>;
   for (const k of ENTITY_KINDS) {
     const prefix = entry();
     const counts = entry();
     const batchCount = counts.offset;
-    if (!Number.isSafeInteger(batchCount) || batchCount < 0 || batchCount > 1e7) throw corrupt(`${what}: bad batch count ${batchCount} for ${k}`);
+    if (batchCount * ENTRY_WORDS > words.length - w) throw corrupt(`${what}: bad batch count ${batchCount} for ${k}`);
     const batches: DirEntry[] = [];
     let rows = 0;
     for (let i = 0; i < batchCount; i++) {

@@ -18,6 +18,7 @@ import { SCHEMA_VERSION } from '../schema/state-schema.js';
 import { Arena } from '../shm/arena.js';
 import type { Directory, DirTable } from '../shm/directory.js';
 import { Publisher } from '../shm/publisher.js';
+import { DEFAULT_SCRUB_BYTES_PER_TICK, DEFAULT_SCRUB_INTERVAL_MS, Scrubber, type ScrubOptions, type ScrubResult, type ScrubTarget } from '../shm/scrub.js';
 import { LAYOUT_VERSION } from '../shm/layout.js';
 import type { SharedHandle } from '../shm/reader.js';
 import { QueryPool } from '../pool/pool.js';
@@ -55,10 +56,18 @@ export interface InMemoryOptions {
   /** Worker threads of the query pool (default: cores - 1, at least 1). */
   queryThreads?: number;
   /**
-   * A reader's pin older than this (ms) is taken to belong to a dead thread and stops holding
-   * memory (default 60 s). Pool workers and tracked workers are released at once when they exit.
+   * Shared memory that superseded extents may keep for readers' old snapshots (bytes; default
+   * max(64 MiB, the live state's bytes)). Beyond it the oldest pins are revoked: those snapshots
+   * throw COMPACTED on their next access, and their memory is reused. A pin never expires by age.
    */
-  pinTimeoutMs?: number;
+  maxRetainedBytes?: number;
+  /**
+   * The background scrub of shared memory (a reader that writes into its snapshot's views damages
+   * what others read): every `intervalMs` (default 250) it compares up to `bytesPerTick` (default
+   * 4 MiB) of the live extents with the writer's heap copies and republishes damaged ones. `false`
+   * turns it off (`scrubNow()` still works).
+   */
+  scrub?: ScrubOptions | false;
 }
 
 /** Options of `ClusterState.open`. */
@@ -129,6 +138,9 @@ export class ClusterState {
   private fatal: StateError | null = null;
   private pool: QueryPool | null = null;
   private readonly queryThreads: number | undefined;
+  private readonly scrubber: Scrubber;
+  private readonly scrubSettings: Required<ScrubOptions> | null;
+  private scrubTimer: NodeJS.Timeout | null = null;
 
   protected constructor(opts: InMemoryOptions, publishInitial = true) {
     const o = checkObject(opts, 'options');
@@ -148,8 +160,23 @@ export class ClusterState {
     this.arena = new Arena(o.initialSharedBytes === undefined ? 1 << 20 : checkInt32(o.initialSharedBytes, 'options.initialSharedBytes'),
       o.maxSharedBytes === undefined ? undefined : (o.maxSharedBytes as number));
     this.publisher = new Publisher(this.arena);
-    if (o.pinTimeoutMs !== undefined) this.publisher.pinTimeoutMs = checkInt32(o.pinTimeoutMs, 'options.pinTimeoutMs');
+    if (Object.prototype.hasOwnProperty.call(o, 'pinTimeoutMs')) {
+      throw invalid('options.pinTimeoutMs', o.pinTimeoutMs, 'absent: pins no longer expire by age (a live reader is never treated as dead); options.maxRetainedBytes bounds the memory old snapshots may hold instead');
+    }
+    if (o.maxRetainedBytes !== undefined) {
+      const m = o.maxRetainedBytes;
+      if (typeof m !== 'number' || !Number.isSafeInteger(m) || m <= 0) throw invalid('options.maxRetainedBytes', m, 'a positive integer number of bytes');
+      this.publisher.maxRetainedBytes = m;
+    }
+    this.scrubSettings = checkScrubOptions(o.scrub);
     this.prefixes = new PrefixCache(this.arena, (e) => this.publisher.retire(e), () => ++this.version);
+    this.scrubber = new Scrubber({
+      sab: this.arena.sab,
+      targets: () => this.scrubTargets(),
+      liveKeys: () => new Set(this.scrubTargets().map((t) => t.key)),
+      damagedHeaderSlot: () => this.publisher.damagedHeaderSlot(),
+      repair: (damaged, header) => this.repair(damaged, header),
+    });
     if (publishInitial) this.publishNow();
   }
 
@@ -614,6 +641,8 @@ export class ClusterState {
       attach: (dir) => {
         this.dir = dir;
         this.lastContent = this.commitContent();
+        // An export that finds a damaged extent asks for a repair before it retries.
+        dir.mirror?.setRepair(() => void this.scrubber.all());
       },
       content: () => this.lastContent ?? this.commitContent(),
       activeRebuild: () => {
@@ -640,7 +669,8 @@ export class ClusterState {
 
   /**
    * Watches a worker thread you started with `shared()`: when it exits, its reader pin is
-   * released at once (instead of after `pinTimeoutMs`), so a crashed reader never holds memory.
+   * released at once, so a crashed reader never holds memory. (An untracked thread that dies
+   * holding a pin holds at most `maxRetainedBytes`: its pin is revoked like any old pin.)
    */
   trackWorker(worker: { threadId: number; once(event: 'exit', fn: () => void): unknown }): void {
     this.assertOpen();
@@ -651,16 +681,36 @@ export class ClusterState {
     });
   }
 
-  /** Shared-memory figures: buffer size, bytes in use, bytes retired but still pinned. */
-  memoryStats(): { sharedBytes: number; usedBytes: number; liveBytes: number; retiredBytes: number; abandonedPins: number } {
+  /**
+   * Shared-memory figures: buffer size, bytes in use, bytes retired but still pinned (at most
+   * `retainLimitBytes` after each publish), pins revoked so far, publications (one per published
+   * revision, plus one per repair), and what the scrub checked and repaired so far.
+   */
+  memoryStats(): { sharedBytes: number; usedBytes: number; liveBytes: number; retiredBytes: number; retainLimitBytes: number; revokedPins: number; publications: number; scrubbedBytes: number; repairs: number } {
     const retired = this.publisher.retiredBytes;
     return {
       sharedBytes: this.arena.capacity,
       usedBytes: this.arena.used,
       liveBytes: this.arena.used - retired,
       retiredBytes: retired,
-      abandonedPins: this.publisher.abandonedPins,
+      retainLimitBytes: this.publisher.retentionLimit(),
+      revokedPins: this.publisher.revokedPins,
+      publications: this.publisher.publications,
+      scrubbedBytes: this.scrubber.checkedBytes,
+      repairs: this.scrubber.repairs,
     };
+  }
+
+  /**
+   * Compares every live extent of shared memory (and the header) with what this writer wrote,
+   * now, and repairs what differs: damaged extents are copied afresh from the writer's heap copies
+   * under new versions and the same revision is published again, so readers' next snapshots
+   * decode intact bytes. Returns the bytes compared and what was repaired. The background scrub
+   * (`scrub` option) does the same a few MB per tick.
+   */
+  scrubNow(): ScrubResult {
+    this.assertOpen();
+    return this.scrubber.all();
   }
 
   /**
@@ -696,6 +746,8 @@ export class ClusterState {
       err ??= e;
     }
     this.closedFlag = true;
+    if (this.scrubTimer) clearInterval(this.scrubTimer);
+    this.scrubTimer = null;
     this.publisher.close();
     this.cache = null;
     const closedErr = closed('cluster state');
@@ -796,6 +848,7 @@ export class ClusterState {
     this.materialize();
     if (this.publisher.publishedRevision >= this._revision && this.publisher.publishedRevision >= 0) return;
     this.publisher.publish(this.directory());
+    this.startScrub();
     const rev = this.publisher.publishedRevision;
     if (this.dir) {
       this.lastContent = this.commitContent();
@@ -817,7 +870,7 @@ export class ClusterState {
     for (const k of ENTITY_KINDS) {
       const t = this.tables[k];
       const prefix = this.prefixes.get(k, t);
-      const batches = t.batchData().map((b) => ({ offset: b.extent.offset, length: b.extent.length, version: b.version, crc: 0, rows: b.data.length }));
+      const batches = t.batchData().map((b) => ({ offset: b.extent.offset, length: b.master.byteLength, version: b.version, crc: b.crc, rows: b.data.length }));
       tables[k] = { prefix, batches, rows: t.size };
     }
     return {
@@ -826,6 +879,66 @@ export class ClusterState {
       tables,
       meta: { cluster_id: this.clusterId, master_id: this._masterId, schema_version: SCHEMA_VERSION },
     };
+  }
+
+  /**
+   * Starts the background scrub (at the first publish: a refused open never starts it). The timer
+   * is unref'd and holds the state only weakly: a state dropped without close() stops it.
+   */
+  private startScrub(): void {
+    const settings = this.scrubSettings;
+    if (!settings || this.scrubTimer || this.closedFlag) return;
+    const ref = new WeakRef(this);
+    const timer = setInterval(() => {
+      const state = ref.deref();
+      if (!state || state.closedFlag) {
+        clearInterval(timer);
+        return;
+      }
+      try {
+        state.scrubber.step(settings.bytesPerTick);
+      } catch {
+        // a repair that could not publish (shared memory full) is retried on the next tick
+      }
+    }, settings.intervalMs);
+    timer.unref();
+    this.scrubTimer = timer;
+  }
+
+  /** The live extents of shared memory and what each must hold (for the scrub). */
+  private scrubTargets(): ScrubTarget[] {
+    const out: ScrubTarget[] = [];
+    for (const p of this.prefixes.all()) {
+      out.push({ what: `${p.kind} prefix`, kind: 'prefix', key: `${p.kind}:${p.dir.version}`, offset: p.extent.offset, length: p.bytes.byteLength, expected: p.bytes });
+    }
+    for (const k of ENTITY_KINDS) {
+      this.tables[k].batchData().forEach((b, i) => {
+        if (b.master && b.extent) out.push({ what: `${k} batch ${i}`, kind: 'batch', key: `${k}:${b.version}`, offset: b.extent.offset, length: b.master.byteLength, expected: b.master });
+      });
+    }
+    const d = this.publisher.publishedDirectory();
+    if (d) out.push({ what: 'directory', kind: 'directory', key: `dir:${this.publisher.publications}`, offset: d.extent.offset, length: d.length, expected: d.crc });
+    return out;
+  }
+
+  /**
+   * Repairs damaged shared memory: damaged batches and prefixes move to fresh extents (same bytes,
+   * new versions), damaged header constants are rewritten, and the directory is published again —
+   * at the same revision when nothing is pending (a new publication, not a new revision), else as
+   * the normal publish of the pending revision.
+   */
+  private repair(damaged: readonly ScrubTarget[], headerSlot: string | null): void {
+    if (this.closedFlag) return;
+    if (headerSlot) this.publisher.writeConstants();
+    const retire = (e: { offset: number; length: number }) => this.publisher.retire(e);
+    for (const t of damaged) {
+      const [kind, version] = t.key.split(':') as [EntityKind, string];
+      if (t.kind === 'batch') this.tables[kind].relocate(Number(version), this.arena, retire);
+      else if (t.kind === 'prefix') this.prefixes.relocate(kind);
+    }
+    if (this.undoLog) return; // (never: the scrub runs between turns) the next publish carries the repair
+    if (this.publisher.publishedRevision < this._revision) this.publishNow();
+    else this.publisher.publish(this.directory());
   }
 
   private currentTables(): NonNullable<ClusterState['cache']> {
@@ -919,4 +1032,17 @@ export class ClusterState {
     else next = this.tables.nodes.ids().find((id) => isMaster(id)) ?? null;
     this._masterId = next;
   }
+}
+
+/** Validates the `scrub` option: null when off, else the settings with defaults. */
+function checkScrubOptions(v: unknown): Required<ScrubOptions> | null {
+  if (v === false) return null;
+  if (v === undefined) return { bytesPerTick: DEFAULT_SCRUB_BYTES_PER_TICK, intervalMs: DEFAULT_SCRUB_INTERVAL_MS };
+  const o = checkObject(v, 'options.scrub');
+  for (const k of Object.keys(o)) if (k !== 'bytesPerTick' && k !== 'intervalMs') throw invalid(`options.scrub.${k}`, o[k], 'absent (options.scrub takes bytesPerTick and intervalMs)');
+  const bytes = o.bytesPerTick ?? DEFAULT_SCRUB_BYTES_PER_TICK;
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes <= 0) throw invalid('options.scrub.bytesPerTick', bytes, 'a positive integer number of bytes');
+  const ms = o.intervalMs ?? DEFAULT_SCRUB_INTERVAL_MS;
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 1 || ms > 2 ** 31 - 1) throw invalid('options.scrub.intervalMs', ms, 'an integer number of milliseconds from 1 to 2147483647');
+  return { bytesPerTick: bytes, intervalMs: ms };
 }

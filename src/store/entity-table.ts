@@ -19,6 +19,7 @@ import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
 import type { EntitySpec } from '../schema/entities.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena, Extent } from '../shm/arena.js';
+import { crc32, crc32Patched } from '../shm/crc.js';
 
 /** A row as the store holds it in the overlay: the public record shape (JSON fields as values). */
 export type Row = Record<string, unknown>;
@@ -33,6 +34,8 @@ interface Batch {
   extent: Extent | null;
   /** Never-reused version of `extent`'s bytes. */
   version: number;
+  /** CRC32 of `master` (the bytes of `extent`). */
+  crc: number;
   /** Id per slot: committed rows first, then appended ones; null = deleted. */
   ids: (string | null)[];
   live: number;
@@ -50,7 +53,12 @@ export interface EncodedBatch {
   master: Uint8Array;
   extent: Extent;
   version: number;
+  /** CRC32 of `master` (computed from it when not given). */
+  crc?: number;
 }
+
+/** An encoded batch as the table holds it: its CRC32 is always known. */
+export type CheckedBatch = EncodedBatch & { crc: number };
 
 /** Called with each superseded extent after `materialize`. */
 export type RetireFn = (e: Extent) => void;
@@ -65,6 +73,8 @@ export interface TableContext {
 export type Undo = () => void;
 
 const LOC_BITS = 2 ** 16; // rows per batch < 65536
+/** Up to this many changed runs, a patched batch's CRC is updated (µs each); beyond, recomputed. */
+const PATCH_CRC_RUNS = 32;
 
 export class EntityTable {
   readonly spec: EntitySpec;
@@ -229,8 +239,20 @@ export class EntityTable {
   }
 
   /** The encoded batches in order (call after materialize()). */
-  batchData(): EncodedBatch[] {
-    return this.order.map((b) => ({ data: b.data!, master: b.master!, extent: b.extent!, version: b.version }));
+  batchData(): CheckedBatch[] {
+    return this.order.map((b) => ({ data: b.data!, master: b.master!, extent: b.extent!, version: b.version, crc: b.crc }));
+  }
+
+  /**
+   * Copies the batch whose shared extent has version `version` to a fresh extent under a new
+   * version (same bytes, from the heap master): repairs an extent a reader damaged. The damaged
+   * extent is retired. Returns false when no batch has that version any more.
+   */
+  relocate(version: number, arena: Arena, retire: RetireFn): boolean {
+    const b = this.order.find((x) => x.version === version && x.master !== null && x.data !== null);
+    if (!b) return false;
+    this.install(b, b.data!, b.master!, arena, retire, b.crc);
+    return true;
   }
 
   /** The table as Arrow (views on the arena; call after materialize()). */
@@ -261,6 +283,7 @@ export class EntityTable {
       b.master = it.master;
       b.extent = it.extent;
       b.version = it.version;
+      b.crc = it.crc ?? crc32(it.master);
       const key = it.data.children[this.keyColumn]!;
       for (let i = 0; i < it.data.length; i++) {
         const id = readUtf8(key, i)!;
@@ -272,7 +295,7 @@ export class EntityTable {
   }
 
   private newBatch(): Batch {
-    const b: Batch = { uid: this.nextUid++, data: null, master: null, extent: null, version: 0, ids: [], live: 0, overlay: null, dirty: null, structural: false };
+    const b: Batch = { uid: this.nextUid++, data: null, master: null, extent: null, version: 0, crc: 0, ids: [], live: 0, overlay: null, dirty: null, structural: false };
     this.batches.set(b.uid, b);
     this.order.push(b);
     return b;
@@ -309,8 +332,8 @@ export class EntityTable {
     // value, whatever happens to shared memory. Readers get a copy in a fresh arena extent.
     const master = new Uint8Array(msg.byteLength);
     writeMessage(msg, master);
-    const data = decodeRecordBatch(master, this.schema.fields, this.dictionaryVectors(), `${this.spec.kind} batch`);
-    this.install(batch, data, master, arena, retire);
+    const data = decodeRecordBatch(master, this.schema.fields, this.dictionaryVectors(), `${this.spec.kind} batch`, { trusted: true });
+    this.install(batch, data, master, arena, retire, crc32(master));
     // Compact slots after deletes and re-index the rows that moved.
     if (batch.structural) {
       const ids: string[] = [];
@@ -350,9 +373,15 @@ export class EntityTable {
     }
     const master = batch.master.slice();
     const data = rebase(old, batch.master, master) as Data<Struct>;
+    // Bytes overwritten (position → width): the new CRC follows from the old one and these.
+    const touched = new Map<number, number>();
     for (const e of edits) {
       const d = dataAt(data, e.path);
       const i = d.offset + e.slot;
+      const values = d.values as Uint8Array;
+      const base = values.byteOffset - master.byteOffset;
+      if (e.spec.kind === 'bool') touched.set(base + (i >> 3), 1);
+      else touched.set(base + i * values.BYTES_PER_ELEMENT, values.BYTES_PER_ELEMENT);
       switch (e.spec.kind) {
         case 'bool': {
           const bits = d.values as Uint8Array;
@@ -371,14 +400,21 @@ export class EntityTable {
           (d.values as Float64Array)[i] = e.value as number;
       }
     }
-    this.install(batch, data, master, arena, retire);
+    const before = batch.master;
+    const crc = touched.size <= PATCH_CRC_RUNS
+      ? crc32Patched(batch.crc, master.byteLength, [...touched].map(([at, n]) => ({ at, before: before.subarray(at, at + n), after: master.subarray(at, at + n) })))
+      : crc32(master);
+    this.install(batch, data, master, arena, retire, crc);
     batch.overlay = null;
     batch.dirty = null;
     return true;
   }
 
-  /** Makes `master` (decoded as `data`) the batch's bytes: copied to a fresh extent, the old one retired. */
-  private install(batch: Batch, data: Data<Struct>, master: Uint8Array, arena: Arena, retire: RetireFn): void {
+  /**
+   * Makes `master` (decoded as `data`, CRC32 `crc`) the batch's bytes: copied to a fresh extent
+   * under a new version, the old extent retired.
+   */
+  private install(batch: Batch, data: Data<Struct>, master: Uint8Array, arena: Arena, retire: RetireFn, crc: number): void {
     const extent = arena.alloc(master.byteLength);
     arena.bytes(extent, master.byteLength).set(master);
     if (batch.extent) retire(batch.extent);
@@ -386,6 +422,7 @@ export class EntityTable {
     batch.master = master;
     batch.extent = extent;
     batch.version = this.ctx.nextVersion();
+    batch.crc = crc;
   }
 
   /** Column k of `batch`: runs of old rows copied, changed rows encoded, deleted slots skipped. */

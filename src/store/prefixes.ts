@@ -6,6 +6,7 @@
 import { encodeDictionaryBatch, encodeSchema, writeMessage, type EncodedMessage } from '../arrow/ipc-message.js';
 import type { EntityKind } from '../schema/entities.js';
 import type { Arena, Extent } from '../shm/arena.js';
+import { crc32 } from '../shm/crc.js';
 import type { DirEntry } from '../shm/directory.js';
 import type { EntityTable } from './entity-table.js';
 
@@ -43,9 +44,28 @@ export class PrefixCache {
       at += m.byteLength;
     }
     if (cur) this.retire(cur.extent);
-    const dir: DirEntry = { offset: extent.offset, length: total, version: this.nextVersion(), crc: 0, rows: 0 };
+    const dir: DirEntry = { offset: extent.offset, length: total, version: this.nextVersion(), crc: crc32(bytes), rows: 0 };
     this.entries.set(kind, { key, extent, dir, bytes: bytes.slice(0, total) });
     return dir;
+  }
+
+  /**
+   * Copies the prefix of `kind` to a fresh extent under a new version (same bytes, from the heap
+   * copy): repairs a prefix extent a reader damaged. The damaged extent is retired.
+   */
+  relocate(kind: EntityKind): void {
+    const cur = this.entries.get(kind);
+    if (!cur) return;
+    const extent = this.arena.alloc(cur.bytes.byteLength);
+    this.arena.bytes(extent, cur.bytes.byteLength).set(cur.bytes);
+    this.retire(cur.extent);
+    const dir: DirEntry = { ...cur.dir, offset: extent.offset, version: this.nextVersion() };
+    this.entries.set(kind, { ...cur, extent, dir });
+  }
+
+  /** Every current prefix: its kind, extent, directory entry and heap copy (for the scrub). */
+  all(): { kind: EntityKind; extent: Extent; dir: DirEntry; bytes: Uint8Array }[] {
+    return [...this.entries].map(([kind, e]) => ({ kind, extent: e.extent, dir: e.dir, bytes: e.bytes }));
   }
 
   /** The current prefix of `kind` (after get()): its directory entry and a heap copy of its bytes. */

@@ -58,7 +58,7 @@ export function restoreFromArena(st: StoreInternals, dir: Directory, read: (e: D
         if (data.length !== e.rows) throw corrupt(`${kind} batch ${i}: ${data.length} rows, the directory says ${e.rows}`);
         const extent = st.arena.alloc(master.byteLength);
         st.arena.bytes(extent, master.byteLength).set(master);
-        return { data, master, extent, version: e.version };
+        return { data, master, extent, version: e.version, crc: e.crc }; // e.crc: verified against these bytes by `read`
       }));
     } else {
       // Another schema version: decode with the file's own schema, import with defaults.

@@ -143,20 +143,6 @@ test('a worker terminated while holding a snapshot does not stop publishes nor h
   await s.close();
 });
 
-test('an untracked reader whose pin outlives pinTimeoutMs is declared dead and reclaimed', async (t) => {
-  const s = ClusterState.inMemory({ clusterId: 'lease', pinTimeoutMs: 0 });
-  for (let i = 0; i < 5000; i++) s.addTask({ id: `t${i}`, type: 'process' });
-  await s.published();
-  const reader = attachState(s.shared());
-  reader.snapshot();
-  s.updateTask('t1', { priority: 3 });
-  await s.published();
-  t.true(s.memoryStats().abandonedPins >= 1);
-  t.is(s.memoryStats().retiredBytes, 0);
-  reader.close();
-  await s.close();
-});
-
 test('bad handles and corrupted headers give a clear StateError', async (t) => {
   const s = ClusterState.inMemory({ clusterId: 'h' });
   const h = s.shared();

@@ -1,0 +1,35 @@
+import test from 'ava';
+import { crc32, crc32Patched } from '../../src/shm/crc.js';
+
+test('crc32Patched equals crc32 of the patched bytes (2,000 random messages and patches)', (t) => {
+  let x = 12345;
+  const rnd = (n: number) => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x % n;
+  };
+  let checked = 0;
+  for (let k = 0; k < 2000; k++) {
+    const n = 1 + rnd(9000);
+    const before = new Uint8Array(n);
+    for (let i = 0; i < n; i++) before[i] = rnd(256);
+    const after = before.slice();
+    const used = new Set<number>();
+    const changes = [];
+    for (let j = rnd(6); j > 0; j--) {
+      const len = Math.min(n, 1 + rnd(8));
+      const at = rnd(n - len + 1);
+      let free = true;
+      for (let q = at; q < at + len; q++) if (used.has(q)) free = false;
+      if (!free) continue;
+      for (let q = at; q < at + len; q++) {
+        used.add(q);
+        if (rnd(4)) after[q] = rnd(256); // some bytes keep their value
+      }
+      changes.push({ at, before: before.subarray(at, at + len), after: after.subarray(at, at + len) });
+    }
+    if (crc32Patched(crc32(before), n, changes) !== crc32(after)) t.fail(`message ${k}: ${n} bytes, ${changes.length} runs`);
+    checked++;
+  }
+  t.is(checked, 2000);
+  t.throws(() => crc32Patched(0, 10, [{ at: 8, before: new Uint8Array(4), after: new Uint8Array(4) }]));
+});

@@ -79,11 +79,6 @@ export async function installFile(tmp: string, target: string): Promise<void> {
   fsyncDir(dirname(target));
 }
 
-/** Atomically and durably replaces `path` with `data` without blocking the event loop during the writes. */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  await installFile(await writeTempFile(path, data), path);
-}
-
 /** Removes a file, ignoring its absence. */
 export function removeQuietly(path: string): void {
   try {

@@ -8,17 +8,14 @@
  * damaged values never reach a file. parquet-wasm's memory never shrinks (parquet-wasm#591); it
  * lives and dies with this worker.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { tableToIPC } from 'apache-arrow';
 import { wasmMemory } from 'parquet-wasm';
 import { encodeParquet, type ParquetCodec } from './parquet-codec.js';
 import { singleRowTable } from '../arrow/single-row.js';
-import { ioError, isStateError } from '../errors.js';
+import { isStateError } from '../errors.js';
 import { attachState } from '../shm/reader.js';
-import { TEMP_SUFFIX } from './atomic.js';
+import { writeTempFile } from './atomic.js';
 
 export type { ParquetCodec };
 
@@ -37,45 +34,14 @@ export type ExportReply =
 
 const reader = attachState((workerData as { handle: unknown }).handle);
 
-/**
- * Writes `bytes` to a new temp file beside `path` — an unpredictable name, created exclusively
- * (never an existing file, never through a planted symlink), fsynced — and returns its path.
- */
-function writeTemp(path: string, bytes: Uint8Array): string {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(12).toString('hex')}${TEMP_SUFFIX}`);
-  let fd: number | null = null;
-  try {
-    fd = openSync(tmp, 'wx', 0o644);
-    let off = 0;
-    while (off < bytes.byteLength) off += writeSync(fd, bytes, off, bytes.byteLength - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    return tmp;
-  } catch (e) {
-    if (fd !== null) {
-      try {
-        closeSync(fd);
-      } catch {
-        // already closed
-      }
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // the sweep at the next open removes any leftover
-      }
-    }
-    throw ioError('write', tmp, e);
-  }
-}
-
-parentPort!.on('message', (req: ExportRequest) => {
+parentPort!.on('message', async (req: ExportRequest) => {
   const t0 = performance.now();
   try {
     const snap = reader.copySnapshot(); // every extent copied, then CRC-checked, then decoded
     const revision = snap.revision;
     const ipc = tableToIPC(singleRowTable(snap), 'stream');
     const bytes = encodeParquet(ipc, req.codec);
-    const tempPath = writeTemp(req.path, bytes);
+    const tempPath = await writeTempFile(req.path, bytes); // unpredictable name, created exclusively, fsynced
     const reply: ExportReply = { id: req.id, ok: true, revision, tempPath, bytes: bytes.byteLength, ms: performance.now() - t0, wasmBytes: wasmMemory().buffer.byteLength };
     parentPort!.postMessage(reply);
   } catch (e) {

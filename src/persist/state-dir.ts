@@ -17,7 +17,7 @@
  * and a rename may replace state_metadata.json or the Parquet file once; readers do not take
  * durability from those, and the new writer rewrites them at its next flush or export.)
  */
-import { existsSync } from 'node:fs';
+import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { closed, StateError } from '../errors.js';
 import type { SharedHandle } from '../shm/reader.js';
@@ -88,7 +88,14 @@ export class StateDirectory {
     this.durable = init.durableRevision;
     this.parquetPath = join(init.dir, parquetFileName(init.clusterId));
     this.compactRatio = init.compactRatio ?? 2;
-    this.mirror = init.parquet === false ? null : new ParquetMirror(init.handle, this.parquetPath, init.publishedRevision, () => this.scheduleMeta(), init.parquet ?? {});
+    this.mirror = init.parquet === false ? null : new ParquetMirror(init.handle, this.parquetPath, init.publishedRevision, () => this.scheduleMeta(), init.parquet ?? {}, {
+      // The fence: an exported file is put in place only while this writer owns the directory.
+      install: (tmp) => {
+        this.checkOwnership();
+        renameSync(tmp, this.parquetPath);
+        fsyncDir(this.dir);
+      },
+    });
   }
 
   /** The arena file being written. */

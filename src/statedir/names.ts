@@ -57,7 +57,7 @@ export function parseArenaFileName(name: string): { clusterId: string; generatio
  * it with the 'wx' flag (O_CREAT|O_EXCL): that never follows a symbolic link planted at the name.
  */
 export function tempPathFor(target: string): string {
-  return join(dirname(target), `.${basename(target)}.${randomBytes(8).toString('hex')}${TEMP_SUFFIX}`);
+  return join(dirname(target), `.${basename(target)}.${randomBytes(12).toString('hex')}${TEMP_SUFFIX}`);
 }
 
 /** True for a temp file name of ours. */

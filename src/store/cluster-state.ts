@@ -8,7 +8,7 @@
 import type { Table } from 'apache-arrow';
 import { StringDictionary } from '../arrow/dictionary.js';
 import { singleRowTable } from '../arrow/single-row.js';
-import { alreadyExists, badTransition, closed, invalid, notFound, StateError } from '../errors.js';
+import { alreadyExists, badTransition, closed, invalid, notFound, StateError, unreadable } from '../errors.js';
 import { ENTITIES, ENTITY_KINDS, type EntityKind, type NodeRole } from '../schema/entities.js';
 import type {
   ContentInput, ContentRecord, ContentUpdate, NodeInput, NodeRecord, NodeResourcesInput, NodeUpdate, TaskInput,
@@ -18,17 +18,19 @@ import { SCHEMA_VERSION } from '../schema/state-schema.js';
 import { Arena } from '../shm/arena.js';
 import type { Directory, DirTable } from '../shm/directory.js';
 import { Publisher } from '../shm/publisher.js';
-import { LAYOUT_VERSION } from '../shm/layout.js';
+import { EXTENT_ALIGN, HEADER_BYTES, LAYOUT_VERSION, MAX_SHARED_BYTES } from '../shm/layout.js';
+import { align } from '../shm/free-list.js';
+import { checkQueryCall } from '../pool/queries.js';
 import type { SharedHandle } from '../shm/reader.js';
 import { QueryPool } from '../pool/pool.js';
 import type { Snapshot } from '../snapshot.js';
 import {
-  mergeNodeResources, newContentRecord, newNodeRecord, newTaskRecord, nodeFields,
+  mergeNodeResources, newContentRecord, newNodeRecordFrom, newTaskRecord, nodeFields,
   nodeResourcesPatch, taskCidFields, taskResources,
 } from '../validate/inputs.js';
 import { parseSize } from '../validate/size.js';
 import {
-  checkBool, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject, checkOneOf, checkSignedInt32,
+  checkBool, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject, checkOneOf, checkOptions, checkSignedInt32,
   checkText, jsonText,
 } from '../validate/values.js';
 import { NODE_STATUSES, TASK_STATUSES } from '../schema/entities.js';
@@ -46,11 +48,21 @@ export interface InMemoryOptions {
   clusterId: string;
   /** This writer's own node id: preferred as `master_id` when registered as a master. */
   nodeId?: string;
-  /** Clock (epoch ms); for tests. Defaults to Date.now. */
+  /**
+   * Clock (epoch ms); for tests. Defaults to Date.now. Read once per mutation (a transaction is
+   * one mutation: all its changes get the same time). Each reading must be a finite number in
+   * [0, 8.64e15] (the Date range); a fractional reading is floored to whole ms (so
+   * `performance.timeOrigin + performance.now()` works). A reading outside that, or a clock that
+   * throws, fails the mutation with INVALID_ARGUMENT naming the value; the state and revision
+   * are unchanged.
+   */
   clock?: () => number;
   /** Initial size of the shared buffer in bytes (it grows as needed). */
   initialSharedBytes?: number;
-  /** Upper bound of the shared buffer (default and maximum 4 GiB on Node 20). */
+  /**
+   * Upper bound of the shared buffer in bytes: a whole number from the initial size up to 2^32
+   * (4 GiB, the default and the maximum of a growable SharedArrayBuffer on Node 20).
+   */
   maxSharedBytes?: number;
   /** Worker threads of the query pool (default: cores - 1, at least 1). */
   queryThreads?: number;
@@ -94,6 +106,40 @@ export interface RemoveNodeOptions {
   requeue?: boolean;
 }
 
+/**
+ * The keys `ClusterState.inMemory` (and the constructor) accept; any other key is
+ * INVALID_ARGUMENT naming it (checkOptions). Add a new option here and to InMemoryOptions.
+ */
+export const IN_MEMORY_OPTION_KEYS = [
+  'clusterId', 'nodeId', 'clock', 'initialSharedBytes', 'maxSharedBytes', 'queryThreads', 'pinTimeoutMs',
+] as const satisfies readonly (keyof InMemoryOptions)[];
+
+/**
+ * The keys `ClusterState.open` accepts beyond IN_MEMORY_OPTION_KEYS; `open` passes its options
+ * through to the constructor, which accepts these too when called from `open`.
+ */
+export const OPEN_OPTION_KEYS = [
+  'statePath', 'lockStaleMs', 'lockWaitMs', 'parquet', 'startFresh', 'onFatal', 'recoverOlder',
+] as const satisfies readonly (keyof OpenOptions)[];
+
+/**
+ * Latest instant a clock may report: the end of the ECMAScript Date range (epoch ms), which also
+ * fits the int64 timestamp columns and the ISO-8601 text of the JSON export.
+ */
+export const MAX_CLOCK_MS = 8.64e15;
+
+const REMOVE_NODE_OPTION_KEYS = ['requeue'] as const satisfies readonly (keyof RemoveNodeOptions)[];
+const DEFAULT_SHARED_BYTES = 1 << 20;
+
+/** `options.maxSharedBytes`: a whole number from the initial size (as the arena rounds it) to 2^32. */
+function checkMaxSharedBytes(value: unknown, initialBytes: number | undefined): number {
+  const min = Math.max(HEADER_BYTES + EXTENT_ALIGN, align(initialBytes ?? 0));
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_SHARED_BYTES) {
+    throw invalid('options.maxSharedBytes', value, `a whole number of bytes from ${min}${initialBytes === undefined ? '' : ' (options.initialSharedBytes, rounded up)'} to ${MAX_SHARED_BYTES} (4 GiB)`);
+  }
+  return value;
+}
+
 const TASK_UPDATE_KEYS = [
   'status', 'assigned_to', 'result', 'error', 'priority', 'payload', 'resources',
   'input_cid', 'output_cid', 'input_cids', 'output_cids',
@@ -105,6 +151,8 @@ export class ClusterState {
   /** This writer's own node id, if given. */
   readonly nodeId: string | null;
   private readonly clock: () => number;
+  /** The clock reading of the mutation in progress (read once, at its start), else null. */
+  private mutationNow: number | null = null;
   private readonly dicts = new Map<number, StringDictionary>();
   private readonly tables: Record<EntityKind, EntityTable>;
   protected readonly arena: Arena;
@@ -130,14 +178,20 @@ export class ClusterState {
   private pool: QueryPool | null = null;
   private readonly queryThreads: number | undefined;
 
-  protected constructor(opts: InMemoryOptions, publishInitial = true) {
-    const o = checkObject(opts, 'options');
+  /**
+   * `extraKeys`: option keys accepted besides IN_MEMORY_OPTION_KEYS (ClusterState.open passes
+   * OPEN_OPTION_KEYS, whose values it validates itself). Every other key is INVALID_ARGUMENT.
+   */
+  protected constructor(opts: InMemoryOptions, publishInitial = true, extraKeys: readonly string[] = []) {
+    const o = checkOptions(opts, [...IN_MEMORY_OPTION_KEYS, ...extraKeys], 'options', false);
     this.clusterId = checkId(o.clusterId, 'options.clusterId');
     this.nodeId = o.nodeId === undefined ? null : checkId(o.nodeId, 'options.nodeId');
     if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('options.clock', o.clock, 'a function');
     this.clock = (o.clock as () => number) ?? Date.now;
     this.queryThreads = o.queryThreads === undefined ? undefined : checkInt32(o.queryThreads, 'options.queryThreads', 1);
-    this._updatedAt = this.clock();
+    const initialBytes = o.initialSharedBytes === undefined ? undefined : checkInt32(o.initialSharedBytes, 'options.initialSharedBytes');
+    const maxBytes = o.maxSharedBytes === undefined ? undefined : checkMaxSharedBytes(o.maxSharedBytes, initialBytes);
+    this._updatedAt = this.readClock();
     for (const kind of ENTITY_KINDS) {
       for (const c of ENTITIES[kind].columns) {
         if (c.kind === 'dict') this.dicts.set(c.dictId!, new StringDictionary(c.dictId!, c.values ?? [], c.indexBits ?? 8));
@@ -145,8 +199,7 @@ export class ClusterState {
     }
     const ctx = { dictionary: (id: number) => this.dicts.get(id)!, nextVersion: () => ++this.version };
     this.tables = { nodes: new EntityTable(ENTITIES.nodes, ctx), tasks: new EntityTable(ENTITIES.tasks, ctx), content: new EntityTable(ENTITIES.content, ctx) };
-    this.arena = new Arena(o.initialSharedBytes === undefined ? 1 << 20 : checkInt32(o.initialSharedBytes, 'options.initialSharedBytes'),
-      o.maxSharedBytes === undefined ? undefined : (o.maxSharedBytes as number));
+    this.arena = new Arena(initialBytes ?? Math.min(DEFAULT_SHARED_BYTES, maxBytes ?? MAX_SHARED_BYTES), maxBytes);
     this.publisher = new Publisher(this.arena);
     if (o.pinTimeoutMs !== undefined) this.publisher.pinTimeoutMs = checkInt32(o.pinTimeoutMs, 'options.pinTimeoutMs');
     this.prefixes = new PrefixCache(this.arena, (e) => this.publisher.retire(e), () => ++this.version);
@@ -163,7 +216,7 @@ export class ClusterState {
    */
   static async open(opts: OpenOptions): Promise<ClusterState> {
     const { openStateDirectory } = await import('../persist/open.js');
-    return openStateDirectory(opts, (o) => new ClusterState(o, false));
+    return openStateDirectory(opts, (o) => new ClusterState(o, false, OPEN_OPTION_KEYS));
   }
 
   /** A state held in memory only (no files): for tests, fixtures and embedded use. */
@@ -282,15 +335,15 @@ export class ClusterState {
    */
   registerNode(input: NodeInput): NodeRecord {
     return this.mutate(() => {
-      const now = this.clock();
-      const fresh = newNodeRecord(input, now); // validates the whole input
+      const now = this.now();
+      const f = nodeFields(checkObject(input, 'node'), 'node', false); // one read of the input, validated whole
+      const fresh = newNodeRecordFrom(f, now);
       const old = this.tables.nodes.get(fresh.id) as NodeRecord | undefined;
       let rec: NodeRecord;
       if (!old) {
         rec = fresh;
         this.tables.nodes.insert(rec as unknown as Row);
       } else {
-        const f = nodeFields(input as unknown as Record<string, unknown>, 'node', false);
         rec = {
           ...old,
           role: fresh.role,
@@ -354,7 +407,7 @@ export class ClusterState {
         ...old,
         status: old.status === 'offline' ? 'online' : old.status,
         resources: patch ? mergeNodeResources(old.resources, patch) : old.resources,
-        last_seen: this.clock(),
+        last_seen: this.now(),
       };
       this.tables.nodes.update(rec.id, rec as unknown as Row);
       return rec;
@@ -369,14 +422,13 @@ export class ClusterState {
   removeNode(id: string, options: RemoveNodeOptions = {}): void {
     this.mutate(() => {
       this.requireNode(id);
-      const o = checkObject(options, 'options');
-      checkKeys(o, ['requeue'], 'options');
+      const o = checkOptions(options, REMOVE_NODE_OPTION_KEYS, 'options');
       const requeue = o.requeue === undefined ? false : checkBool(o.requeue, 'options.requeue');
       const tasks = [...(this.active.get(id) ?? [])];
       if (tasks.length && !requeue) {
         throw badTransition('node', id, 'registered', 'removed', `${tasks.length} task(s) are assigned to it (${tasks.slice(0, 3).join(', ')}${tasks.length > 3 ? ', ...' : ''}); pass { requeue: true }`);
       }
-      const now = this.clock();
+      const now = this.now();
       for (const t of tasks) this.writeTask(this.tables.tasks.get(t) as unknown as TaskRecord, { status: 'pending', assigned_to: null, started_at: null, updated_at: now });
       for (const cid of this.contentProvidedBy(id)) {
         const c = this.tables.content.get(cid) as unknown as ContentRecord;
@@ -392,7 +444,7 @@ export class ClusterState {
   /** Adds a pending task (ALREADY_EXISTS if the id is taken). */
   addTask(input: TaskInput): TaskRecord {
     return this.mutate(() => {
-      const rec = newTaskRecord(input, this.clock());
+      const rec = newTaskRecord(input, this.now());
       if (this.tables.tasks.has(rec.id)) throw alreadyExists('task', rec.id);
       const dict = this.dicts.get(2)!;
       if (!dict.canCode(rec.type)) throw invalid('task.type', rec.type, `one of the ${dict.size} known types (the type dictionary is full)`);
@@ -410,7 +462,7 @@ export class ClusterState {
       const task = this.requireTask(taskId);
       const node = this.requireNode(nodeId);
       this.checkAssignable(task, node);
-      return this.writeTask(task, { status: 'assigned', assigned_to: node.id, updated_at: this.clock() });
+      return this.writeTask(task, { status: 'assigned', assigned_to: node.id, updated_at: this.now() });
     });
   }
 
@@ -425,7 +477,7 @@ export class ClusterState {
       const task = this.requireTask(id);
       const p = checkObject(patch, 'patch');
       checkKeys(p, TASK_UPDATE_KEYS, 'patch');
-      const now = this.clock();
+      const now = this.now();
       const next: Partial<TaskRecord> = { updated_at: now, ...taskCidFields(p, 'patch') };
       if (p.result !== undefined) next.result = checkJson(p.result, 'patch.result');
       if (next.result !== undefined && next.result !== null) jsonText(next.result, 'patch.result');
@@ -481,7 +533,7 @@ export class ClusterState {
   /** Adds a content item; every provider must be a registered node. */
   addContent(input: ContentInput): ContentRecord {
     return this.mutate(() => {
-      const rec = newContentRecord(input, this.clock());
+      const rec = newContentRecord(input, this.now());
       if (this.tables.content.has(rec.cid)) throw alreadyExists('content', rec.cid);
       for (const p of rec.providers) this.requireNode(p, 'provider node');
       this.tables.content.insert(rec as unknown as Row);
@@ -507,7 +559,7 @@ export class ClusterState {
       }
       if (p.pinned !== undefined) {
         rec.pinned = checkBool(p.pinned, 'patch.pinned');
-        if (rec.pinned && !old.pinned) rec.pinned_at = this.clock();
+        if (rec.pinned && !old.pinned) rec.pinned_at = this.now();
         if (!rec.pinned) rec.pinned_at = null;
       }
       this.tables.content.update(cid, rec as unknown as Row);
@@ -669,10 +721,10 @@ export class ClusterState {
    */
   async query(name: string, ...args: unknown[]): Promise<unknown> {
     this.assertOpen();
-    if (typeof name !== 'string') throw invalid('query name', name, 'a string');
+    const call = checkQueryCall(name, args); // INVALID_ARGUMENT before anything is posted
     await this.published();
     this.pool ??= new QueryPool(this.shared(), (tid) => this.publisher.releaseThread(tid), { threads: this.queryThreads });
-    return this.pool.run(name, args);
+    return this.pool.run(call.name, call.args);
   }
 
   /**
@@ -744,6 +796,8 @@ export class ClusterState {
     this.assertOpen();
     if (this.fatal) throw this.fatal;
     const outer = this.undoLog === null;
+    // The clock is read once per mutation, before anything changes (a bad reading changes nothing).
+    if (outer) this.mutationNow = this.readClock();
     if (outer) this.setUndo([]);
     const log = this.undoLog!;
     const mark = log.length;
@@ -751,15 +805,20 @@ export class ClusterState {
     try {
       const result = fn();
       if (outer) {
+        const now = this.mutationNow!;
+        this.mutationNow = null;
         this.setUndo(null);
-        if (!isTransaction || log.length > 0) this.commit();
+        if (!isTransaction || log.length > 0) this.commit(now);
       }
       return result;
     } catch (e) {
       for (let i = log.length - 1; i >= mark; i--) log[i]!();
       log.length = mark;
       this._masterId = master;
-      if (outer) this.setUndo(null);
+      if (outer) {
+        this.mutationNow = null;
+        this.setUndo(null);
+      }
       throw e;
     }
   }
@@ -769,10 +828,35 @@ export class ClusterState {
     for (const k of ENTITY_KINDS) this.tables[k].undo = log;
   }
 
-  private commit(): void {
+  /** Commits a revision stamped with the mutation's clock reading (never read here: it cannot fail). */
+  private commit(now: number): void {
     this._revision++;
-    this._updatedAt = Math.max(this.clock(), this._updatedAt);
+    this._updatedAt = Math.max(now, this._updatedAt);
     this.schedulePublish();
+  }
+
+  /**
+   * The time of the mutation in progress: the clock is read once, when the outermost mutation
+   * starts (see mutate), so every stamp of one revision agrees and a failing clock fails the
+   * mutation before anything changed.
+   */
+  private now(): number {
+    return this.mutationNow ?? this.readClock();
+  }
+
+  /** One validated clock reading (INVALID_ARGUMENT naming the value otherwise); fractional ms are floored. */
+  private readClock(): number {
+    let t: unknown;
+    try {
+      t = this.clock();
+    } catch (e) {
+      if (e instanceof StateError) throw e;
+      throw unreadable('options.clock()', e);
+    }
+    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > MAX_CLOCK_MS) {
+      throw invalid('options.clock()', t, `epoch milliseconds: a finite number from 0 to ${MAX_CLOCK_MS} (the Date range)`);
+    }
+    return Math.floor(t);
   }
 
   private schedulePublish(): void {

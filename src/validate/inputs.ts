@@ -94,9 +94,8 @@ export function nodeFields(input: Record<string, unknown>, what: string, isUpdat
   if (input.metadata !== undefined) {
     if (input.metadata === null) out.metadata = null;
     else {
-      const m = checkObject(input.metadata, `${what}.metadata`);
-      checkJson(m, `${what}.metadata`);
-      jsonText(m as Json, `${what}.metadata`);
+      const m = checkJson(checkObject(input.metadata, `${what}.metadata`), `${what}.metadata`);
+      jsonText(m, `${what}.metadata`);
       out.metadata = m as { [key: string]: Json };
     }
   }
@@ -106,7 +105,11 @@ export function nodeFields(input: Record<string, unknown>, what: string, isUpdat
 
 /** A complete new node record from a registration input. */
 export function newNodeRecord(input: NodeInput | unknown, now: number): NodeRecord {
-  const f = nodeFields(checkObject(input, 'node'), 'node', false);
+  return newNodeRecordFrom(nodeFields(checkObject(input, 'node'), 'node', false), now);
+}
+
+/** A complete new node record from validated registration fields (nodeFields of a registration). */
+export function newNodeRecordFrom(f: ReturnType<typeof nodeFields>, now: number): NodeRecord {
   return {
     id: f.id!,
     role: f.role!,

@@ -12,7 +12,7 @@
 import { DataType, Precision, TimeUnit, Type, type Data, type Table, type Vector } from 'apache-arrow';
 import { StateError } from '../errors.js';
 import { isValidAt } from '../arrow/column-writer.js';
-import { readValue, shortFloat32 } from '../arrow/row-reader.js';
+import { parseJsonField, readValue, shortFloat32 } from '../arrow/row-reader.js';
 import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
 import { ENTITIES, type EntityKind } from '../schema/entities.js';
 
@@ -618,7 +618,7 @@ export class ListCol {
 /** Reads one record from a batch's column readers (generated per entity, see recordFactory). */
 type RecordFn = (r: readonly unknown[], i: number) => Record<string, unknown>;
 
-const J = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+const J = (s: string | null, name: string): unknown => (s === null ? null : parseJsonField(s, name));
 const B = (v: number): boolean | null => (v !== v ? null : v === 1);
 const N = (v: number): number | null => (v !== v ? null : v);
 
@@ -642,7 +642,7 @@ function recordFactory(kind: EntityKind): { fn: RecordFn; paths: { path: string;
       case 'utf8':
       case 'dict':
         paths.push({ path, kind: 'str' });
-        return spec.json ? `J(r[${k}].get(i))` : `r[${k}].get(i)`;
+        return spec.json ? `J(r[${k}].get(i), ${JSON.stringify(path)})` : `r[${k}].get(i)`;
       case 'list':
         paths.push({ path, kind: 'list' });
         return `r[${k}].get(i)`;
@@ -689,7 +689,8 @@ function closureRecord(kind: EntityKind): RecordFn {
       };
     }
     const at = k++;
-    const wrap = spec.kind === 'bool' ? B : spec.kind === 'list' ? (x: unknown) => x : spec.kind === 'utf8' || spec.kind === 'dict' ? (spec.json ? J : (x: unknown) => x) : N;
+    const name = spec.name;
+    const wrap = spec.kind === 'bool' ? B : spec.kind === 'list' ? (x: unknown) => x : spec.kind === 'utf8' || spec.kind === 'dict' ? (spec.json ? (x: string | null) => J(x, name) : (x: unknown) => x) : N;
     return (r, i) => (wrap as (x: unknown) => unknown)((r[at] as { get(i: number): unknown }).get(i));
   };
   const fields = ENTITIES[kind].columns.map((c) => [c.name, make(c)] as const);

@@ -30,7 +30,7 @@ import {
 } from '../validate/inputs.js';
 import { parseSize } from '../validate/size.js';
 import {
-  checkBool, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject, checkOneOf, checkOptions, checkSignedInt32,
+  checkBool, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject, checkOneOf, checkOptions, checkSignedInt32, MAX_TIME_MS,
   checkText, jsonText,
 } from '../validate/values.js';
 import { NODE_STATUSES, TASK_STATUSES } from '../schema/entities.js';
@@ -122,11 +122,6 @@ export const OPEN_OPTION_KEYS = [
   'statePath', 'lockStaleMs', 'lockWaitMs', 'parquet', 'startFresh', 'onFatal', 'recoverOlder',
 ] as const satisfies readonly (keyof OpenOptions)[];
 
-/**
- * Latest instant a clock may report: the end of the ECMAScript Date range (epoch ms), which also
- * fits the int64 timestamp columns and the ISO-8601 text of the JSON export.
- */
-export const MAX_CLOCK_MS = 8.64e15;
 
 const REMOVE_NODE_OPTION_KEYS = ['requeue'] as const satisfies readonly (keyof RemoveNodeOptions)[];
 const DEFAULT_SHARED_BYTES = 1 << 20;
@@ -853,8 +848,8 @@ export class ClusterState {
       if (e instanceof StateError) throw e;
       throw unreadable('options.clock()', e);
     }
-    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > MAX_CLOCK_MS) {
-      throw invalid('options.clock()', t, `epoch milliseconds: a finite number from 0 to ${MAX_CLOCK_MS} (the Date range)`);
+    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > MAX_TIME_MS) {
+      throw invalid('options.clock()', t, `epoch milliseconds: a finite number from 0 to ${MAX_TIME_MS} (the Date range)`);
     }
     return Math.floor(t);
   }

@@ -35,6 +35,20 @@ export function checkId(value: unknown, what: string): string {
   return value;
 }
 
+/**
+ * Latest instant accepted as a time (epoch ms): the end of the ECMAScript Date range, which the
+ * int64 timestamp columns and the ISO-8601 text of the JSON export can both hold.
+ */
+export const MAX_TIME_MS = 8.64e15;
+
+/** An instant in epoch ms: a whole number from 0 (1970) to MAX_TIME_MS. */
+export function checkTime(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TIME_MS) {
+    throw invalid(what, value, `epoch milliseconds: a whole number from 0 to ${MAX_TIME_MS}`);
+  }
+  return value;
+}
+
 /** Free text (may be empty), valid Unicode, bounded length; null allowed when `nullable`. */
 export function checkText(value: unknown, what: string, nullable = true): string | null {
   if (value === null && nullable) return null;

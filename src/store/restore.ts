@@ -113,7 +113,7 @@ function importTable(st: StoreInternals, kind: EntityKind, table: Table, what: s
         try {
           raw[c.name] = readImported(c, k < 0 ? undefined : d.children[k], i);
         } catch (e) {
-          throw refused(e, `${where}: column ${c.name}`);
+          throw refused(e, e instanceof StateError ? where : `${where}: column ${c.name}`); // (our errors name the column)
         }
       }
       for (const [k, v] of Object.entries(DEFAULTS[kind])) if (raw[k] === null || raw[k] === undefined) raw[k] = Array.isArray(v) ? [] : v;

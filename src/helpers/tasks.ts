@@ -7,8 +7,8 @@ import { invalid } from '../errors.js';
 import type { NodeRecord, TaskRecord, TaskResourcesInput } from '../schema/records.js';
 import type { Snapshot } from '../snapshot.js';
 import { instant, options, requirements, text } from './args.js';
-import type { Table } from 'apache-arrow';
-import { keyIndex, setKey, tableView, type NumChunk } from './columns.js';
+import type { Data, Table } from 'apache-arrow';
+import { hashBytes, setKey, tableView, type NumChunk } from './columns.js';
 import { withSnapshot, type StateSource } from './source.js';
 
 const MiB = 1048576;
@@ -114,37 +114,182 @@ export const UNKNOWN_CPU_LOAD = 50;
  * the node's score and equal nodes take turns.
  */
 export function placementScore(cpuLoad: number, memoryAvailable: number, memoryTotal: number, cpuCount: number, activeTasks: number): number {
+  return scoreOf(placementBase(cpuLoad, memoryAvailable, memoryTotal), cpuCount, activeTasks);
+}
+
+/** `base` of placementScore: the score of the node with no active task (an upper bound of its score). */
+function placementBase(cpuLoad: number, memoryAvailable: number, memoryTotal: number): number {
   const load = Number.isFinite(cpuLoad) ? Math.min(100, Math.max(0, cpuLoad)) : UNKNOWN_CPU_LOAD;
   const mem = Number.isFinite(memoryTotal) && memoryTotal > 0 && Number.isFinite(memoryAvailable) ? Math.min(1, Math.max(0, memoryAvailable / memoryTotal)) : 0;
-  const base = 0.4 * (1 - load / 100) + 0.6 * mem;
+  return 0.4 * (1 - load / 100) + 0.6 * mem;
+}
+
+/** placementScore from its base: never more than `base`, lower with every active task. */
+function scoreOf(base: number, cpuCount: number, activeTasks: number): number {
   return base / (1 + activeTasks / Math.max(Number.isFinite(cpuCount) ? cpuCount : 1, 1));
 }
 
-const activeCache = new WeakMap<Table, { nodes: Table; counts: Float64Array }>();
-
 /**
- * Active (assigned or running) tasks per node row of the snapshot. Derived from immutable
- * tables, so it is computed once per (tasks, nodes) pair and reused by later placements.
+ * What placement needs of the online workers of a nodes table, in order of their placement base
+ * (best first; ties in table order): derived from the immutable table once, so placing many
+ * tasks on one nodes table scans typed arrays and stops at the first node no later one can beat.
  */
-function activeTasksPerNode(s: Snapshot): Float64Array {
-  const hit = activeCache.get(s.tasks);
-  if (hit && hit.nodes === s.nodes) return hit.counts;
-  const nv = tableView(s.nodes);
-  const tv = tableView(s.tasks);
-  const out = new Float64Array(nv.numRows);
-  const ix = keyIndex(nv, 'id');
-  const status = tv.str('status').classifier(['assigned', 'running']);
-  const to = tv.str('assigned_to');
-  for (let b = 0; b < tv.lengths.length; b++) {
-    const c = to.chunks[b]!;
-    for (let i = 0; i < tv.lengths[b]!; i++) {
-      if (status.at(b, i) < 0) continue;
-      const g = ix.findFrom(c, i);
-      if (g >= 0) out[g]!++;
+interface NodeFacts {
+  /** Global rows, by base descending (ties: table order). The other arrays follow this order. */
+  row: Int32Array;
+  base: Float64Array;
+  cpu: Float64Array;
+  memAvail: Float64Array;
+  gpuCount: Float64Array;
+  /** 1 when gpu_available is true. */
+  gpuAvail: Uint8Array;
+  id: (string | null)[];
+}
+
+const factsCache = new WeakMap<Table, NodeFacts>();
+
+function nodeFacts(nodes: Table): NodeFacts {
+  let f = factsCache.get(nodes);
+  if (f) return f;
+  const nv = tableView(nodes);
+  const role = nv.str('role').matcher('worker');
+  const status = nv.str('status').matcher('online');
+  const ids = nv.str('id');
+  const cpuCount = nv.num('resources.cpu_count');
+  const memAvail = nv.num('resources.memory_available');
+  const memTotal = nv.num('resources.memory_total');
+  const load = nv.num('resources.cpu_load');
+  const gpuCount = nv.num('resources.gpu_count');
+  const gpuAvail = nv.num('resources.gpu_available');
+  const rows: number[] = [];
+  const bases: number[] = [];
+  for (let b = 0; b < nv.lengths.length; b++) {
+    for (let i = 0; i < nv.lengths[b]!; i++) {
+      if (!role.test(b, i) || !status.test(b, i)) continue;
+      const g = nv.starts[b]! + i;
+      rows.push(g);
+      bases.push(placementBase(load.chunks[b]!.get(i), memAvail.chunks[b]!.get(i), memTotal.chunks[b]!.get(i)));
     }
   }
-  activeCache.set(s.tasks, { nodes: s.nodes, counts: out });
-  return out;
+  const order = rows.map((_, k) => k).sort((x, y) => bases[y]! - bases[x]! || rows[x]! - rows[y]!);
+  const n = order.length;
+  f = { row: new Int32Array(n), base: new Float64Array(n), cpu: new Float64Array(n), memAvail: new Float64Array(n), gpuCount: new Float64Array(n), gpuAvail: new Uint8Array(n), id: new Array<string | null>(n) };
+  for (let k = 0; k < n; k++) {
+    const g = rows[order[k]!]!;
+    f.row[k] = g;
+    f.base[k] = bases[order[k]!]!;
+    f.cpu[k] = cpuCount.at(g);
+    f.memAvail[k] = memAvail.at(g);
+    f.gpuCount[k] = gpuCount.at(g);
+    f.gpuAvail[k] = gpuAvail.at(g) === 1 ? 1 : 0;
+    f.id[k] = ids.at(g);
+  }
+  factsCache.set(nodes, f);
+  return f;
+}
+
+/** Active (assigned or running) tasks per node id in one record batch; batches are immutable. */
+const activeOfBatch = new WeakMap<Data, Map<string, number>>();
+
+/** The tasks table active counts were last computed for, its batches and the counts (by node id). */
+let activeLast: { tasks: Table; batches: readonly Data[]; byNode: Map<string, number> } | null = null;
+
+function activeInBatch(tasks: Table, b: number): Map<string, number> {
+  const d = tasks.data[b]!;
+  let m = activeOfBatch.get(d);
+  if (m) return m;
+  m = new Map();
+  const tv = tableView(tasks);
+  const status = tv.str('status').classifier(['assigned', 'running']);
+  const to = tv.str('assigned_to').chunks[b]!;
+  const n = tv.lengths[b]!;
+  if (to.offsets === null || to.codes) {
+    for (let i = 0; i < n; i++) {
+      if (status.at(b, i) < 0) continue;
+      const node = to.get(i);
+      if (node !== null) m.set(node, (m.get(node) ?? 0) + 1);
+    }
+  } else {
+    // Counted on the raw UTF-8 bytes (an open-addressing table of row and hash): one string is
+    // decoded per distinct node, not per task.
+    const o = to.offsets;
+    const bytes = to.bytes!;
+    let cap = 16;
+    while (cap < n * 2) cap *= 2;
+    const mask = cap - 1;
+    const slot = new Int32Array(cap * 2); // row + 1 (0 = empty), hash
+    const count = new Int32Array(cap);
+    const same = (r: number, s: number, e: number) => {
+      const rs = o[r]!;
+      if (o[r + 1]! - rs !== e - s) return false;
+      for (let k = 0; k < e - s; k++) if (bytes[rs + k] !== bytes[s + k]) return false;
+      return true;
+    };
+    // Dictionary-coded status (the writer's and worker snapshots): a table of active codes.
+    const st = tv.str('status').chunks[b]!;
+    let activeCode: Uint8Array | null = null;
+    if (st.codes && st.valid.none) {
+      activeCode = new Uint8Array(st.dict!.values.length);
+      for (const v of ['assigned', 'running']) {
+        const c = st.codeOf(v);
+        if (c >= 0) activeCode[c] = 1;
+      }
+    }
+    const codes = st.codes;
+    const allValid = to.valid.none;
+    for (let i = 0; i < n; i++) {
+      if (activeCode !== null ? activeCode[codes![i]!] !== 1 : status.at(b, i) < 0) continue;
+      if (!allValid && !to.valid.ok(i)) continue;
+      const s = o[i]!;
+      const e = o[i + 1]!;
+      const h = hashBytes(bytes, s, e);
+      let p = h & mask;
+      for (;;) {
+        const at = slot[2 * p]!;
+        if (at === 0) {
+          slot[2 * p] = i + 1;
+          slot[2 * p + 1] = h;
+          count[p] = 1;
+          break;
+        }
+        if (slot[2 * p + 1] === h && same(at - 1, s, e)) {
+          count[p]!++;
+          break;
+        }
+        p = (p + 1) & mask;
+      }
+    }
+    for (let p = 0; p < cap; p++) if (slot[2 * p] !== 0) m.set(to.get(slot[2 * p]! - 1)!, count[p]!);
+  }
+  activeOfBatch.set(d, m);
+  return m;
+}
+
+/**
+ * Active (assigned or running) tasks per node id in the snapshot's tasks table. Counted per
+ * record batch (cached with the batch, which is immutable) and summed incrementally from the last
+ * tasks table asked about: a snapshot that differs from it by one re-encoded batch costs that
+ * batch, not the table — what makes placing tasks one by one on the writer cheap.
+ */
+function activeTasksByNode(s: Snapshot): Map<string, number> {
+  const tasks = s.tasks;
+  if (activeLast?.tasks === tasks) return activeLast.byNode;
+  const next = tasks.data;
+  const last = activeLast ?? { tasks, batches: [], byNode: new Map<string, number>() };
+  const before = new Set<Data>(last.batches);
+  const after = new Set<Data>(next);
+  const add = (m: Map<string, number>, sign: number) => {
+    for (const [node, n] of m) {
+      const v = (last.byNode.get(node) ?? 0) + sign * n;
+      if (v === 0) last.byNode.delete(node);
+      else last.byNode.set(node, v);
+    }
+  };
+  // Batches of the previous table are in its (cached) per-batch counts: subtract the gone ones.
+  for (const d of last.batches) if (!after.has(d)) add(activeOfBatch.get(d)!, -1);
+  for (let b = 0; b < next.length; b++) if (!before.has(next[b]!)) add(activeInBatch(tasks, b), +1);
+  activeLast = { tasks, batches: next.slice(), byNode: last.byNode };
+  return last.byNode;
 }
 
 /**
@@ -188,39 +333,28 @@ export function findAvailableNodeForTask(source: StateSource, task: string | Tas
       mem = given!.memory_mb ?? DEFAULT_REQUIREMENTS.memory_mb;
     }
     const memBytes = mem * MiB;
-    const nv = tableView(s.nodes);
-    const role = nv.str('role').matcher('worker');
-    const status = nv.str('status').matcher('online');
-    const cpuCount = nv.num('resources.cpu_count');
-    const memAvail = nv.num('resources.memory_available');
-    const gpuCount = nv.num('resources.gpu_count');
-    const gpuAvail = nv.num('resources.gpu_available');
-    const candidates: number[] = [];
-    for (let b = 0; b < nv.lengths.length; b++) {
-      const cc = cpuCount.chunks[b]!;
-      const ma = memAvail.chunks[b]!;
-      const gc = gpuCount.chunks[b]!;
-      const ga = gpuAvail.chunks[b]!;
-      for (let i = 0; i < nv.lengths[b]!; i++) {
-        if (!(cc.get(i) >= cpu) || !(ma.get(i) >= memBytes)) continue; // NaN (unknown) fails
-        if (gpu > 0 && (!(gc.get(i) >= gpu) || ga.get(i) !== 1)) continue;
-        if (!role.test(b, i) || !status.test(b, i)) continue;
-        candidates.push(nv.starts[b]! + i);
-      }
-    }
-    if (candidates.length === 0) return null;
-    const active = activeTasksPerNode(s);
-    const load = nv.num('resources.cpu_load');
-    const memTotal = nv.num('resources.memory_total');
+    // Online workers best-base first: a node's score never exceeds its base, so the scan stops
+    // at the first node whose base is below the best score found (same answer as scoring all).
+    const f = nodeFacts(s.nodes);
+    let active: Map<string, number> | null = null;
     let best = -1;
     let bestScore = -Infinity;
-    for (const g of candidates) {
-      const score = placementScore(load.at(g), memAvail.at(g), memTotal.at(g), cpuCount.at(g), active[g]!);
-      if (score > bestScore) {
+    for (let k = 0; k < f.row.length; k++) {
+      const base = f.base[k]!;
+      if (base < bestScore) break;
+      if (!(f.cpu[k]! >= cpu) || !(f.memAvail[k]! >= memBytes)) continue; // NaN (unknown) fails
+      if (gpu > 0 && (!(f.gpuCount[k]! >= gpu) || f.gpuAvail[k] !== 1)) continue;
+      active ??= activeTasksByNode(s);
+      const id = f.id[k]!;
+      const score = scoreOf(base, f.cpu[k]!, id === null ? 0 : active.get(id) ?? 0);
+      const g = f.row[k]!;
+      if (score > bestScore || (score === bestScore && g < best)) {
         bestScore = score;
         best = g;
       }
     }
+    if (best < 0) return null;
+    const nv = tableView(s.nodes);
     return nv.record('nodes', best) as unknown as NodeRecord;
   });
 }

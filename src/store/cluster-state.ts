@@ -49,8 +49,9 @@ export interface InMemoryOptions {
   /** This writer's own node id: preferred as `master_id` when registered as a master. */
   nodeId?: string;
   /**
-   * Clock (epoch ms); for tests. Defaults to Date.now. Read once per mutation (a transaction is
-   * one mutation: all its changes get the same time). Each reading must be a finite number in
+   * Clock (epoch ms); for tests. Defaults to Date.now. Read once per mutation, when it starts
+   * (each mutation inside a transaction reads its own; a revision's `updatedAt` is its latest
+   * reading, never read again at commit). Each reading must be a finite number in
    * [0, 8.64e15] (the Date range); a fractional reading is floored to whole ms (so
    * `performance.timeOrigin + performance.now()` works). A reading outside that, or a clock that
    * throws, fails the mutation with INVALID_ARGUMENT naming the value; the state and revision
@@ -148,6 +149,8 @@ export class ClusterState {
   private readonly clock: () => number;
   /** The clock reading of the mutation in progress (read once, at its start), else null. */
   private mutationNow: number | null = null;
+  /** The latest clock reading of the revision in progress (its commit time), else null. */
+  private revisionNow: number | null = null;
   private readonly dicts = new Map<number, StringDictionary>();
   private readonly tables: Record<EntityKind, EntityTable>;
   protected readonly arena: Arena;
@@ -791,27 +794,36 @@ export class ClusterState {
     this.assertOpen();
     if (this.fatal) throw this.fatal;
     const outer = this.undoLog === null;
-    // The clock is read once per mutation, before anything changes (a bad reading changes nothing).
-    if (outer) this.mutationNow = this.readClock();
+    // The clock is read once per mutation (a mutation called by another one, e.g. updateNodeStatus
+    // → updateNode, uses its caller's reading; each mutation inside a transaction reads its own),
+    // before anything changes: a bad reading changes nothing.
+    const reads = !isTransaction && this.mutationNow === null;
+    if (reads) {
+      const t = this.readClock();
+      this.mutationNow = t;
+      this.revisionNow = Math.max(this.revisionNow ?? t, t);
+    }
     if (outer) this.setUndo([]);
     const log = this.undoLog!;
     const mark = log.length;
     const master = this._masterId;
     try {
       const result = fn();
+      if (reads) this.mutationNow = null;
       if (outer) {
-        const now = this.mutationNow!;
-        this.mutationNow = null;
+        const now = this.revisionNow;
+        this.revisionNow = null;
         this.setUndo(null);
-        if (!isTransaction || log.length > 0) this.commit(now);
+        if (!isTransaction || log.length > 0) this.commit(now!);
       }
       return result;
     } catch (e) {
       for (let i = log.length - 1; i >= mark; i--) log[i]!();
       log.length = mark;
       this._masterId = master;
+      if (reads) this.mutationNow = null;
       if (outer) {
-        this.mutationNow = null;
+        this.revisionNow = null;
         this.setUndo(null);
       }
       throw e;
@@ -823,7 +835,10 @@ export class ClusterState {
     for (const k of ENTITY_KINDS) this.tables[k].undo = log;
   }
 
-  /** Commits a revision stamped with the mutation's clock reading (never read here: it cannot fail). */
+  /**
+   * Commits a revision stamped with the latest clock reading of its mutations (the clock is never
+   * read here, so committing cannot fail half-way).
+   */
   private commit(now: number): void {
     this._revision++;
     this._updatedAt = Math.max(now, this._updatedAt);
@@ -831,9 +846,9 @@ export class ClusterState {
   }
 
   /**
-   * The time of the mutation in progress: the clock is read once, when the outermost mutation
-   * starts (see mutate), so every stamp of one revision agrees and a failing clock fails the
-   * mutation before anything changed.
+   * The time of the mutation in progress: the clock is read once, when the mutation starts (see
+   * mutate), so every stamp of one mutation agrees and a failing clock fails the mutation before
+   * anything changed.
    */
   private now(): number {
     return this.mutationNow ?? this.readClock();
@@ -885,10 +900,14 @@ export class ClusterState {
     this.waiters = still;
   }
 
-  /** Re-encodes every changed batch into shared memory (outside transactions only). */
-  private materialize(): void {
+  /**
+   * Re-encodes every changed batch (outside transactions only); with `share` (publishing) also
+   * copies the batches encoded since the last publish into shared memory. A snapshot only
+   * encodes: placing tasks one by one copies each changed batch to shared memory once per publish.
+   */
+  private materialize(share = true): void {
     const retire = (e: { offset: number; length: number }) => this.publisher.retire(e);
-    for (const k of ENTITY_KINDS) if (this.tables[k].dirty) this.tables[k].materialize(this.arena, retire);
+    for (const k of ENTITY_KINDS) if (this.tables[k].dirty) this.tables[k].materialize(this.arena, retire, share);
   }
 
   private directory(): Directory {
@@ -911,7 +930,7 @@ export class ClusterState {
     this.assertOpen();
     if (this.undoLog) throw invalid('getTables()/getState()/snapshot()', 'inside a transaction', 'called outside transactions (use getNode/getTask/getContent inside)');
     if (this.cache?.revision === this._revision) return this.cache;
-    this.materialize();
+    this.materialize(false);
     const tables = { nodes: this.tables.nodes.table(), tasks: this.tables.tasks.table(), content: this.tables.content.table() };
     this.cache = { revision: this._revision, tables };
     return this.cache;

@@ -119,7 +119,7 @@ test('a clock that throws fails the mutation with INVALID_ARGUMENT (its error as
   await s.close();
 });
 
-test('the clock is read once per mutation, before anything changes: a clock that breaks during a transaction cannot bump the revision with nothing changed', async (t) => {
+test('the clock is read once per mutation, before anything changes; a revision is stamped with its latest reading, never read again at commit', async (t) => {
   const { c, fn } = switchable();
   const s = ClusterState.inMemory({ clusterId: 'clock', clock: fn });
   s.registerNode({ id: 'w1', role: 'worker' });
@@ -127,27 +127,40 @@ test('the clock is read once per mutation, before anything changes: a clock that
   s.heartbeat('w1');
   t.is(c.calls - calls, 1, 'one reading for one mutation');
   calls = c.calls;
+  s.updateNodeStatus('w1', 'online'); // calls updateNode internally: still one mutation
+  t.is(c.calls - calls, 1);
+  calls = c.calls;
   s.transaction((st) => {
     st.addTask({ id: 't1', type: 'process' });
     st.assignTask('t1', 'w1');
     st.updateTask('t1', { status: 'running' });
   });
-  t.is(c.calls - calls, 1, 'one reading for a whole transaction');
+  t.is(c.calls - calls, 3, 'one reading per mutation of a transaction');
   const task = s.getTask('t1')!;
-  t.is(task.created_at, task.updated_at, 'every stamp of one revision is the same instant');
-  t.is(task.started_at, task.updated_at / 1000);
-  // The clock breaks in the middle of a transaction (formerly: read again at commit, which threw
-  // after the revision was bumped). The reading taken at the start stands: the transaction commits.
+  t.is(task.started_at, task.updated_at / 1000, 'the stamps of one mutation agree');
+  t.is(s.updatedAt, task.updated_at, 'the revision is stamped with its latest reading');
+  // A clock that breaks once the transaction's mutations are done (formerly read again at
+  // commit, which threw after the revision was bumped): the transaction commits whole.
   const rev = s.revision;
   s.transaction((st) => {
     st.addTask({ id: 't2', type: 'process' });
-    c.throwing = new Error('broken from now on');
     st.assignTask('t2', 'w1');
+    c.throwing = new Error('broken from now on');
   });
   t.is(s.revision, rev + 1);
   t.is(s.getTask('t2')!.status, 'assigned');
   t.is(await s.published(), rev + 1);
-  // ... and the next mutation fails whole, before changing anything.
+  // A clock that breaks in the middle of a transaction fails it whole: nothing changes.
+  c.throwing = null;
+  const err = t.throws(() => s.transaction((st) => {
+    st.addTask({ id: 't3', type: 'process' });
+    c.throwing = new Error('broken mid-transaction');
+    st.assignTask('t3', 'w1');
+  }), { instanceOf: StateError });
+  t.regex(err!.message, /^INVALID_ARGUMENT: options\.clock\(\) .*broken mid-transaction/);
+  t.is(s.revision, rev + 1);
+  t.is(s.getTask('t3'), undefined);
+  // ... and so does the next single mutation, before changing anything.
   t.throws(() => s.removeTask('t2'), { instanceOf: StateError, message: /^INVALID_ARGUMENT: options\.clock\(\)/ });
   t.is(s.revision, rev + 1);
   t.truthy(s.getTask('t2'));

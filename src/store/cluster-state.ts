@@ -280,7 +280,7 @@ export class ClusterState {
   /** The single-row seed layout as an Arrow Table (a heap copy), cached per revision. */
   getState(): Table {
     this.assertOpen();
-    if (this.undoLog) throw invalid('getTables()/getState()/snapshot()', 'inside a transaction', 'called outside transactions (use getNode/getTask/getContent inside)');
+    if (this.undoLog) throw this.insideTransaction();
     if (this.stateCache?.revision === this._revision) return this.stateCache.table;
     const t = this.currentTables().tables;
     const table = singleRowTable({ clusterId: this.clusterId, masterId: this._masterId, updatedAt: this._updatedAt, ...t });
@@ -766,6 +766,17 @@ export class ClusterState {
     if (this.closedFlag) throw closed('cluster state');
   }
 
+  /**
+   * Why getTables()/getState()/snapshot() (and so the helpers given the writer) are refused in a
+   * transaction: a snapshot is a committed, immutable revision, and a transaction's changes are
+   * not committed (they may still roll back). Helpers over the last committed revision would not
+   * see the transaction's own changes (a placement would double-book), so neither is offered.
+   */
+  private insideTransaction(): StateError {
+    return invalid('getTables()/getState()/snapshot() (and helpers given the writer)', 'inside a transaction',
+      'called outside transactions: a snapshot is a committed revision and this transaction\'s changes are not committed yet; inside, read them with getNode/getTask/getContent');
+  }
+
   private requireDir(what: string): StateDirectory {
     if (!this.dir) throw invalid(what, 'an in-memory state', 'called on a state opened with a statePath (an in-memory state has no files)');
     return this.dir;
@@ -928,7 +939,7 @@ export class ClusterState {
 
   private currentTables(): NonNullable<ClusterState['cache']> {
     this.assertOpen();
-    if (this.undoLog) throw invalid('getTables()/getState()/snapshot()', 'inside a transaction', 'called outside transactions (use getNode/getTask/getContent inside)');
+    if (this.undoLog) throw this.insideTransaction();
     if (this.cache?.revision === this._revision) return this.cache;
     this.materialize(false);
     const tables = { nodes: this.tables.nodes.table(), tasks: this.tables.tasks.table(), content: this.tables.content.table() };

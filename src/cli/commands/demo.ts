@@ -348,7 +348,7 @@ async function simulate(
   stop: ReturnType<typeof untilSignal>, tty: boolean,
 ): Promise<{ mutations: number; ms: number }> {
   const out = ctx.io.out;
-  const sim = new Simulator(state, { rate: o.rate, seed: o.seed + 1, onFatal: (e) => stop.reject(e) });
+  const sim = new Simulator(state, { rate: o.rate, seed: o.seed + 1 });
   const started = performance.now();
   let last = Date.now();
   const ticker = setInterval(() => {
@@ -381,6 +381,7 @@ async function simulate(
     const per = (k: keyof SimStats) => (stats[k] - prevStats[k]) / dt;
     const revision = state.revision;
     const latencies = sim.takeLatencies();
+    const placements = sim.takePlacementTimes();
     const pairs = countPairs(state.getTables().nodes, 'role', 'status');
     const nodes: Record<string, Record<string, number>> = {};
     for (const role of NODE_ROLES) {
@@ -405,7 +406,7 @@ async function simulate(
       tasks,
       tasksTotal: summary.tasks.total,
       content: { total: summary.content.total, bytes: summary.content.total_size_gb * 2 ** 30 },
-      latency: { queryP50: percentile(latencies, 50), queryP99: percentile(latencies, 99), queries: latencies.length / dt, flushMs, followerLagMs: follower.lagMs },
+      latency: { queryP50: percentile(latencies, 50), queryP99: percentile(latencies, 99), queries: latencies.length / dt, placeP50: percentile(placements, 50), flushMs, followerLagMs: follower.lagMs },
       memory: { sharedBytes: state.memoryStats().sharedBytes, rssBytes: process.memoryUsage.rss() },
       follower: follower.note,
     };

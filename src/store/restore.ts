@@ -68,7 +68,21 @@ export function restoreFromArena(st: StoreInternals, dir: Directory, read: (e: D
     }
   }
   st.raiseVersion(maxVersion);
-  st.setHead(dir.revision, dir.updatedAt, (dir.meta.master_id as string | null) ?? null);
+  st.setHead(dir.revision, storedTime(dir.updatedAt, dir.revision), (dir.meta.master_id as string | null) ?? null);
+}
+
+/**
+ * The commit time stored with a revision, as whole epoch ms. Writers before the clock was
+ * validated could store a fractional reading (performance.now()-based clocks): it is floored, as
+ * the writer now floors readings; a stored time that is not a number of epoch ms at all (NaN, ±∞,
+ * out of the Date range) is CORRUPT.
+ */
+function storedTime(t: number, revision: number): number {
+  try {
+    return checkTime(Number.isFinite(t) ? Math.floor(t) : t, 'updated_at');
+  } catch (e) {
+    throw corrupt(`revision ${revision} of the arena file has updated_at ${show(t)}, not epoch milliseconds in the Date range`, e);
+  }
 }
 
 /**

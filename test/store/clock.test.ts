@@ -171,3 +171,23 @@ test('the clock is read once per mutation, before anything changes; a revision i
 test('a bad clock at construction is INVALID_ARGUMENT, not a stored NaN', (t) => {
   t.throws(() => ClusterState.inMemory({ clusterId: 'c', clock: () => NaN }), { instanceOf: StateError, message: /^INVALID_ARGUMENT: options\.clock\(\) .*got NaN/ });
 });
+
+test('a fractional commit time stored by an earlier writer (before readings were checked) is floored on reopen: getState(), flush and the Parquet export work', async (t) => {
+  const dir = tempDir(t);
+  const s = await ClusterState.open({ statePath: dir, clusterId: 'legacy', parquet: false });
+  s.registerNode({ id: 'w1', role: 'worker' });
+  // What an unchecked performance.now()-based clock left in the file (a revision stamped 1.5 ms past a whole ms).
+  const int = (s as unknown as { internals(): { setHead(r: number, u: number, m: string | null): void } }).internals();
+  int.setHead(s.revision, 4_000_000_000_000.5, null);
+  s.heartbeat('w1'); // committed with max(now, the stored time): still fractional
+  t.is(s.updatedAt, 4_000_000_000_000.5);
+  await s.flush();
+  await s.close();
+  const again = await ClusterState.open({ statePath: dir });
+  t.is(again.updatedAt, 4_000_000_000_000);
+  t.is(again.getState().numRows, 1);
+  again.heartbeat('w1');
+  await again.flush();
+  await again.exportParquet();
+  await again.close();
+});

@@ -8,7 +8,7 @@ import type { NodeRecord, TaskRecord, TaskResourcesInput } from '../schema/recor
 import type { Snapshot } from '../snapshot.js';
 import { instant, options, requirements, text } from './args.js';
 import type { Data, Table } from 'apache-arrow';
-import { hashBytes, setKey, tableView, type NumChunk } from './columns.js';
+import { hashBytes, setKey, tableView, type NumChunk, type StrChunk } from './columns.js';
 import { withSnapshot, type StateSource } from './source.js';
 
 const MiB = 1048576;
@@ -188,7 +188,11 @@ function nodeFacts(nodes: Table): NodeFacts {
   return f;
 }
 
-/** Active (assigned or running) tasks per node id in one record batch; batches are immutable. */
+/**
+ * Active (assigned or running) tasks per node id in one record batch; batches are immutable.
+ * Computed when a batch is first counted whole (a batch derived from its predecessor by
+ * activeByDiff has none until it is needed).
+ */
 const activeOfBatch = new WeakMap<Data, Map<string, number>>();
 
 /** The tasks table active counts were last computed for, its batches and the counts (by node id). */
@@ -278,18 +282,123 @@ function activeTasksByNode(s: Snapshot): Map<string, number> {
   const last = activeLast ?? { tasks, batches: [], byNode: new Map<string, number>() };
   const before = new Set<Data>(last.batches);
   const after = new Set<Data>(next);
-  const add = (m: Map<string, number>, sign: number) => {
-    for (const [node, n] of m) {
-      const v = (last.byNode.get(node) ?? 0) + sign * n;
-      if (v === 0) last.byNode.delete(node);
-      else last.byNode.set(node, v);
-    }
+  const bump = (node: string, n: number) => {
+    const v = (last.byNode.get(node) ?? 0) + n;
+    if (v === 0) last.byNode.delete(node);
+    else last.byNode.set(node, v);
   };
+  const add = (m: Map<string, number>, sign: number) => {
+    for (const [node, n] of m) bump(node, sign * n);
+  };
+  const diffed = new Set<Data>();
+  for (let b = 0; b < next.length; b++) {
+    if (before.has(next[b]!)) continue;
+    // A batch re-encoded in place (same position, same rows: e.g. one task assigned) is compared
+    // row by row with the one it replaced, and only the rows whose activity changed are counted.
+    const old = last.batches[b];
+    if (old !== undefined && !after.has(old) && activeByDiff(last.tasks, b, tasks, b, bump)) {
+      diffed.add(old);
+      continue;
+    }
+    add(activeInBatch(tasks, b), +1);
+  }
   // Batches of the previous table are in its (cached) per-batch counts: subtract the gone ones.
-  for (const d of last.batches) if (!after.has(d)) add(activeOfBatch.get(d)!, -1);
-  for (let b = 0; b < next.length; b++) if (!before.has(next[b]!)) add(activeInBatch(tasks, b), +1);
+  last.batches.forEach((d, b) => {
+    if (!after.has(d) && !diffed.has(d)) add(activeOfBatch.get(d) ?? activeInBatch(last.tasks, b), -1);
+  });
   activeLast = { tasks, batches: next.slice(), byNode: last.byNode };
   return last.byNode;
+}
+
+/** 1 for the dictionary codes of `assigned` and `running` in a dictionary-coded status chunk. */
+function activeCodes(c: StrChunk): Uint8Array {
+  const t = new Uint8Array(c.dict!.values.length);
+  for (const v of ['assigned', 'running']) {
+    const code = c.codeOf(v);
+    if (code >= 0) t[code] = 1;
+  }
+  return t;
+}
+
+/**
+ * How the active counts change from batch `pb` of `prev` to batch `nb` of `next` (the batch
+ * that replaced it), found by comparing the two and reported to `bump`; false (nothing done)
+ * when they cannot be compared that way (other row counts, plain-text or null statuses).
+ */
+function activeByDiff(prev: Table, pb: number, next: Table, nb: number, bump: (node: string, n: number) => void): boolean {
+  const pv = tableView(prev);
+  const nv = tableView(next);
+  const n = nv.lengths[nb]!;
+  if (pv.lengths[pb] !== n) return false;
+  const ps = pv.str('status').chunks[pb]!;
+  const ns = nv.str('status').chunks[nb]!;
+  const pt = pv.str('assigned_to').chunks[pb]!;
+  const nt = nv.str('assigned_to').chunks[nb]!;
+  if (!ps.codes || !ns.codes || !ps.valid.none || !ns.valid.none || pt.codes || nt.codes) return false;
+  const pa = activeCodes(ps);
+  const na = activeCodes(ns);
+  const change = (node: string | null, d: number) => {
+    if (node !== null) bump(node, d);
+  };
+  const pc = ps.codes;
+  const nc = ns.codes;
+  // Rows whose node changed (found with a few native comparisons), plus rows whose activity did.
+  const rows = changedText(pt, nt, n);
+  for (let i = 0; i < n; i++) if ((pa[pc[i]!] === 1) !== (na[nc[i]!] === 1)) rows.push(i);
+  rows.sort((x, y) => x - y);
+  let last = -1;
+  for (const i of rows) {
+    if (i === last) continue;
+    last = i;
+    if (pa[pc[i]!] === 1) change(pt.get(i), -1);
+    if (na[nc[i]!] === 1) change(nt.get(i), +1);
+  }
+  return true;
+}
+
+/**
+ * Rows (of `n`) where two versions of a string column hold different values (null included).
+ * Rows keep their values' lengths except where a value changed, so the bytes of each stretch of
+ * rows between length changes are compared with one native comparison, and only a stretch that
+ * differs is bisected: a batch that differs in a few rows costs a few comparisons, not a byte
+ * loop over every row.
+ */
+function changedText(a: StrChunk, b: StrChunk, n: number): number[] {
+  const out: number[] = [];
+  if (a.offsets === null || b.offsets === null) {
+    for (let i = 0; i < n; i++) if (a.get(i) !== b.get(i)) out.push(i);
+    return out;
+  }
+  const ao = a.offsets;
+  const bo = b.offsets;
+  const ab = a.bytes!;
+  const bb = b.bytes!;
+  const byBytes: number[] = [];
+  const check = (lo: number, hi: number): void => {
+    if (lo >= hi || Buffer.compare(ab.subarray(ao[lo]!, ao[hi]!), bb.subarray(bo[lo]!, bo[hi]!)) === 0) return;
+    if (hi - lo === 1) {
+      byBytes.push(lo);
+      return;
+    }
+    const mid = (lo + hi) >> 1;
+    check(lo, mid);
+    check(mid, hi);
+  };
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    if (bo[i + 1]! - bo[i]! !== ao[i + 1]! - ao[i]!) {
+      check(start, i);
+      byBytes.push(i);
+      start = i + 1;
+    }
+  }
+  check(start, n);
+  // Validity decides: a row null in both is unchanged whatever its bytes; a null on one side only is a change.
+  const av = a.valid;
+  const bv = b.valid;
+  for (const i of byBytes) if (av.ok(i) || bv.ok(i)) out.push(i);
+  if (!av.none || !bv.none) for (let i = 0; i < n; i++) if (av.ok(i) !== bv.ok(i)) out.push(i);
+  return out;
 }
 
 /**

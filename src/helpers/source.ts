@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import type * as ParquetWasm from 'parquet-wasm';
 import { singleRowTable } from '../arrow/single-row.js';
-import { corrupt, invalid, ioError, show, StateError } from '../errors.js';
+import { corrupt, invalid, ioError, show, StateError, unreadable } from '../errors.js';
 import { isSnapshot, type Snapshot } from '../snapshot.js';
 import { isArrowTable, snapshotFromStateTable } from './state-table.js';
 
@@ -299,6 +299,11 @@ function holdPath(p: string): Held {
  * manage their own), are not released by the helpers; those made from a directory reader are.
  */
 export function hold(source: StateSource): Held {
+  try {
+    if (typeof source === 'object' && source !== null) Object.getPrototypeOf(source); // a revoked Proxy throws here
+  } catch (e) {
+    throw unreadable('state source', e);
+  }
   const p = pathOf(source);
   if (p !== null) return holdPath(p);
   if (isSnapshot(source)) return { snap: source, release: noop };

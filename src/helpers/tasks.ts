@@ -419,7 +419,7 @@ export function findAvailableNodeForTask(source: StateSource, task: string | Tas
   let given: ReturnType<typeof requirements> | null = null;
   let taskId: string | null = null;
   if (typeof task === 'string') taskId = text(task, 'task');
-  else if (task !== null && typeof task === 'object' && !Array.isArray(task)) given = requirements(task, 'requirements');
+  else if (task !== null && typeof task === 'object') given = requirements(task, 'requirements'); // reads it once (an array or an unreadable object is INVALID_ARGUMENT)
   else throw invalid('task', task, 'a task id or a requirements object such as { cpu: 2, memory: "4GB" }');
   return withSnapshot(source, (s) => {
     let cpu: number;

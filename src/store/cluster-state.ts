@@ -694,8 +694,18 @@ export class ClusterState {
    */
   trackWorker(worker: { threadId: number; once(event: 'exit', fn: () => void): unknown }): void {
     this.assertOpen();
-    const id = worker.threadId;
-    worker.once('exit', () => {
+    let id: unknown;
+    let once: unknown;
+    try {
+      id = worker.threadId;
+      once = worker.once;
+    } catch (e) {
+      throw unreadable('trackWorker(worker)', e);
+    }
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || typeof once !== 'function') {
+      throw invalid('trackWorker(worker)', worker, 'a Worker (a thread id and once())');
+    }
+    (once as (event: 'exit', fn: () => void) => unknown).call(worker, 'exit', () => {
       this.publisher.releaseThread(id);
       if (!this.closedFlag) this.publisher.reclaim();
     });

@@ -141,3 +141,28 @@ test('checkOptions: the one check of option objects (plain copy, unknown keys na
   const own = checkOptions(JSON.parse('{"__proto__": 5}') as object, ['__proto__']);
   t.is(Object.getPrototypeOf(own), Object.prototype, 'a "__proto__" key is copied as data, never as the prototype');
 });
+
+test('revoked Proxies given to the helpers and to trackWorker are INVALID_ARGUMENT, not TypeError', async (t) => {
+  const revoked = () => {
+    const p = Proxy.revocable({}, {});
+    p.revoke();
+    return p.proxy as never;
+  };
+  const s = mem();
+  s.registerNode({ id: 'w1', role: 'worker', resources: { cpu: 2, memory: '4GB' } });
+  for (const [what, f] of [
+    ['a state source', () => H.getAllNodes(revoked())],
+    ['a state source (dict)', () => H.getClusterStateAsDict(revoked())],
+    ['requirements', () => H.findAvailableNodeForTask(s, revoked())],
+    ['requirements (filter)', () => H.findTasksByResourceRequirements(s, revoked())],
+    ['helper options', () => H.estimateTimeToCompletion(s, 't', revoked())],
+    ['a worker', () => s.trackWorker(revoked())],
+  ] as const) {
+    const err = t.throws(f, { instanceOf: StateError }, what);
+    t.is(err?.code, 'INVALID_ARGUMENT', what);
+    t.regex(err!.message, /must be a readable plain value, but reading it threw "TypeError: .*revoked/, what);
+  }
+  const q = await t.throwsAsync(s.query('findNodesByRole', revoked()), { instanceOf: StateError });
+  t.is(q?.code, 'INVALID_ARGUMENT');
+  await s.close();
+});

@@ -52,7 +52,7 @@ export function frame(s: Sample, width: number): string[] {
     `revision    writer ${rev(s.revision.writer)}  worker ${rev(s.revision.worker)}  follower ${rev(s.revision.follower)}  durable ${rev(s.revision.durable)}`,
     `throughput  ${int(r.mutations)} mutations/s (${int(r.revisions)} revisions/s), ${int(s.latency.queries)} queries/s`,
     `  per s     heartbeats ${int(r.heartbeats)}  new ${int(r.created)}  placed ${int(r.placed)}  done ${int(r.completed)}  failed ${int(r.failed)}`,
-    `latency     query ${ms(s.latency.queryP50)} p50, ${ms(s.latency.queryP99)} p99   place ${ms(s.latency.placeP50)}   flush ${ms(s.latency.flushMs)}   follower lag ${ms(s.latency.followerLagMs)}`,
+    `latency     query ${ms(s.latency.queryP50)}, p99 ${ms(s.latency.queryP99)}   place ${ms(s.latency.placeP50)}   flush ${ms(s.latency.flushMs)}   lag ${ms(s.latency.followerLagMs)}`,
     '',
     `nodes       ${NODE_STATUSES.map((x) => x.padStart(10)).join('')}     total`,
   ];

@@ -241,14 +241,14 @@ export class EntityTable {
 
   /** Copies each batch encoded since the last call into a fresh arena extent; the superseded extent goes to `retire`. */
   private share(arena: Arena, retire: RetireFn): void {
-    for (const batch of this.unshared) {
+    for (const batch of [...this.unshared]) {
       const master = batch.master!;
-      const extent = arena.alloc(master.byteLength);
+      const extent = arena.alloc(master.byteLength); // IO when shared memory is full: the rest stay unshared
       arena.bytes(extent, master.byteLength).set(master);
       if (batch.extent) retire(batch.extent);
       batch.extent = extent;
+      this.unshared.delete(batch);
     }
-    this.unshared.clear();
   }
 
   /** The encoded batches in order (call after materialize()). */

@@ -19,7 +19,7 @@ import {
 import { nodeId as syntheticNodeId } from '../../synthetic.js';
 import { CliFailure, intOption, JSON_OPTION, numberOption, UsageError, type Command, type Context } from '../command.js';
 import { countPairs } from '../counts.js';
-import { bytes, displayPath, duration, int, println } from '../format.js';
+import { bytes, displayPath, duration, int, jsonText, println } from '../format.js';
 import { untilSignal } from '../signals.js';
 import { stateFiles } from '../state.js';
 import { Simulator, type SimStats } from '../demo/simulator.js';
@@ -213,7 +213,7 @@ async function runDemo(ctx: Context): Promise<number> {
     if (!o.json) println(out, text);
   };
   const emit = (obj: Record<string, unknown>) => {
-    if (o.json) out.write(`${JSON.stringify(obj)}\n`);
+    if (o.json) out.write(`${jsonText(obj)}\n`);
   };
 
   // Ctrl-C / SIGTERM ends the demo cleanly; a second one leaves at once.
@@ -442,7 +442,7 @@ async function simulate(
       }
       // A sample that was in flight when the run ended is still shown: it measured a real second
       // (on a busy machine the first one can take longer than a short --duration).
-      if (o.json) out.write(`${JSON.stringify(sampleJson(s))}\n`);
+      if (o.json) out.write(`${jsonText(sampleJson(s))}\n`);
       else if (tty) {
         const lines = frame(s, Math.max(40, (out.columns ?? 100) - 1));
         out.write(`\x1b[${drawn}A\r\x1b[J${lines.join('\n')}\n`);
@@ -482,7 +482,7 @@ function report(ctx: Context, o: DemoOptions, r: Outcome): void {
   const shown = displayPath(o.dir);
   const parquetShown = parquet ? displayPath(parquet.path) : join(shown, `state_${DEMO_CLUSTER_ID}.parquet`);
   if (o.json) {
-    ctx.io.out.write(`${JSON.stringify({
+    ctx.io.out.write(`${jsonText({
       event: 'done', reason: r.reason, dir: o.dir, revision: r.finalRevision, mutations: r.mutations, run_s: Math.round(r.runMs) / 1000,
       close_ms: Math.round(r.closeMs), follower_revision: r.followerRevision, follower_caught_up: r.caughtUp,
       files: files.map((f) => ({ name: f.name, path: f.path, bytes: f.bytes })), parquet: parquet?.path ?? null,

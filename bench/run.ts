@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     report.add({ suite: 'memory', scale: name, name: 'shared memory after load', unit: 'MB', better: 'lower', runs: [shm.sharedBytes / 1e6] });
     report.add({ suite: 'memory', scale: name, name: 'shared memory / live encoded state, after load', unit: '×', better: 'lower', runs: [shm.sharedBytes / shm.liveBytes], target: '≤ 1.1' });
     if (suites.has('lmdb')) await lmdbSuite(report, state, name, scale);
-    if (suites.has('writer')) await writerSuite(report, state, name, { runs: quick ? 1 : 3, ops: quick ? 2000 : 10_000, loaded: scale });
+    if (suites.has('writer')) await writerSuite(report, state, name, { runs: quick ? 1 : 3, ops: quick ? 2000 : 10_000, placements: quick ? 500 : name === 'L' ? 1000 : 5000, loaded: scale });
     if (suites.has('shared')) {
       await sharedSuite(report, state, name, {
         trials: quick ? 60 : name === 'L' ? 150 : 300,

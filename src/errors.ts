@@ -52,14 +52,45 @@ export function show(value: unknown): string {
     else if (typeof value === 'symbol') text = value.toString();
     else text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = Object.prototype.toString.call(value);
+    try {
+      text = Object.prototype.toString.call(value);
+    } catch {
+      text = '[unreadable object]'; // a revoked Proxy throws even here
+    }
   }
+  text = escapeControls(text);
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * `text` with every control character (C0, DEL, C1) written as a `\u` escape, so that an id
+ * holding ESC or a newline can never move a terminal's cursor or split a log line. Other text is
+ * returned unchanged.
+ */
+export function escapeControls(text: string): string {
+  return /[\u0000-\u001f\u007f-\u009f]/.test(text)
+    ? text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    : text;
 }
 
 /** `INVALID_ARGUMENT`: `what` (e.g. "node.role") had an unacceptable `value`. */
 export function invalid(what: string, value: unknown, expected: string): StateError {
   return new StateError('INVALID_ARGUMENT', `${what} must be ${expected}, got ${show(value)}`);
+}
+
+/**
+ * `INVALID_ARGUMENT`: reading `what` threw (a revoked Proxy, a getter or a Proxy trap that
+ * throws); `cause` is what it threw. Inputs are read once into a plain copy, so this is the only
+ * way an exotic object's own exception can surface.
+ */
+export function unreadable(what: string, cause: unknown): StateError {
+  let reason: string;
+  try {
+    reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : show(cause);
+  } catch {
+    reason = 'an exception';
+  }
+  return new StateError('INVALID_ARGUMENT', `${what} must be a readable plain value, but reading it threw ${show(reason)}`, { cause });
 }
 
 /** `NOT_FOUND`: no `kind` with this id. */

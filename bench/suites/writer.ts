@@ -1,9 +1,12 @@
 /**
  * Writer figures (issue: the foundation): mutation throughput for register/add/assign/update,
- * alone and in transactions, and the cost of getTables() after one mutation — beside a baseline
- * that rebuilds the whole state row by row per change, as the Python original does.
+ * alone and in transactions, the cost of getTables() after one mutation — beside a baseline
+ * that rebuilds the whole state row by row per change, as the Python original does — and
+ * read-your-writes placement: findAvailableNodeForTask on the writer, then assignTask, one task
+ * at a time (each placement sees the previous one).
  */
 import { ClusterState } from '../../src/index.js';
+import { findAvailableNodeForTask } from '../../src/helpers/index.js';
 import { nodeId, taskId } from '../../src/synthetic.js';
 import type { Report } from '../lib/report.js';
 import { recordsOf, rebuildRowByRow } from '../lib/baseline.js';
@@ -11,7 +14,7 @@ import { summarize } from '../lib/stats.js';
 
 type Op = (s: ClusterState, i: number) => void;
 
-export async function writerSuite(report: Report, state: ClusterState, scale: string, opts: { runs: number; ops: number; loaded: { nodes: number; tasks: number } }): Promise<void> {
+export async function writerSuite(report: Report, state: ClusterState, scale: string, opts: { runs: number; ops: number; placements: number; loaded: { nodes: number; tasks: number } }): Promise<void> {
   const nodes = opts.loaded.nodes;
   const online: string[] = [];
   for (let i = 0; i < nodes && online.length < 512; i++) {
@@ -78,5 +81,38 @@ export async function writerSuite(report: Report, state: ClusterState, scale: st
   report.add({
     suite: 'writer', scale, name: 'getTables() after one mutation', unit: 'ms', better: 'lower', runs: ours,
     baseline: { name: 'row-by-row rebuild', runs: base },
+  });
+  await placementFigure(report, state, scale, opts.runs, opts.placements);
+}
+
+/**
+ * Placing `n` fresh pending tasks one by one on the writer: findAvailableNodeForTask(state, id)
+ * (a snapshot after the previous assignment), then assignTask. Every placement must see the one
+ * before it, so each costs a snapshot after one mutation plus the helper's scan.
+ */
+async function placementFigure(report: Report, state: ClusterState, scale: string, runs: number, n: number): Promise<void> {
+  const perTask: number[] = [];
+  let placedAll = 0;
+  for (let r = 0; r < runs; r++) {
+    const ids = Array.from({ length: n }, (_, i) => `place-${r}-${i}`);
+    state.transaction(() => {
+      for (const id of ids) state.addTask({ id, type: 'process', resources: { cpu: 1, memory: '256MiB' } });
+    });
+    await state.published();
+    state.snapshot(); // the added tasks encoded: the loop measures placements only
+    const t0 = performance.now();
+    for (const id of ids) {
+      const node = findAvailableNodeForTask(state, id);
+      if (node) {
+        state.assignTask(id, node.id);
+        placedAll++;
+      }
+    }
+    perTask.push((performance.now() - t0) / n);
+    await state.published();
+  }
+  report.add({
+    suite: 'writer', scale, name: `place ${n.toLocaleString('en-US')} tasks one by one (findAvailableNodeForTask + assignTask)`, unit: 'ms/task', better: 'lower', runs: perTask,
+    note: `${placedAll} of ${n * runs} placed`,
   });
 }

@@ -4,7 +4,7 @@
  * columns are views on the single-row table's buffers. Works for tables read from any Parquet
  * file in the seed layout (pyarrow names list children `element`; fields may be plain utf8).
  */
-import { Data, RecordBatch, Schema, Struct, Table } from 'apache-arrow';
+import { Data, DataType, RecordBatch, Schema, Struct, Table, TimeUnit } from 'apache-arrow';
 import { corrupt } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import { readNumber, readUtf8 } from './row-reader.js';
@@ -17,6 +17,13 @@ export interface FlatTables {
   nodes: Table;
   tasks: Table;
   content: Table;
+}
+
+/** A timestamp column's value in epoch ms (s, µs and ns converted; floored), other numbers as they are. */
+export function epochMs(d: Data, v: number): number {
+  if (!DataType.isTimestamp(d.type)) return v;
+  const unit = (d.type as { unit: TimeUnit }).unit;
+  return unit === TimeUnit.SECOND ? v * 1000 : unit === TimeUnit.MICROSECOND ? Math.floor(v / 1000) : unit === TimeUnit.NANOSECOND ? Math.floor(v / 1e6) : v;
 }
 
 /** The flat tables inside a single-row state table (CORRUPT if it is not one). */
@@ -49,7 +56,7 @@ export function flatFromSingleRow(table: Table, what = 'state table'): FlatTable
   return {
     clusterId: readUtf8(col('cluster_id')!, 0) ?? '',
     masterId: master ? readUtf8(master, 0) : null,
-    updatedAt: updated ? (readNumber(updated, 0) ?? 0) : 0,
+    updatedAt: updated ? epochMs(updated, readNumber(updated, 0) ?? 0) : 0,
     nodes: flat('nodes'),
     tasks: flat('tasks'),
     content: flat('content'),

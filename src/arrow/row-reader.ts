@@ -4,8 +4,8 @@
  * for the few rows a getter or helper returns, never for whole-table scans.
  */
 import type { Data } from 'apache-arrow';
-import { corrupt, show } from '../errors.js';
 import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
+import { corrupt, show } from '../errors.js';
 import { isValidAt } from './column-writer.js';
 
 const decoder = new TextDecoder();
@@ -51,6 +51,18 @@ export function shortFloat32(x: number): number {
   return f;
 }
 
+/**
+ * The value of a JSON column's text. Text that does not parse (a file written by another tool,
+ * or damaged) is CORRUPT naming the column and the text, never a raw SyntaxError.
+ */
+export function parseJsonField(text: string, column: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw corrupt(`column ${column} holds text that is not JSON, ${show(text)} (${(e as Error).message})`, e);
+  }
+}
+
 /** Number at row `i` of a numeric, int64 or timestamp column. */
 export function readNumber(data: Data, i: number): number | null {
   if (!isValidAt(data, i)) return null;
@@ -72,12 +84,7 @@ export function readValue(spec: ColumnSpec, data: Data | undefined, i: number): 
     case 'struct': return readStruct(spec.children, data, i);
     case 'utf8': {
       const s = readUtf8(data, i);
-      if (!spec.json || s === null) return s;
-      try {
-        return JSON.parse(s);
-      } catch (e) {
-        throw corrupt(`${spec.name} of row ${i} holds text that is not JSON: ${show(s)}`, e);
-      }
+      return spec.json && s !== null ? parseJsonField(s, spec.name) : s;
     }
     case 'list': return readList(data, i);
     case 'dict': return data.dictionary ? readDict(data, i) : readUtf8(data, i);

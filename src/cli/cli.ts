@@ -4,6 +4,7 @@
  * with --debug (or CLUSTER_STATE_DEBUG=1).
  */
 import { readFileSync } from 'node:fs';
+import { escapeControls } from '../errors.js';
 import {
   CliFailure, commandHelp, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseCommand, UsageError, wantsHelp,
   type Command, type Io,
@@ -48,9 +49,9 @@ export function mainHelp(): string {
   ].join('\n');
 }
 
-/** One line for an error message (multi-line messages are joined). */
+/** One line for an error message (multi-line messages are joined, other control characters escaped). */
 function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').trim();
+  return escapeControls(text.replace(/\s*\n\s*/g, ' ').trim());
 }
 
 function report(io: Io, e: unknown, debug: boolean, cmd: string | undefined): number {

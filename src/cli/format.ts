@@ -1,16 +1,40 @@
 /**
  * Text output: aligned tables, sizes, durations, times, and JSON lines.
+ *
+ * Nothing read from a state reaches the terminal raw: ids, types, addresses or messages holding
+ * control characters (ESC sequences, newlines, NUL) are printed as `\u001b`-style escapes —
+ * `printable()` for values, and `println`/`printJson` escape whatever control characters remain
+ * (println keeps the newlines and tabs of its own layout; JSON text escapes DEL and the C1 range,
+ * which JSON.stringify leaves raw, so the output stays valid JSON with the same values).
  */
+import { escapeControls } from '../errors.js';
 import type { Io } from './command.js';
 
-/** Writes `text` followed by a newline. */
+/** `text` with every control character (newlines included) escaped: for a value inside a line. */
+export function printable(text: string): string {
+  return escapeControls(text);
+}
+
+/** Control characters other than newline and tab. */
+const LAYOUT_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
+/** Writes `text` followed by a newline; control characters other than its newlines and tabs are escaped. */
 export function println(stream: NodeJS.WritableStream, text = ''): void {
-  stream.write(`${text}\n`);
+  stream.write(`${text.replace(LAYOUT_UNSAFE, (c) => escapeControls(c))}\n`);
+}
+
+/**
+ * JSON text safe for a terminal: JSON.stringify escapes C0 controls inside strings but leaves DEL
+ * and C1 controls (U+0080–U+009F, e.g. the 8-bit CSI) raw; those become `\u` escapes (same value).
+ */
+export function jsonText(value: unknown, compact = true): string {
+  const text = compact ? JSON.stringify(value) : JSON.stringify(value, null, 2);
+  return text.replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Writes `value` as JSON (pretty unless `compact`). */
 export function printJson(io: Io, value: unknown, compact = false): void {
-  io.out.write(`${compact ? JSON.stringify(value) : JSON.stringify(value, null, 2)}\n`);
+  io.out.write(`${jsonText(value, compact)}\n`);
 }
 
 export interface Column<T> {
@@ -22,7 +46,7 @@ export interface Column<T> {
 
 /** An aligned text table (two spaces between columns; the last column is not padded). */
 export function table<T>(rows: readonly T[], columns: readonly Column<T>[]): string {
-  const cells = rows.map((r) => columns.map((c) => c.get(r)));
+  const cells = rows.map((r) => columns.map((c) => printable(c.get(r))));
   const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i]!.length)));
   const line = (vals: string[]) =>
     vals

@@ -12,7 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { closed, invalid, isStateError, StateError } from '../errors.js';
-import { checkBool, checkInt32, checkKeys, checkObject } from '../validate/values.js';
+import { checkBool, checkInt32, checkOptions } from '../validate/values.js';
 import { METADATA_FILE } from '../statedir/names.js';
 import type { Snapshot } from '../snapshot.js';
 import { ArenaReader } from '../statedir/arena-reader.js';
@@ -216,8 +216,7 @@ export class Follower extends EventEmitter<FollowerEvents> {
  */
 export async function followState(statePath: string, options: FollowOptions = {}): Promise<Follower> {
   if (typeof statePath !== 'string' || statePath.length === 0) throw invalid('statePath', statePath, 'a state directory path');
-  const o = checkObject(options, 'options');
-  checkKeys(o, FOLLOW_KEYS, 'options');
+  const o = checkOptions(options, FOLLOW_KEYS, 'options');
   if (o.polling !== undefined) checkBool(o.polling, 'options.polling');
   for (const k of ['intervalMs', 'trailingMs', 'safetyPollMs'] as const) if (o[k] !== undefined) checkInt32(o[k], `options.${k}`);
   const f = new Follower(statePath, o as FollowOptions);

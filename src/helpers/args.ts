@@ -5,7 +5,7 @@
 import { invalid } from '../errors.js';
 import type { TaskResources } from '../schema/records.js';
 import { taskResources } from '../validate/inputs.js';
-import { checkObject, checkKeys } from '../validate/values.js';
+import { checkObject, checkOptions } from '../validate/values.js';
 
 /** A non-empty string (an id, role, status, type, capability, CID or provider). */
 export function text(value: unknown, what: string): string {
@@ -23,12 +23,9 @@ export function requirements(value: unknown, what = 'requirements'): TaskResourc
   return taskResources(checkObject(value, what), what)!;
 }
 
-/** An options object with only the given keys (undefined → {}). */
+/** An options object with only the given keys (undefined → {}): checkOptions, the shared check. */
 export function options(value: unknown, keys: readonly string[], what = 'options'): Record<string, unknown> {
-  if (value === undefined) return {};
-  const o = checkObject(value, what);
-  checkKeys(o, keys, what);
-  return o;
+  return checkOptions(value, keys, what);
 }
 
 /** An epoch-ms instant (for `now` options). */

@@ -12,7 +12,7 @@
 import { DataType, Precision, TimeUnit, Type, type Data, type Table, type Vector } from 'apache-arrow';
 import { StateError } from '../errors.js';
 import { isValidAt } from '../arrow/column-writer.js';
-import { readValue, shortFloat32 } from '../arrow/row-reader.js';
+import { parseJsonField, readValue, shortFloat32 } from '../arrow/row-reader.js';
 import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
 import { ENTITIES, type EntityKind } from '../schema/entities.js';
 
@@ -184,10 +184,14 @@ export class StrChunk {
   readonly codes: Codes | null = null;
   readonly dict: { values: (string | null)[]; codes: Map<string, number> } | null = null;
 
+  /** The column's Data when this chunk is all of it (no parent struct): the key of per-batch caches. */
+  private readonly source: Data | null = null;
+
   constructor(data: Data | null, parent: Data | null, length: number) {
     this.length = length;
     this.valid = new Validity(data, parent);
     if (!data) return;
+    if (parent === null && data.length === length) this.source = data;
     if (data.dictionary) {
       this.codes = data.values as Codes;
       this.dict = dictionaryOf(data.dictionary);
@@ -236,11 +240,38 @@ export class StrChunk {
     return (i) => this.eqBytes(i, target);
   }
 
+  /**
+   * First row of this chunk equal to `value` (`target`: its UTF-8 bytes), or -1. A chunk whose
+   * data is scanned a third time gets a hash index kept with that (immutable) data: record
+   * batches a table change did not touch keep their index, so a lookup on each new revision of a
+   * large table costs the changed batch, not the table.
+   */
+  firstOf(value: string, target: Uint8Array): number {
+    if (this.valid.allNull) return -1;
+    if (this.codes) {
+      const code = this.codeOf(value);
+      if (code < 0) return -1;
+      for (let i = 0; i < this.length; i++) if (this.codes[i] === code && this.valid.ok(i)) return i;
+      return -1;
+    }
+    if (this.source) {
+      let e = chunkIndexes.get(this.source);
+      if (!e) chunkIndexes.set(this.source, (e = { scans: 0, ix: null }));
+      if (!e.ix && ++e.scans > 2) e.ix = new KeyIndex(new StrCol([this], [0]));
+      if (e.ix) return e.ix.findBytes(target, 0, target.length);
+    }
+    for (let i = 0; i < this.length; i++) if (this.eqBytes(i, target)) return i;
+    return -1;
+  }
+
   /** Code of `value` in this chunk's dictionary (-1 when absent); dictionary chunks only. */
   codeOf(value: string): number {
     return this.dict!.codes.get(value) ?? -1;
   }
 }
+
+/** Per-batch hash indexes of key columns (see StrChunk.firstOf), kept with the batch's data. */
+const chunkIndexes = new WeakMap<Data, { scans: number; ix: KeyIndex | null }>();
 
 const shortCache = new Map<number, number>();
 /**
@@ -494,7 +525,8 @@ export class StrCol {
   /**
    * First global row equal to `value`, or -1. The first lookups scan; from the third lookup on
    * the same (immutable) column a hash index is built and used, so repeated id lookups on an
-   * unchanged snapshot are O(1) while a snapshot asked once costs only a scan.
+   * unchanged snapshot are O(1) while a snapshot asked once costs only a scan — of the batches
+   * that changed since earlier revisions were asked (StrChunk.firstOf keeps per-batch indexes).
    */
   first(value: string): number {
     if (this.ix) return this.ix.find(value);
@@ -502,8 +534,12 @@ export class StrCol {
       this.ix = new KeyIndex(this);
       return this.ix.find(value);
     }
-    const r = this.where(value, 1);
-    return r.length ? r[0]! : -1;
+    const target = encoder.encode(value);
+    for (let b = 0; b < this.chunks.length; b++) {
+      const i = this.chunks[b]!.firstOf(value, target);
+      if (i >= 0) return this.starts[b]! + i;
+    }
+    return -1;
   }
 
   /** The hash index of this column (built on first use). */
@@ -618,7 +654,7 @@ export class ListCol {
 /** Reads one record from a batch's column readers (generated per entity, see recordFactory). */
 type RecordFn = (r: readonly unknown[], i: number) => Record<string, unknown>;
 
-const J = (s: string | null): unknown => (s === null ? null : JSON.parse(s));
+const J = (s: string | null, name: string): unknown => (s === null ? null : parseJsonField(s, name));
 const B = (v: number): boolean | null => (v !== v ? null : v === 1);
 const N = (v: number): number | null => (v !== v ? null : v);
 
@@ -642,7 +678,7 @@ function recordFactory(kind: EntityKind): { fn: RecordFn; paths: { path: string;
       case 'utf8':
       case 'dict':
         paths.push({ path, kind: 'str' });
-        return spec.json ? `J(r[${k}].get(i))` : `r[${k}].get(i)`;
+        return spec.json ? `J(r[${k}].get(i), ${JSON.stringify(path)})` : `r[${k}].get(i)`;
       case 'list':
         paths.push({ path, kind: 'list' });
         return `r[${k}].get(i)`;
@@ -689,7 +725,8 @@ function closureRecord(kind: EntityKind): RecordFn {
       };
     }
     const at = k++;
-    const wrap = spec.kind === 'bool' ? B : spec.kind === 'list' ? (x: unknown) => x : spec.kind === 'utf8' || spec.kind === 'dict' ? (spec.json ? J : (x: unknown) => x) : N;
+    const name = spec.name;
+    const wrap = spec.kind === 'bool' ? B : spec.kind === 'list' ? (x: unknown) => x : spec.kind === 'utf8' || spec.kind === 'dict' ? (spec.json ? (x: string | null) => J(x, name) : (x: unknown) => x) : N;
     return (r, i) => (wrap as (x: unknown) => unknown)((r[at] as { get(i: number): unknown }).get(i));
   };
   const fields = ENTITIES[kind].columns.map((c) => [c.name, make(c)] as const);
@@ -848,7 +885,7 @@ export function tableView(table: Table): TableView {
 // ───────────────────────────── byte-keyed index ─────────────────────────────
 
 /** MurmurHash3 (x86, 32-bit) of bytes [s, e): four bytes per step. */
-function hashBytes(b: Uint8Array, s: number, e: number): number {
+export function hashBytes(b: Uint8Array, s: number, e: number): number {
   let h = e - s;
   let k = s;
   for (; k + 4 <= e; k += 4) {

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import type * as ParquetWasm from 'parquet-wasm';
 import { singleRowTable } from '../arrow/single-row.js';
-import { corrupt, invalid, ioError, show, StateError } from '../errors.js';
+import { corrupt, invalid, ioError, show, StateError, unreadable } from '../errors.js';
 import { isSnapshot, type Snapshot } from '../snapshot.js';
 import { localFileOf, readMetadata as readStateMetadata } from '../statedir/metadata.js';
 import { METADATA_FILE } from '../statedir/names.js';
@@ -290,6 +290,11 @@ function holdPath(p: string): Held {
  * manage their own), are not released by the helpers; those made from a directory reader are.
  */
 export function hold(source: StateSource): Held {
+  try {
+    if (typeof source === 'object' && source !== null) Object.getPrototypeOf(source); // a revoked Proxy throws here
+  } catch (e) {
+    throw unreadable('state source', e);
+  }
   const p = pathOf(source);
   if (p !== null) return holdPath(p);
   if (isSnapshot(source)) return { snap: source, release: noop };

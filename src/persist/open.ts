@@ -23,9 +23,9 @@ import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
 import { flatFromSingleRow } from '../arrow/flat-tables.js';
 import { corrupt, invalid, ioError, StateError } from '../errors.js';
-import type { ClusterState, InMemoryOptions, OpenOptions } from '../store/cluster-state.js';
+import { IN_MEMORY_OPTION_KEYS, OPEN_OPTION_KEYS, refuseRetiredOptions, type ClusterState, type InMemoryOptions, type OpenOptions } from '../store/cluster-state.js';
 import { importFlat, restoreFromArena } from '../store/restore.js';
-import { checkBool, checkId, checkInt32, checkKeys, checkObject } from '../validate/values.js';
+import { checkBool, checkId, checkInt32, checkOptions } from '../validate/values.js';
 import { ArenaReader, type OpenedRevision } from '../statedir/arena-reader.js';
 import { FLAG_CLEAN } from '../statedir/meta-slot.js';
 import { localFileOf, readMetadata, type StateMetadata } from '../statedir/metadata.js';
@@ -34,9 +34,6 @@ import { fsyncDir, removeQuietly, sweepTempFiles } from './atomic.js';
 import { ArenaFileWriter, GenerationTaken } from './arena-writer.js';
 import { acquireLock, type HeldLock } from './lock.js';
 import { StateDirectory } from './state-dir.js';
-
-/** The keys `open` takes beyond those of `inMemory`. */
-export const OPEN_ONLY_KEYS = ['statePath', 'lockStaleMs', 'lockWaitMs', 'parquet', 'startFresh', 'onFatal', 'recoverOlder', 'readerGraceMs'] as const;
 
 /** A cluster id that can be part of a file name (no separators, not hidden). */
 function checkFileSafeId(id: string, what: string): string {
@@ -83,14 +80,14 @@ interface ParsedOptions {
 
 /** Step 1: every option of `open` checked; the rest is passed to (and checked by) the in-memory core. */
 function parseOptions(opts: OpenOptions): ParsedOptions {
-  const o = checkObject(opts, 'options') as Record<string, unknown>;
+  refuseRetiredOptions(opts);
+  const o = checkOptions(opts, [...IN_MEMORY_OPTION_KEYS, ...OPEN_OPTION_KEYS], 'options', false) as Record<string, unknown>;
   const core: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (!(OPEN_ONLY_KEYS as readonly string[]).includes(k) && k !== 'clusterId') core[k] = v;
+  for (const [k, v] of Object.entries(o)) if (!(OPEN_OPTION_KEYS as readonly string[]).includes(k) && k !== 'clusterId') core[k] = v;
   if (typeof o.statePath !== 'string' || o.statePath.length === 0) throw invalid('options.statePath', o.statePath, 'a directory path');
   if (o.onFatal !== undefined && typeof o.onFatal !== 'function') throw invalid('options.onFatal', o.onFatal, 'a function');
   if (o.parquet !== undefined && o.parquet !== false) {
-    const p = checkObject(o.parquet, 'options.parquet');
-    checkKeys(p, ['codec', 'maxAgeMs', 'minIntervalMs'], 'options.parquet');
+    checkOptions(o.parquet, ['codec', 'maxAgeMs', 'minIntervalMs'], 'options.parquet', false);
   }
   return {
     statePath: o.statePath,

@@ -6,7 +6,7 @@
  * (`tableFromIPC(bytes)` turns them back into tables).
  */
 import { tableToIPC } from 'apache-arrow';
-import { StateError } from '../errors.js';
+import { invalid, StateError } from '../errors.js';
 import { countBy, findById } from '../helpers/columns.js';
 import * as H from '../helpers/index.js';
 import type { Snapshot } from '../snapshot.js';
@@ -68,4 +68,26 @@ export function runQuery(name: string, snap: Snapshot, args: unknown[]): unknown
   const q = Object.prototype.hasOwnProperty.call(QUERIES, name) ? QUERIES[name] : undefined;
   if (!q) throw new StateError('INVALID_ARGUMENT', `unknown query ${JSON.stringify(name)}; known: ${Object.keys(QUERIES).join(', ')}`);
   return q(snap, ...args);
+}
+
+/**
+ * Checks a query call before anything is posted to a worker: `name` must be a known query and
+ * `args` structured-cloneable (functions, symbols, class instances with private state, revoked
+ * Proxies... cannot cross a thread). Returns the name and a structured clone of the arguments
+ * (read once: the clone is what the worker gets). INVALID_ARGUMENT naming the query and the
+ * argument otherwise, never a DOMException.
+ */
+export function checkQueryCall(name: unknown, args: readonly unknown[]): { name: string; args: unknown[] } {
+  if (typeof name !== 'string') throw invalid('query name', name, 'a string');
+  if (!Object.prototype.hasOwnProperty.call(QUERIES, name)) throw invalid('query name', name, `a known query (one of ${Object.keys(QUERIES).join(', ')})`);
+  const cloned: unknown[] = [];
+  for (let i = 0; i < args.length; i++) {
+    try {
+      cloned.push(structuredClone(args[i]));
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw invalid(`query ${JSON.stringify(name)} argument ${i + 1}`, args[i], `a value that can be copied to a worker thread (plain data: ${why})`);
+    }
+  }
+  return { name, args: cloned };
 }

@@ -8,7 +8,7 @@
 import type { Table } from 'apache-arrow';
 import { StringDictionary } from '../arrow/dictionary.js';
 import { singleRowTable } from '../arrow/single-row.js';
-import { alreadyExists, badTransition, closed, invalid, notFound, StateError } from '../errors.js';
+import { alreadyExists, badTransition, closed, invalid, notFound, StateError, unreadable } from '../errors.js';
 import { ENTITIES, ENTITY_KINDS, type EntityKind, type NodeRole } from '../schema/entities.js';
 import type {
   ContentInput, ContentRecord, ContentUpdate, NodeInput, NodeRecord, NodeResourcesInput, NodeUpdate, TaskInput,
@@ -19,17 +19,19 @@ import { Arena } from '../shm/arena.js';
 import type { Directory, DirTable } from '../shm/directory.js';
 import { Publisher } from '../shm/publisher.js';
 import { DEFAULT_SCRUB_BYTES_PER_TICK, DEFAULT_SCRUB_INTERVAL_MS, Scrubber, type ScrubOptions, type ScrubResult, type ScrubTarget } from '../shm/scrub.js';
-import { LAYOUT_VERSION } from '../shm/layout.js';
+import { EXTENT_ALIGN, HEADER_BYTES, LAYOUT_VERSION, MAX_SHARED_BYTES } from '../shm/layout.js';
+import { align } from '../shm/free-list.js';
+import { checkQueryCall } from '../pool/queries.js';
 import type { SharedHandle } from '../shm/reader.js';
 import { QueryPool } from '../pool/pool.js';
 import type { Snapshot } from '../snapshot.js';
 import {
-  mergeNodeResources, newContentRecord, newNodeRecord, newTaskRecord, nodeFields,
+  mergeNodeResources, newContentRecord, newNodeRecordFrom, newTaskRecord, nodeFields,
   nodeResourcesPatch, taskCidFields, taskResources,
 } from '../validate/inputs.js';
 import { parseSize } from '../validate/size.js';
 import {
-  checkBool, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject, checkOneOf, checkSignedInt32,
+  checkBool, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject, checkOneOf, checkOptions, checkSignedInt32, MAX_TIME_MS,
   checkText, jsonText,
 } from '../validate/values.js';
 import { NODE_STATUSES, TASK_STATUSES } from '../schema/entities.js';
@@ -47,11 +49,22 @@ export interface InMemoryOptions {
   clusterId: string;
   /** This writer's own node id: preferred as `master_id` when registered as a master. */
   nodeId?: string;
-  /** Clock (epoch ms); for tests. Defaults to Date.now. */
+  /**
+   * Clock (epoch ms); for tests. Defaults to Date.now. Read once per mutation, when it starts
+   * (each mutation inside a transaction reads its own; a revision's `updatedAt` is its latest
+   * reading, never read again at commit). Each reading must be a finite number in
+   * [0, 8.64e15] (the Date range); a fractional reading is floored to whole ms (so
+   * `performance.timeOrigin + performance.now()` works). A reading outside that, or a clock that
+   * throws, fails the mutation with INVALID_ARGUMENT naming the value; the state and revision
+   * are unchanged.
+   */
   clock?: () => number;
   /** Initial size of the shared buffer in bytes (it grows as needed). */
   initialSharedBytes?: number;
-  /** Upper bound of the shared buffer (default and maximum 4 GiB on Node 20). */
+  /**
+   * Upper bound of the shared buffer in bytes: a whole number from the initial size up to 2^32
+   * (4 GiB, the default and the maximum of a growable SharedArrayBuffer on Node 20).
+   */
   maxSharedBytes?: number;
   /** Worker threads of the query pool (default: cores - 1, at least 1). */
   queryThreads?: number;
@@ -95,12 +108,53 @@ export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
    * durable, continue from the older slot (losing the revisions after it) instead of CORRUPT.
    */
   recoverOlder?: boolean;
+  /**
+   * Freed space in the arena file stays unused this long (ms, default 1000), so that a reader in
+   * another process that reads a revision within it is never torn (a checksum catches one that is).
+   */
+  readerGraceMs?: number;
 }
 
 /** Options of `removeNode`. */
 export interface RemoveNodeOptions {
   /** Put the node's assigned and running tasks back to pending instead of refusing. */
   requeue?: boolean;
+}
+
+/** Options that no longer exist get an answer saying what replaced them (before the unknown-key check). */
+export function refuseRetiredOptions(opts: unknown): void {
+  if (opts && typeof opts === 'object' && Object.prototype.hasOwnProperty.call(opts, 'pinTimeoutMs')) {
+    throw invalid('options.pinTimeoutMs', (opts as { pinTimeoutMs: unknown }).pinTimeoutMs, 'absent: pins no longer expire by age (a live reader is never treated as dead); options.maxRetainedBytes bounds the memory old snapshots may hold instead');
+  }
+}
+
+/**
+ * The keys `ClusterState.inMemory` (and the constructor) accept; any other key is
+ * INVALID_ARGUMENT naming it (checkOptions). Add a new option here and to InMemoryOptions.
+ */
+export const IN_MEMORY_OPTION_KEYS = [
+  'clusterId', 'nodeId', 'clock', 'initialSharedBytes', 'maxSharedBytes', 'queryThreads', 'maxRetainedBytes', 'scrub',
+] as const satisfies readonly (keyof InMemoryOptions)[];
+
+/**
+ * The keys `ClusterState.open` accepts beyond IN_MEMORY_OPTION_KEYS; `open` passes its options
+ * through to the constructor, which accepts these too when called from `open`.
+ */
+export const OPEN_OPTION_KEYS = [
+  'statePath', 'lockStaleMs', 'lockWaitMs', 'parquet', 'startFresh', 'onFatal', 'recoverOlder', 'readerGraceMs',
+] as const satisfies readonly (keyof OpenOptions)[];
+
+
+const REMOVE_NODE_OPTION_KEYS = ['requeue'] as const satisfies readonly (keyof RemoveNodeOptions)[];
+const DEFAULT_SHARED_BYTES = 1 << 20;
+
+/** `options.maxSharedBytes`: a whole number from the initial size (as the arena rounds it) to 2^32. */
+function checkMaxSharedBytes(value: unknown, initialBytes: number | undefined): number {
+  const min = Math.max(HEADER_BYTES + EXTENT_ALIGN, align(initialBytes ?? 0));
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > MAX_SHARED_BYTES) {
+    throw invalid('options.maxSharedBytes', value, `a whole number of bytes from ${min}${initialBytes === undefined ? '' : ' (options.initialSharedBytes, rounded up)'} to ${MAX_SHARED_BYTES} (4 GiB)`);
+  }
+  return value;
 }
 
 const TASK_UPDATE_KEYS = [
@@ -114,6 +168,10 @@ export class ClusterState {
   /** This writer's own node id, if given. */
   readonly nodeId: string | null;
   private readonly clock: () => number;
+  /** The clock reading of the mutation in progress (read once, at its start), else null. */
+  private mutationNow: number | null = null;
+  /** The latest clock reading of the revision in progress (its commit time), else null. */
+  private revisionNow: number | null = null;
   private readonly dicts = new Map<number, StringDictionary>();
   private readonly tables: Record<EntityKind, EntityTable>;
   protected readonly arena: Arena;
@@ -142,14 +200,21 @@ export class ClusterState {
   private readonly scrubSettings: Required<ScrubOptions> | null;
   private scrubTimer: NodeJS.Timeout | null = null;
 
-  protected constructor(opts: InMemoryOptions, publishInitial = true) {
-    const o = checkObject(opts, 'options');
+  /**
+   * `extraKeys`: option keys accepted besides IN_MEMORY_OPTION_KEYS (ClusterState.open passes
+   * OPEN_OPTION_KEYS, whose values it validates itself). Every other key is INVALID_ARGUMENT.
+   */
+  protected constructor(opts: InMemoryOptions, publishInitial = true, extraKeys: readonly string[] = []) {
+    refuseRetiredOptions(opts);
+    const o = checkOptions(opts, [...IN_MEMORY_OPTION_KEYS, ...extraKeys], 'options', false);
     this.clusterId = checkId(o.clusterId, 'options.clusterId');
     this.nodeId = o.nodeId === undefined ? null : checkId(o.nodeId, 'options.nodeId');
     if (o.clock !== undefined && typeof o.clock !== 'function') throw invalid('options.clock', o.clock, 'a function');
     this.clock = (o.clock as () => number) ?? Date.now;
     this.queryThreads = o.queryThreads === undefined ? undefined : checkInt32(o.queryThreads, 'options.queryThreads', 1);
-    this._updatedAt = this.clock();
+    const initialBytes = o.initialSharedBytes === undefined ? undefined : checkInt32(o.initialSharedBytes, 'options.initialSharedBytes');
+    const maxBytes = o.maxSharedBytes === undefined ? undefined : checkMaxSharedBytes(o.maxSharedBytes, initialBytes);
+    this._updatedAt = this.readClock();
     for (const kind of ENTITY_KINDS) {
       for (const c of ENTITIES[kind].columns) {
         if (c.kind === 'dict') this.dicts.set(c.dictId!, new StringDictionary(c.dictId!, c.values ?? [], c.indexBits ?? 8));
@@ -157,12 +222,8 @@ export class ClusterState {
     }
     const ctx = { dictionary: (id: number) => this.dicts.get(id)!, nextVersion: () => ++this.version };
     this.tables = { nodes: new EntityTable(ENTITIES.nodes, ctx), tasks: new EntityTable(ENTITIES.tasks, ctx), content: new EntityTable(ENTITIES.content, ctx) };
-    this.arena = new Arena(o.initialSharedBytes === undefined ? 1 << 20 : checkInt32(o.initialSharedBytes, 'options.initialSharedBytes'),
-      o.maxSharedBytes === undefined ? undefined : (o.maxSharedBytes as number));
+    this.arena = new Arena(initialBytes ?? Math.min(DEFAULT_SHARED_BYTES, maxBytes ?? MAX_SHARED_BYTES), maxBytes);
     this.publisher = new Publisher(this.arena);
-    if (Object.prototype.hasOwnProperty.call(o, 'pinTimeoutMs')) {
-      throw invalid('options.pinTimeoutMs', o.pinTimeoutMs, 'absent: pins no longer expire by age (a live reader is never treated as dead); options.maxRetainedBytes bounds the memory old snapshots may hold instead');
-    }
     if (o.maxRetainedBytes !== undefined) {
       const m = o.maxRetainedBytes;
       if (typeof m !== 'number' || !Number.isSafeInteger(m) || m <= 0) throw invalid('options.maxRetainedBytes', m, 'a positive integer number of bytes');
@@ -256,7 +317,7 @@ export class ClusterState {
   /** The single-row seed layout as an Arrow Table (a heap copy), cached per revision. */
   getState(): Table {
     this.assertOpen();
-    if (this.undoLog) throw invalid('getTables()/getState()/snapshot()', 'inside a transaction', 'called outside transactions (use getNode/getTask/getContent inside)');
+    if (this.undoLog) throw this.insideTransaction();
     if (this.stateCache?.revision === this._revision) return this.stateCache.table;
     const t = this.currentTables().tables;
     const table = singleRowTable({ clusterId: this.clusterId, masterId: this._masterId, updatedAt: this._updatedAt, ...t });
@@ -309,15 +370,15 @@ export class ClusterState {
    */
   registerNode(input: NodeInput): NodeRecord {
     return this.mutate(() => {
-      const now = this.clock();
-      const fresh = newNodeRecord(input, now); // validates the whole input
+      const now = this.now();
+      const f = nodeFields(checkObject(input, 'node'), 'node', false); // one read of the input, validated whole
+      const fresh = newNodeRecordFrom(f, now);
       const old = this.tables.nodes.get(fresh.id) as NodeRecord | undefined;
       let rec: NodeRecord;
       if (!old) {
         rec = fresh;
         this.tables.nodes.insert(rec as unknown as Row);
       } else {
-        const f = nodeFields(input as unknown as Record<string, unknown>, 'node', false);
         rec = {
           ...old,
           role: fresh.role,
@@ -381,7 +442,7 @@ export class ClusterState {
         ...old,
         status: old.status === 'offline' ? 'online' : old.status,
         resources: patch ? mergeNodeResources(old.resources, patch) : old.resources,
-        last_seen: this.clock(),
+        last_seen: this.now(),
       };
       this.tables.nodes.update(rec.id, rec as unknown as Row);
       return rec;
@@ -396,14 +457,13 @@ export class ClusterState {
   removeNode(id: string, options: RemoveNodeOptions = {}): void {
     this.mutate(() => {
       this.requireNode(id);
-      const o = checkObject(options, 'options');
-      checkKeys(o, ['requeue'], 'options');
+      const o = checkOptions(options, REMOVE_NODE_OPTION_KEYS, 'options');
       const requeue = o.requeue === undefined ? false : checkBool(o.requeue, 'options.requeue');
       const tasks = [...(this.active.get(id) ?? [])];
       if (tasks.length && !requeue) {
         throw badTransition('node', id, 'registered', 'removed', `${tasks.length} task(s) are assigned to it (${tasks.slice(0, 3).join(', ')}${tasks.length > 3 ? ', ...' : ''}); pass { requeue: true }`);
       }
-      const now = this.clock();
+      const now = this.now();
       for (const t of tasks) this.writeTask(this.tables.tasks.get(t) as unknown as TaskRecord, { status: 'pending', assigned_to: null, started_at: null, updated_at: now });
       for (const cid of this.contentProvidedBy(id)) {
         const c = this.tables.content.get(cid) as unknown as ContentRecord;
@@ -419,7 +479,7 @@ export class ClusterState {
   /** Adds a pending task (ALREADY_EXISTS if the id is taken). */
   addTask(input: TaskInput): TaskRecord {
     return this.mutate(() => {
-      const rec = newTaskRecord(input, this.clock());
+      const rec = newTaskRecord(input, this.now());
       if (this.tables.tasks.has(rec.id)) throw alreadyExists('task', rec.id);
       const dict = this.dicts.get(2)!;
       if (!dict.canCode(rec.type)) throw invalid('task.type', rec.type, `one of the ${dict.size} known types (the type dictionary is full)`);
@@ -437,7 +497,7 @@ export class ClusterState {
       const task = this.requireTask(taskId);
       const node = this.requireNode(nodeId);
       this.checkAssignable(task, node);
-      return this.writeTask(task, { status: 'assigned', assigned_to: node.id, updated_at: this.clock() });
+      return this.writeTask(task, { status: 'assigned', assigned_to: node.id, updated_at: this.now() });
     });
   }
 
@@ -452,7 +512,7 @@ export class ClusterState {
       const task = this.requireTask(id);
       const p = checkObject(patch, 'patch');
       checkKeys(p, TASK_UPDATE_KEYS, 'patch');
-      const now = this.clock();
+      const now = this.now();
       const next: Partial<TaskRecord> = { updated_at: now, ...taskCidFields(p, 'patch') };
       if (p.result !== undefined) next.result = checkJson(p.result, 'patch.result');
       if (next.result !== undefined && next.result !== null) jsonText(next.result, 'patch.result');
@@ -508,7 +568,7 @@ export class ClusterState {
   /** Adds a content item; every provider must be a registered node. */
   addContent(input: ContentInput): ContentRecord {
     return this.mutate(() => {
-      const rec = newContentRecord(input, this.clock());
+      const rec = newContentRecord(input, this.now());
       if (this.tables.content.has(rec.cid)) throw alreadyExists('content', rec.cid);
       for (const p of rec.providers) this.requireNode(p, 'provider node');
       this.tables.content.insert(rec as unknown as Row);
@@ -534,7 +594,7 @@ export class ClusterState {
       }
       if (p.pinned !== undefined) {
         rec.pinned = checkBool(p.pinned, 'patch.pinned');
-        if (rec.pinned && !old.pinned) rec.pinned_at = this.clock();
+        if (rec.pinned && !old.pinned) rec.pinned_at = this.now();
         if (!rec.pinned) rec.pinned_at = null;
       }
       this.tables.content.update(cid, rec as unknown as Row);
@@ -674,8 +734,18 @@ export class ClusterState {
    */
   trackWorker(worker: { threadId: number; once(event: 'exit', fn: () => void): unknown }): void {
     this.assertOpen();
-    const id = worker.threadId;
-    worker.once('exit', () => {
+    let id: unknown;
+    let once: unknown;
+    try {
+      id = worker.threadId;
+      once = worker.once;
+    } catch (e) {
+      throw unreadable('trackWorker(worker)', e);
+    }
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || typeof once !== 'function') {
+      throw invalid('trackWorker(worker)', worker, 'a Worker (a thread id and once())');
+    }
+    (once as (event: 'exit', fn: () => void) => unknown).call(worker, 'exit', () => {
       this.publisher.releaseThread(id);
       if (!this.closedFlag) this.publisher.reclaim();
     });
@@ -719,10 +789,10 @@ export class ClusterState {
    */
   async query(name: string, ...args: unknown[]): Promise<unknown> {
     this.assertOpen();
-    if (typeof name !== 'string') throw invalid('query name', name, 'a string');
+    const call = checkQueryCall(name, args); // INVALID_ARGUMENT before anything is posted
     await this.published();
     this.pool ??= new QueryPool(this.shared(), (tid) => this.publisher.releaseThread(tid), { threads: this.queryThreads });
-    return this.pool.run(name, args);
+    return this.pool.run(call.name, call.args);
   }
 
   /**
@@ -768,6 +838,17 @@ export class ClusterState {
     if (this.closedFlag) throw closed('cluster state');
   }
 
+  /**
+   * Why getTables()/getState()/snapshot() (and so the helpers given the writer) are refused in a
+   * transaction: a snapshot is a committed, immutable revision, and a transaction's changes are
+   * not committed (they may still roll back). Helpers over the last committed revision would not
+   * see the transaction's own changes (a placement would double-book), so neither is offered.
+   */
+  private insideTransaction(): StateError {
+    return invalid('getTables()/getState()/snapshot() (and helpers given the writer)', 'inside a transaction',
+      'called outside transactions: a snapshot is a committed revision and this transaction\'s changes are not committed yet; inside, read them with getNode/getTask/getContent');
+  }
+
   private requireDir(what: string): StateDirectory {
     if (!this.dir) throw invalid(what, 'an in-memory state', 'called on a state opened with a statePath (an in-memory state has no files)');
     return this.dir;
@@ -796,22 +877,38 @@ export class ClusterState {
     this.assertOpen();
     if (this.fatal) throw this.fatal;
     const outer = this.undoLog === null;
+    // The clock is read once per mutation (a mutation called by another one, e.g. updateNodeStatus
+    // → updateNode, uses its caller's reading; each mutation inside a transaction reads its own),
+    // before anything changes: a bad reading changes nothing.
+    const reads = !isTransaction && this.mutationNow === null;
+    if (reads) {
+      const t = this.readClock();
+      this.mutationNow = t;
+      this.revisionNow = Math.max(this.revisionNow ?? t, t);
+    }
     if (outer) this.setUndo([]);
     const log = this.undoLog!;
     const mark = log.length;
     const master = this._masterId;
     try {
       const result = fn();
+      if (reads) this.mutationNow = null;
       if (outer) {
+        const now = this.revisionNow;
+        this.revisionNow = null;
         this.setUndo(null);
-        if (!isTransaction || log.length > 0) this.commit();
+        if (!isTransaction || log.length > 0) this.commit(now!);
       }
       return result;
     } catch (e) {
       for (let i = log.length - 1; i >= mark; i--) log[i]!();
       log.length = mark;
       this._masterId = master;
-      if (outer) this.setUndo(null);
+      if (reads) this.mutationNow = null;
+      if (outer) {
+        this.revisionNow = null;
+        this.setUndo(null);
+      }
       throw e;
     }
   }
@@ -821,10 +918,38 @@ export class ClusterState {
     for (const k of ENTITY_KINDS) this.tables[k].undo = log;
   }
 
-  private commit(): void {
+  /**
+   * Commits a revision stamped with the latest clock reading of its mutations (the clock is never
+   * read here, so committing cannot fail half-way).
+   */
+  private commit(now: number): void {
     this._revision++;
-    this._updatedAt = Math.max(this.clock(), this._updatedAt);
+    this._updatedAt = Math.max(now, this._updatedAt);
     this.schedulePublish();
+  }
+
+  /**
+   * The time of the mutation in progress: the clock is read once, when the mutation starts (see
+   * mutate), so every stamp of one mutation agrees and a failing clock fails the mutation before
+   * anything changed.
+   */
+  private now(): number {
+    return this.mutationNow ?? this.readClock();
+  }
+
+  /** One validated clock reading (INVALID_ARGUMENT naming the value otherwise); fractional ms are floored. */
+  private readClock(): number {
+    let t: unknown;
+    try {
+      t = this.clock();
+    } catch (e) {
+      if (e instanceof StateError) throw e;
+      throw unreadable('options.clock()', e);
+    }
+    if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > MAX_TIME_MS) {
+      throw invalid('options.clock()', t, `epoch milliseconds: a finite number from 0 to ${MAX_TIME_MS} (the Date range)`);
+    }
+    return Math.floor(t);
   }
 
   private schedulePublish(): void {
@@ -859,10 +984,14 @@ export class ClusterState {
     this.waiters = still;
   }
 
-  /** Re-encodes every changed batch into shared memory (outside transactions only). */
-  private materialize(): void {
+  /**
+   * Re-encodes every changed batch (outside transactions only); with `share` (publishing) also
+   * copies the batches encoded since the last publish into shared memory. A snapshot only
+   * encodes: placing tasks one by one copies each changed batch to shared memory once per publish.
+   */
+  private materialize(share = true): void {
     const retire = (e: { offset: number; length: number }) => this.publisher.retire(e);
-    for (const k of ENTITY_KINDS) if (this.tables[k].dirty) this.tables[k].materialize(this.arena, retire);
+    for (const k of ENTITY_KINDS) if (this.tables[k].dirty) this.tables[k].materialize(this.arena, retire, share);
   }
 
   private directory(): Directory {
@@ -943,9 +1072,9 @@ export class ClusterState {
 
   private currentTables(): NonNullable<ClusterState['cache']> {
     this.assertOpen();
-    if (this.undoLog) throw invalid('getTables()/getState()/snapshot()', 'inside a transaction', 'called outside transactions (use getNode/getTask/getContent inside)');
+    if (this.undoLog) throw this.insideTransaction();
     if (this.cache?.revision === this._revision) return this.cache;
-    this.materialize();
+    this.materialize(false);
     const tables = { nodes: this.tables.nodes.table(), tasks: this.tables.tasks.table(), content: this.tables.content.table() };
     this.cache = { revision: this._revision, tables };
     return this.cache;

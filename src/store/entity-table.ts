@@ -86,9 +86,15 @@ export class EntityTable {
   private readonly index = new Map<string, number>();
   private nextUid = 1;
   private pending = new Set<Batch>();
+  /** Batches encoded on the heap whose bytes are not in shared memory yet (see share()). */
+  private readonly unshared = new Set<Batch>();
   private readonly keyColumn: number;
   /** Undo log of the open transaction (null when none is open). */
   undo: Undo[] | null = null;
+  /** The last table() and the batch data it was built from (reused while they are the same). */
+  private tableCache: { data: Data<Struct>[]; table: Table } | null = null;
+  /** RecordBatch per encoded batch data (a batch's data is immutable: a change makes new data). */
+  private readonly batchCache = new WeakMap<Data<Struct>, RecordBatch>();
 
   constructor(spec: EntitySpec, private readonly ctx: TableContext) {
     this.spec = spec;
@@ -102,9 +108,9 @@ export class EntityTable {
     return this.index.size;
   }
 
-  /** True when there are changes not yet encoded. */
+  /** True when there are changes not yet encoded, or encoded batches not yet in shared memory. */
   get dirty(): boolean {
-    return this.pending.size > 0;
+    return this.pending.size > 0 || this.unshared.size > 0;
   }
 
   has(id: string): boolean {
@@ -212,16 +218,20 @@ export class EntityTable {
   }
 
   /**
-   * Encodes every changed batch into a fresh arena extent. Superseded extents go to `retire`.
-   * Must not be called while a transaction is open.
+   * Encodes every changed batch (the writer's heap copy) and, when `share` (the default), copies
+   * every batch encoded since the last share into a fresh arena extent; superseded extents go to
+   * `retire`. A snapshot on the writer encodes without sharing: a batch changed many times
+   * between two publishes is copied to shared memory once. Must not be called while a
+   * transaction is open.
    */
-  materialize(arena: Arena, retire: RetireFn): number {
+  materialize(arena: Arena, retire: RetireFn, share = true): number {
     if (this.undo) throw new Error('internal: materialize inside a transaction');
     let count = 0;
     for (const batch of this.pending) {
       if (batch.live === 0) {
         for (const id of batch.ids) if (id !== null) this.index.delete(id);
         if (batch.extent) retire(batch.extent);
+        this.unshared.delete(batch);
         this.dropBatch(batch);
         continue;
       }
@@ -235,7 +245,20 @@ export class EntityTable {
       count++;
     }
     this.pending.clear();
+    if (share) this.share(arena, retire);
     return count;
+  }
+
+  /** Copies each batch encoded since the last call into a fresh arena extent; the superseded extent goes to `retire`. */
+  private share(arena: Arena, retire: RetireFn): void {
+    for (const batch of [...this.unshared]) {
+      const master = batch.master!;
+      const extent = arena.alloc(master.byteLength); // IO when shared memory is full: the rest stay unshared
+      arena.bytes(extent, master.byteLength).set(master);
+      if (batch.extent) retire(batch.extent);
+      batch.extent = extent;
+      this.unshared.delete(batch);
+    }
   }
 
   /** The encoded batches in order (call after materialize()). */
@@ -251,18 +274,32 @@ export class EntityTable {
   relocate(version: number, arena: Arena, retire: RetireFn): boolean {
     const b = this.order.find((x) => x.version === version && x.master !== null && x.data !== null);
     if (!b) return false;
-    this.install(b, b.data!, b.master!, arena, retire, b.crc);
+    this.install(b, b.data!, b.master!, b.crc);
+    this.share(arena, retire);
     return true;
   }
 
-  /** The table as Arrow (views on the arena; call after materialize()). */
+  /**
+   * The table as Arrow (the encoded batches; call after materialize()). The same Table object is
+   * returned while no batch changed, and a RecordBatch is reused for every batch whose data did
+   * not change, so a table after one mutation costs the changed batch, not the whole table.
+   */
   table(): Table {
-    const batches = this.order.map((b) => {
-      const rb = new RecordBatch(this.schema, b.data!);
-      (rb as { schema: Schema }).schema = this.schema; // avoid per-batch schema compare (pitfall 1)
+    const c = this.tableCache;
+    if (c && c.data.length === this.order.length && this.order.every((b, i) => b.data === c.data[i])) return c.table;
+    const data = this.order.map((b) => b.data!);
+    const batches = data.map((d) => {
+      let rb = this.batchCache.get(d);
+      if (!rb) {
+        rb = new RecordBatch(this.schema, d);
+        (rb as { schema: Schema }).schema = this.schema; // avoid per-batch schema compare (pitfall 1)
+        this.batchCache.set(d, rb);
+      }
       return rb;
     });
-    return batches.length ? new Table(this.schema, batches) : new Table(this.schema);
+    const table = batches.length ? new Table(this.schema, batches) : new Table(this.schema);
+    this.tableCache = { data, table };
+    return table;
   }
 
   /** Current dictionary vectors by id (for decoding). */
@@ -302,6 +339,7 @@ export class EntityTable {
   }
 
   private dropBatch(b: Batch): void {
+    this.unshared.delete(b);
     this.batches.delete(b.uid);
     this.order = this.order.filter((x) => x !== b);
     this.pending.delete(b);
@@ -333,7 +371,7 @@ export class EntityTable {
     const master = new Uint8Array(msg.byteLength);
     writeMessage(msg, master);
     const data = decodeRecordBatch(master, this.schema.fields, this.dictionaryVectors(), `${this.spec.kind} batch`, { trusted: true });
-    this.install(batch, data, master, arena, retire, crc32(master));
+    this.install(batch, data, master, crc32(master));
     // Compact slots after deletes and re-index the rows that moved.
     if (batch.structural) {
       const ids: string[] = [];
@@ -404,25 +442,22 @@ export class EntityTable {
     const crc = touched.size <= PATCH_CRC_RUNS
       ? crc32Patched(batch.crc, master.byteLength, [...touched].map(([at, n]) => ({ at, before: before.subarray(at, at + n), after: master.subarray(at, at + n) })))
       : crc32(master);
-    this.install(batch, data, master, arena, retire, crc);
+    this.install(batch, data, master, crc);
     batch.overlay = null;
     batch.dirty = null;
     return true;
   }
 
   /**
-   * Makes `master` (decoded as `data`, CRC32 `crc`) the batch's bytes: copied to a fresh extent
-   * under a new version, the old extent retired.
+   * Makes `master` (decoded as `data`, CRC32 `crc`) the batch's bytes on the heap under a new
+   * version; share() copies it to a fresh extent (retiring the old one) at the next publish.
    */
-  private install(batch: Batch, data: Data<Struct>, master: Uint8Array, arena: Arena, retire: RetireFn, crc: number): void {
-    const extent = arena.alloc(master.byteLength);
-    arena.bytes(extent, master.byteLength).set(master);
-    if (batch.extent) retire(batch.extent);
+  private install(batch: Batch, data: Data<Struct>, master: Uint8Array, crc: number): void {
     batch.data = data;
     batch.master = master;
-    batch.extent = extent;
     batch.version = this.ctx.nextVersion();
     batch.crc = crc;
+    this.unshared.add(batch);
   }
 
   /** Column k of `batch`: runs of old rows copied, changed rows encoded, deleted slots skipped. */

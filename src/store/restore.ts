@@ -3,14 +3,16 @@
  * are — no JS records are rebuilt, only the id index), or from foreign flat tables such as a
  * pyarrow-written Parquet file in the seed layout (rows are validated and imported).
  */
-import { RecordBatch, Table } from 'apache-arrow';
+import { RecordBatch, Table, type Data } from 'apache-arrow';
 import type { StringDictionary } from '../arrow/dictionary.js';
-import type { FlatTables } from '../arrow/flat-tables.js';
+import { epochMs, type FlatTables } from '../arrow/flat-tables.js';
 import { decodeRecordBatch } from '../arrow/ipc-message.js';
-import { readDict, readUtf8 } from '../arrow/row-reader.js';
-import { corrupt } from '../errors.js';
-import { readRecord } from '../helpers/columns.js';
-import { ENTITIES, ENTITY_KINDS, NODE_ROLES, NODE_STATUSES, TASK_STATUSES, type EntityKind } from '../schema/entities.js';
+import { readDict, readUtf8, readValue } from '../arrow/row-reader.js';
+import { corrupt, show, StateError } from '../errors.js';
+import type { ColumnSpec } from '../schema/columns.js';
+import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
+import { checkRecord } from '../validate/inputs.js';
+import { checkId, checkTime } from '../validate/values.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena } from '../shm/arena.js';
 import { decodePrefix } from '../shm/decode.js';
@@ -34,7 +36,6 @@ const DEFAULTS: Record<EntityKind, Record<string, unknown>> = {
   content: { providers: [], pinned: false, replication: 1 },
 };
 
-const ENUMS: Record<string, readonly string[]> = { 'nodes.role': NODE_ROLES, 'nodes.status': NODE_STATUSES, 'tasks.status': TASK_STATUSES };
 
 /**
  * Adopts the revision named by `dir` from an arena file: batches are decoded straight from the
@@ -63,38 +64,90 @@ export function restoreFromArena(st: StoreInternals, dir: Directory, read: (e: D
     } else {
       // Another schema version: decode with the file's own schema, import with defaults.
       const batches = t.batches.map((e, i) => new RecordBatch(prefix.schema, decodeRecordBatch(read(e, `${kind} batch ${i}`), prefix.fields, prefix.dictionaries)));
-      importTable(st, kind, batches.length ? new Table(prefix.schema, batches) : new Table(prefix.schema));
+      importTable(st, kind, batches.length ? new Table(prefix.schema, batches) : new Table(prefix.schema), 'the arena file (an older schema version)');
     }
   }
   st.raiseVersion(maxVersion);
-  st.setHead(dir.revision, dir.updatedAt, (dir.meta.master_id as string | null) ?? null);
+  st.setHead(dir.revision, storedTime(dir.updatedAt, dir.revision), (dir.meta.master_id as string | null) ?? null);
 }
 
-/** Imports foreign flat tables (e.g. from a pyarrow Parquet file); validates as it goes. */
-export function importFlat(st: StoreInternals, flat: FlatTables, revision = 0): void {
-  for (const kind of ENTITY_KINDS) importTable(st, kind, flat[kind]);
-  st.setHead(revision, flat.updatedAt, flat.masterId);
+/**
+ * The commit time stored with a revision, as whole epoch ms. Writers before the clock was
+ * validated could store a fractional reading (performance.now()-based clocks): it is floored, as
+ * the writer now floors readings; a stored time that is not a number of epoch ms at all (NaN, ±∞,
+ * out of the Date range) is CORRUPT.
+ */
+function storedTime(t: number, revision: number): number {
+  try {
+    return checkTime(Number.isFinite(t) ? Math.floor(t) : t, 'updated_at');
+  } catch (e) {
+    throw corrupt(`revision ${revision} of the arena file has updated_at ${show(t)}, not epoch milliseconds in the Date range`, e);
+  }
 }
 
-function importTable(st: StoreInternals, kind: EntityKind, table: Table): void {
+/**
+ * Imports foreign flat tables (e.g. from a pyarrow Parquet file). Every row is checked with the
+ * rules mutations apply (checkRecord: ids, roles, statuses, numbers, times, JSON, sizes), so a
+ * row no mutation could have written — an id holding ESC or a newline, JSON text that does not
+ * parse, a time past the Date range — is refused with CORRUPT naming the row, the field and the
+ * value, and nothing is imported that a later mutation could not address. Timestamps in s, µs or
+ * ns are converted to ms (floored). `what` names the source in messages (e.g. the file).
+ */
+export function importFlat(st: StoreInternals, flat: FlatTables, revision = 0, what = 'the imported state'): void {
+  for (const kind of ENTITY_KINDS) importTable(st, kind, flat[kind], what);
+  const head = (f: () => unknown) => {
+    try {
+      return f();
+    } catch (e) {
+      throw refused(e, `${what}: the cluster fields`);
+    }
+  };
+  const updatedAt = head(() => checkTime(Math.floor(flat.updatedAt), 'updated_at')) as number;
+  const masterId = head(() => (flat.masterId === null ? null : checkId(flat.masterId, 'master_id'))) as string | null;
+  st.setHead(revision, updatedAt, masterId);
+}
+
+/** A refused imported value as CORRUPT (a file another tool wrote is damaged for us, not our caller's argument). */
+function refused(e: unknown, where: string): StateError {
+  const detail = e instanceof StateError ? e.message.replace(/^[A-Z_]+: /, '') : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? show(e)}`;
+  return corrupt(`${where}: ${detail}`, e);
+}
+
+function importTable(st: StoreInternals, kind: EntityKind, table: Table, what: string): void {
   const spec = ENTITIES[kind];
   const target = st.tables[kind];
+  const names = table.schema.fields.map((f) => f.name);
   table.data.forEach((d, b) => {
     for (let i = 0; i < d.length; i++) {
-      const rec = readRecord(kind, table, b, i) as Row;
-      const where = `${kind}[${target.size}]`;
-      const id = rec[spec.key];
-      if (typeof id !== 'string' || id.length === 0) throw corrupt(`${where}: ${spec.key} is ${JSON.stringify(id)}, not an id`);
-      if (target.has(id)) throw corrupt(`${where}: duplicate ${spec.key} ${JSON.stringify(id)}`);
-      for (const [k, v] of Object.entries(DEFAULTS[kind])) if (rec[k] === null || rec[k] === undefined) rec[k] = Array.isArray(v) ? [] : v;
-      for (const [key, allowed] of Object.entries(ENUMS)) {
-        const [k, col] = key.split('.') as [string, string];
-        if (k === kind && !allowed.includes(rec[col] as string)) throw corrupt(`${where} (${JSON.stringify(id)}): ${col} ${JSON.stringify(rec[col])} is not one of ${allowed.join(', ')}`);
+      const row = target.size;
+      const where = `${what}: ${kind} row ${row}`;
+      const raw: Row = {};
+      for (const c of spec.columns) {
+        const k = names.indexOf(c.name);
+        try {
+          raw[c.name] = readImported(c, k < 0 ? undefined : d.children[k], i);
+        } catch (e) {
+          throw refused(e, e instanceof StateError ? where : `${where}: column ${c.name}`); // (our errors name the column)
+        }
       }
-      if (kind === 'tasks' && typeof rec.type !== 'string') throw corrupt(`${where} (${JSON.stringify(id)}): type ${JSON.stringify(rec.type)} is not a string`);
+      for (const [k, v] of Object.entries(DEFAULTS[kind])) if (raw[k] === null || raw[k] === undefined) raw[k] = Array.isArray(v) ? [] : v;
+      let rec: Row;
+      try {
+        rec = checkRecord(kind, raw, kind === 'nodes' ? 'node' : kind === 'tasks' ? 'task' : 'content');
+      } catch (e) {
+        throw refused(e, `${where}${typeof raw[spec.key] === 'string' ? ` (${spec.key} ${show(raw[spec.key])})` : ''}`);
+      }
+      const id = rec[spec.key] as string;
+      if (target.has(id)) throw corrupt(`${where}: duplicate ${spec.key} ${show(id)}`);
       target.insert(rec);
     }
   });
+}
+
+/** One value of a foreign column: as readValue reads it, with timestamps in s/µs/ns converted to ms. */
+function readImported(spec: ColumnSpec, data: Data | undefined, i: number): unknown {
+  const v = readValue(spec, data, i);
+  return spec.kind === 'timestamp' && typeof v === 'number' && data ? epochMs(data, v) : v;
 }
 
 /** Active (assigned or running) task ids per node, by a columnar scan of the tasks table. */

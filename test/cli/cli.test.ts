@@ -576,6 +576,15 @@ test('demo --duration 3 ends cleanly with files a follower and readStateSnapshot
   t.false(existsSync(join(dir, 'writer.lock')), 'the lock was released');
 });
 
+test('demo --duration 1.05: the sample measured in the run is shown even when the run ends while it is taken', async (t) => {
+  // The first sample starts 1 s into the run and needs the query pool, a flush and the follower:
+  // on a busy machine it formerly finished after a short run had ended and was dropped.
+  const dir = join(root, 'demo-short');
+  const r = await run(['demo', '--duration', '1.05', '--nodes', '20', '--tasks', '40', '--content', '20', '--dir', dir], { timeoutMs: 40_000 });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^\[ +\d+s\] rev [\d,]+ \(worker [\d,]+, follower [\d,]+, durable [\d,]+\)/m);
+});
+
 test('demo --json: samples, Ctrl-C stops cleanly; an earlier demo state is replaced', async (t) => {
   const dir = join(root, 'demo-json');
   await writeState(dir, 'demo', (s) => {

@@ -28,7 +28,7 @@ for (const [seed, size] of SEEDS) {
       for (const [label, source] of [['writer', rs.state], ['state table', rs.state.getState()]] as const) {
         for (const c of all) t.deepEqual(run(c, source), c.model(rows), `${label}: ${c.label}`);
       }
-      const out = join(tempDir(), 'export.json');
+      const out = join(tempDir(t), 'export.json');
       t.true(H.exportStateToJson(rs.state, out));
       t.deepEqual(JSON.parse(readFileSync(out, 'utf8')), rowModel.exportedJson(rows), 'exportStateToJson');
     } finally {

@@ -163,7 +163,7 @@ test('times are UTC epoch ms whatever the local time zone; the export writes ISO
   s.assignTask('t', 'n');
   clock.advance(1500);
   s.updateTask('t', { status: 'running' });
-  const out = join(tempDir(), 'tz.json');
+  const out = join(tempDir(t), 'tz.json');
   try {
     for (const tz of ['UTC', 'America/New_York', 'Asia/Tokyo']) {
       process.env.TZ = tz;
@@ -188,7 +188,7 @@ test('export: real JSON (arrays, numbers, JSON values), replaced atomically; fai
   s.registerNode({ id: 'n1', role: 'worker', resources: { memory: '16GiB' }, metadata: { zone: 'a' }, capabilities: ['gpu'] });
   s.addContent({ cid: 'big', size: 2 ** 40, providers: ['n1'], pinned: true });
   s.addTask({ id: 't', type: 'process', payload: { nested: [1, { x: 'é' }] } });
-  const dir = tempDir();
+  const dir = tempDir(t);
   const out = join(dir, 'state.json');
   writeFileSync(out, 'old contents');
   t.true(H.exportStateToJson(s, out));
@@ -262,7 +262,7 @@ test('one snapshot per call: every helper reads its source exactly once; a calle
 
 test('records are the same where code generation is disallowed (node --disallow-code-generation-from-strings)', async (t) => {
   const rs = randomState(32, { nodes: 15, tasks: 40, content: 20 });
-  const dir = tempDir();
+  const dir = tempDir(t);
   const file = join(dir, 'state.parquet');
   writeFileSync(file, parquetBytes(rs.state.getState()));
   const index = new URL('../../src/index.js', import.meta.url).href;

@@ -32,7 +32,7 @@ test('every helper answers identically from the writer, its snapshot, a worker s
   await s.published();
   const reader = attachState(s.shared());
   try {
-    const dir = tempDir();
+    const dir = tempDir(t);
     const file = writeStateParquet(s.getState(), dir, s.clusterId);
     writeFileSync(join(dir, 'state_metadata.json'), JSON.stringify({ cluster_id: s.clusterId, parquet_path: basename(file) }));
     const sources: [string, unknown][] = [
@@ -66,7 +66,7 @@ test('every helper answers identically from the writer, its snapshot, a worker s
     t.deepEqual(H.getClusterStateAsDict(snapOf(fromIpc, s.clusterId, s.masterId, s.updatedAt)), dict, 'getClusterStateAsTables: worker thread (IPC bytes)');
 
     // The export is byte-identical from every source, and from the worker thread.
-    const outDir = tempDir();
+    const outDir = tempDir(t);
     const written = [['writer', s] as [string, unknown], ...sources].map(([label, src], k) => {
       const out = join(outDir, `e${k}.json`);
       t.true(H.exportStateToJson(src as H.StateSource, out), label);
@@ -84,7 +84,7 @@ test('every helper answers identically from the writer, its snapshot, a worker s
 test('the helpers that read no state also run in the pool; unknown queries and bad arguments come back as StateErrors', async (t) => {
   const s = ClusterState.inMemory({ clusterId: 'pool', clock: tickingClock(), queryThreads: 1 });
   try {
-    const dir = tempDir();
+    const dir = tempDir(t);
     writeFileSync(join(dir, 'state_metadata.json'), JSON.stringify({ cluster_id: 'pool' }));
     t.is(await s.query('getStatePathFromMetadata', dir, { standardLocations: false }), dir);
     t.is(((await s.query('connectToStateStore', dir)) as H.StateStoreInfo).metadata!.cluster_id, 'pool');
@@ -101,7 +101,7 @@ test('the helpers that read no state also run in the pool; unknown queries and b
 test('a Parquet path is read once per file version: repeated calls reuse it, a replaced file is read again', async (t) => {
   const a = ClusterState.inMemory({ clusterId: 'cache', clock: tickingClock() });
   a.registerNode({ id: 'w1', role: 'worker' });
-  const dir = tempDir();
+  const dir = tempDir(t);
   const file = writeStateParquet(a.getState(), dir, 'cache');
   const first = H.snapshotOf(file);
   t.is(H.snapshotOf(file), first, 'unchanged file: the same snapshot');
@@ -119,7 +119,7 @@ test('a Parquet path is read once per file version: repeated calls reuse it, a r
 });
 
 test('a directory without metadata uses its newest state_*.parquet; metadata parquet_path may be absolute', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const mk = (id: string, nodes: number) => {
     const s = ClusterState.inMemory({ clusterId: id, clock: tickingClock() });
     for (let i = 0; i < nodes; i++) s.registerNode({ id: `n${i}`, role: 'worker' });
@@ -138,7 +138,7 @@ test('a directory without metadata uses its newest state_*.parquet; metadata par
 test('the directory-reader hook is asked first, released after each call, and falls back to Parquet on null', (t) => {
   const s = ClusterState.inMemory({ clusterId: 'hook', clock: tickingClock() });
   s.registerNode({ id: 'from-hook', role: 'master' });
-  const dir = tempDir();
+  const dir = tempDir(t);
   const other = ClusterState.inMemory({ clusterId: 'parquet', clock: tickingClock() });
   other.registerNode({ id: 'from-parquet', role: 'worker' });
   writeStateParquet(other.getState(), dir, 'parquet');
@@ -176,7 +176,7 @@ test('the directory-reader hook is asked first, released after each call, and fa
 });
 
 test('a durable state directory (ClusterState.open) answers like its writer: through the arena reader, and from its Parquet mirror', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const clock = randomClock(41);
   const s = await ClusterState.open({ statePath: dir, clusterId: 'durable', clock: clock.fn, queryThreads: 1 });
   try {
@@ -265,29 +265,29 @@ test('foreign layouts: 64-bit offsets, fields in another order, missing extensio
 });
 
 test('bad sources: NOT_FOUND names the places searched, unreadable files are CORRUPT, bad arguments INVALID_ARGUMENT', (t) => {
-  const missing = join(tempDir(), 'nope');
+  const missing = join(tempDir(t), 'nope');
   const e1 = t.throws(() => H.getAllNodes(missing), { instanceOf: StateError })!;
   t.is(e1.code, 'NOT_FOUND');
   t.true(e1.message.includes(missing));
 
-  const empty = tempDir();
+  const empty = tempDir(t);
   const e2 = t.throws(() => H.getClusterMetadata(empty), { instanceOf: StateError })!;
   t.is(e2.code, 'NOT_FOUND');
   t.true(e2.message.includes('state_metadata.json (absent)') && e2.message.includes('state_*.parquet (none)'), e2.message);
 
-  const dangling = tempDir();
+  const dangling = tempDir(t);
   writeFileSync(join(dangling, 'state_metadata.json'), JSON.stringify({ parquet_path: 'state_gone.parquet' }));
   const e3 = t.throws(() => H.getClusterMetadata(dangling), { instanceOf: StateError })!;
   t.is(e3.code, 'NOT_FOUND');
   t.true(e3.message.includes(join(dangling, 'state_gone.parquet')), e3.message);
 
-  const garbage = tempDir();
+  const garbage = tempDir(t);
   writeFileSync(join(garbage, 'state_x.parquet'), 'PAR1 this is not parquet at all PAR1');
   t.is(code(t, () => H.getAllNodes(garbage)), 'CORRUPT');
   writeFileSync(join(garbage, 'state_x.parquet'), '');
   t.is(code(t, () => H.getAllNodes(join(garbage, 'state_x.parquet'))), 'CORRUPT');
 
-  const badMd = tempDir();
+  const badMd = tempDir(t);
   writeFileSync(join(badMd, 'state_metadata.json'), '{ not json');
   t.is(code(t, () => H.getAllNodes(badMd)), 'CORRUPT');
   t.is(code(t, () => H.connectToStateStore(badMd)), 'CORRUPT');
@@ -297,7 +297,7 @@ test('bad sources: NOT_FOUND names the places searched, unreadable files are COR
   // A Parquet file that is not a cluster state.
   const s = ClusterState.inMemory({ clusterId: 'x', clock: tickingClock() });
   s.registerNode({ id: 'n', role: 'worker' });
-  const notState = join(tempDir(), 'flat.parquet');
+  const notState = join(tempDir(t), 'flat.parquet');
   writeFileSync(notState, parquetBytes(s.getTables().nodes));
   const e4 = t.throws(() => H.getAllNodes(notState), { instanceOf: StateError })!;
   t.is(e4.code, 'CORRUPT');

@@ -2,7 +2,7 @@
 // helpers must survive (unknown resources, zero memory totals, peers that are not nodes,
 // non-ASCII ids, deletions, many task types across several record batches), a Parquet writer
 // for the file source, and the location of the pyarrow fixtures.
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,9 +31,11 @@ export function tickingClock(start = 1_700_000_000_000): () => number {
   return () => (t += 1000);
 }
 
-/** A fresh temporary directory. */
-export function tempDir(prefix = 'acs-helpers-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+/** A fresh temporary directory, removed when the test `t` ends (passed or failed). */
+export function tempDir(t: { teardown(fn: () => void): void }, prefix = 'acs-helpers-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** Parquet bytes (zstd) of a table, written by parquet-wasm. */

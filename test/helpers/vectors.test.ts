@@ -21,7 +21,7 @@ const counting = (s: ClusterState) => {
 };
 
 test('§6.3.1 getStatePathFromMetadata: the base dir, its cluster_state child, and null for a missing path', (t) => {
-  const tmp = tempDir();
+  const tmp = tempDir(t);
   const alt = join(tmp, 'alt_state');
   mkdirSync(join(alt, 'cluster_state'), { recursive: true });
   writeFileSync(join(alt, 'cluster_state', 'state_metadata.json'), '{}');
@@ -31,7 +31,7 @@ test('§6.3.1 getStatePathFromMetadata: the base dir, its cluster_state child, a
   // The original's answer here depended on the machine's home directory; ours does not have to.
   t.is(H.getStatePathFromMetadata('/nonexistent/path', opts), null);
   // The standard locations, under a home directory the test controls.
-  const home = tempDir();
+  const home = tempDir(t);
   mkdirSync(join(home, '.ipfs_cluster_state'));
   writeFileSync(join(home, '.ipfs_cluster_state', 'state_metadata.json'), '{}');
   t.is(H.getStatePathFromMetadata('/nonexistent/path', { home }), join(home, '.ipfs_cluster_state'));
@@ -47,7 +47,7 @@ test('§6.3.1 getStatePathFromMetadata: the base dir, its cluster_state child, a
 });
 
 test('§6.3.2 connectToStateStore: the metadata of a state directory, null for a missing path', (t) => {
-  const dir = join(tempDir(), 'data_dir');
+  const dir = join(tempDir(t), 'data_dir');
   mkdirSync(dir);
   const md = { plasma_socket: join(dir, 'plasma.sock'), object_id: '0123456789abcdef0123', schema: 'mock_schema', version: 1, cluster_id: 'test-cluster' };
   writeFileSync(join(dir, 'state_metadata.json'), JSON.stringify(md));
@@ -59,7 +59,7 @@ test('§6.3.2 connectToStateStore: the metadata of a state directory, null for a
 });
 
 test('§6.3.3 getClusterState: a real Parquet file with extra columns and an int updated_at; a missing path is NOT_FOUND', (t) => {
-  const dir = join(tempDir(), 'data_dir');
+  const dir = join(tempDir(t), 'data_dir');
   mkdirSync(dir);
   const nodeT = new Struct([new Field('id', new Utf8(), true), new Field('role', new Utf8(), true)]);
   const col = (type: DataType, values: unknown[]) => {
@@ -309,7 +309,7 @@ test('§6.3.15 exportStateToJson: true, real JSON with the counts; a missing sta
   s.registerNode({ id: 'n2', role: 'worker' });
   s.addTask({ id: 't1', type: 'process', payload: { cid: 'QmTest' } });
   s.addContent({ cid: 'QmC', size: 2048, providers: ['n1'] });
-  const out = join(tempDir(), 'state.json');
+  const out = join(tempDir(t), 'state.json');
   t.true(H.exportStateToJson(s, out));
   const json = JSON.parse(readFileSync(out, 'utf8'));
   t.is(json.cluster_id, 'test-cluster');
@@ -318,7 +318,7 @@ test('§6.3.15 exportStateToJson: true, real JSON with the counts; a missing sta
   t.is(json.content.length, 1);
   t.deepEqual(json.tasks[0].payload, { cid: 'QmTest' }, 'a JSON value, not the repr of an array');
   t.true(Array.isArray(json.content[0].providers));
-  t.throws(() => H.exportStateToJson(join(tempDir(), 'none'), join(tempDir(), 'x.json')), { instanceOf: StateError, message: /^NOT_FOUND/ });
+  t.throws(() => H.exportStateToJson(join(tempDir(t), 'none'), join(tempDir(t), 'x.json')), { instanceOf: StateError, message: /^NOT_FOUND/ });
   await s.close();
 });
 

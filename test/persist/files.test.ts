@@ -11,6 +11,17 @@ import { ClusterState, StateError, stateSchema } from '../../src/index.js';
 import { ArenaReader } from '../../src/statedir/arena-reader.js';
 import { encodeMark, MARK_OFFSET, SLOT_OFFSETS } from '../../src/statedir/meta-slot.js';
 import { consistencyWriter } from '../fixtures/consistency-writer.js';
+
+// Every temp directory of this file is removed at the end, also when a test failed.
+const made: string[] = [];
+test.after.always(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+const tracked = (prefix: string): string => {
+  const d = mkdtempSync(prefix);
+  made.push(d);
+  return d;
+};
 import { hashRows } from '../fixtures/invariants.js';
 import { pyarrowFixtures } from '../helpers/support.js';
 
@@ -18,7 +29,7 @@ const FIXTURES = pyarrowFixtures();
 
 /** A directory with two durable revisions (older, newer) and their content hashes. */
 async function twoRevisions() {
-  const dir = mkdtempSync(join(tmpdir(), 'acs-files-'));
+  const dir = tracked(join(tmpdir(), 'acs-files-'));
   const s = await ClusterState.open({ statePath: dir, clusterId: 'files' });
   const { step } = consistencyWriter(s, 9, 300);
   for (let i = 0; i < 50; i++) step();
@@ -190,7 +201,7 @@ const plainish = (v: unknown): unknown => {
 };
 
 test('hyparquet (an independent reader) reads every value of the Parquet mirror as the writer holds it', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'acs-pq-'));
+  const dir = tracked(join(tmpdir(), 'acs-pq-'));
   let now = 1_750_000_000_000;
   const s = await ClusterState.open({ statePath: dir, clusterId: 'pq', clock: () => (now += 1000) });
   s.registerNode({ id: 'm', role: 'master', peers: ['w-ü'], capabilities: ['gpu'], resources: { cpu: 8, memory: '16GiB', gpu: 2, cpu_load: 12.5 }, metadata: { zone: 'a' } });
@@ -222,7 +233,7 @@ test('hyparquet (an independent reader) reads every value of the Parquet mirror 
 });
 
 test('a directory written by pyarrow in the seed layout opens as a state with every record', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'acs-pyarrow-'));
+  const dir = tracked(join(tmpdir(), 'acs-pyarrow-'));
   cpSync(FIXTURES, dir, { recursive: true });
   const golden = JSON.parse(readFileSync(join(dir, 'state_golden-cluster.json'), 'utf8'));
   const s = await ClusterState.open({ statePath: dir, parquet: false });

@@ -7,7 +7,16 @@ import { join } from 'node:path';
 import { ClusterState, StateError } from '../../src/index.js';
 import { followState } from '../../src/follower/index.js';
 
-const tempDir = () => mkdtempSync(join(tmpdir(), 'acs-follow-'));
+// Every temp directory of this file is removed at the end, also when a test failed.
+const made: string[] = [];
+test.after.always(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'acs-follow-'));
+  made.push(d);
+  return d;
+};
 
 function nextError(f: { once(e: 'error', fn: (e: StateError) => void): unknown }, timeoutMs = 10_000): Promise<StateError> {
   return new Promise((resolve, reject) => {

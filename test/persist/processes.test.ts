@@ -32,7 +32,16 @@ function watchForTears(f: Follower): { seen: number[]; tears: string[] } {
   return out;
 }
 
-const tempDir = () => mkdtempSync(join(tmpdir(), 'acs-proc-'));
+// Every temp directory of this file is removed at the end, also when a test failed.
+const made: string[] = [];
+test.after.always(() => {
+  for (const d of made) rmSync(d, { recursive: true, force: true });
+});
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'acs-proc-'));
+  made.push(d);
+  return d;
+};
 
 test('a follower in another process sees the flushed revisions of a child writer, through a 1,000-mutation burst', async (t) => {
   const dir = tempDir();

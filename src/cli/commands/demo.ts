@@ -19,7 +19,7 @@ import {
 import { nodeId as syntheticNodeId } from '../../synthetic.js';
 import { CliFailure, intOption, JSON_OPTION, numberOption, UsageError, type Command, type Context } from '../command.js';
 import { countPairs } from '../counts.js';
-import { bytes, displayPath, duration, int, println } from '../format.js';
+import { bytes, displayPath, duration, int, jsonText, println } from '../format.js';
 import { untilSignal } from '../signals.js';
 import { stateFiles } from '../state.js';
 import { Simulator, type SimStats } from '../demo/simulator.js';
@@ -213,7 +213,7 @@ async function runDemo(ctx: Context): Promise<number> {
     if (!o.json) println(out, text);
   };
   const emit = (obj: Record<string, unknown>) => {
-    if (o.json) out.write(`${JSON.stringify(obj)}\n`);
+    if (o.json) out.write(`${jsonText(obj)}\n`);
   };
 
   // Ctrl-C / SIGTERM ends the demo cleanly; a second one leaves at once.
@@ -302,6 +302,9 @@ async function runDemo(ctx: Context): Promise<number> {
       follower = new FollowerProcess(o.dir);
       say(`simulating: writer pid ${process.pid}, query pool on worker threads, follower process pid ${follower.pid}${o.durationMs ? `, for ${duration(o.durationMs)}` : ''}; Ctrl-C stops`);
       if (tty) say('');
+      // Start the query pool before the clock of --duration starts: a worker thread loading the
+      // library takes a while on a busy machine, and the run is about the living cluster.
+      await writer.query('revision');
       const result = await simulate(writer, follower, o, ctx, stop, tty);
       mutationsTotal = result.mutations;
       runMs = result.ms;
@@ -345,7 +348,7 @@ async function simulate(
   stop: ReturnType<typeof untilSignal>, tty: boolean,
 ): Promise<{ mutations: number; ms: number }> {
   const out = ctx.io.out;
-  const sim = new Simulator(state, { rate: o.rate, seed: o.seed + 1, onFatal: (e) => stop.reject(e) });
+  const sim = new Simulator(state, { rate: o.rate, seed: o.seed + 1 });
   const started = performance.now();
   let last = Date.now();
   const ticker = setInterval(() => {
@@ -378,6 +381,7 @@ async function simulate(
     const per = (k: keyof SimStats) => (stats[k] - prevStats[k]) / dt;
     const revision = state.revision;
     const latencies = sim.takeLatencies();
+    const placements = sim.takePlacementTimes();
     const pairs = countPairs(state.getTables().nodes, 'role', 'status');
     const nodes: Record<string, Record<string, number>> = {};
     for (const role of NODE_ROLES) {
@@ -402,7 +406,7 @@ async function simulate(
       tasks,
       tasksTotal: summary.tasks.total,
       content: { total: summary.content.total, bytes: summary.content.total_size_gb * 2 ** 30 },
-      latency: { queryP50: percentile(latencies, 50), queryP99: percentile(latencies, 99), queries: latencies.length / dt, flushMs, followerLagMs: follower.lagMs },
+      latency: { queryP50: percentile(latencies, 50), queryP99: percentile(latencies, 99), queries: latencies.length / dt, placeP50: percentile(placements, 50), flushMs, followerLagMs: follower.lagMs },
       memory: { sharedBytes: state.memoryStats().sharedBytes, rssBytes: process.memoryUsage.rss() },
       follower: follower.note,
     };
@@ -436,8 +440,9 @@ async function simulate(
         if (done) break;
         throw e;
       }
-      if (done) break;
-      if (o.json) out.write(`${JSON.stringify(sampleJson(s))}\n`);
+      // A sample that was in flight when the run ended is still shown: it measured a real second
+      // (on a busy machine the first one can take longer than a short --duration).
+      if (o.json) out.write(`${jsonText(sampleJson(s))}\n`);
       else if (tty) {
         const lines = frame(s, Math.max(40, (out.columns ?? 100) - 1));
         out.write(`\x1b[${drawn}A\r\x1b[J${lines.join('\n')}\n`);
@@ -477,7 +482,7 @@ function report(ctx: Context, o: DemoOptions, r: Outcome): void {
   const shown = displayPath(o.dir);
   const parquetShown = parquet ? displayPath(parquet.path) : join(shown, `state_${DEMO_CLUSTER_ID}.parquet`);
   if (o.json) {
-    ctx.io.out.write(`${JSON.stringify({
+    ctx.io.out.write(`${jsonText({
       event: 'done', reason: r.reason, dir: o.dir, revision: r.finalRevision, mutations: r.mutations, run_s: Math.round(r.runMs) / 1000,
       close_ms: Math.round(r.closeMs), follower_revision: r.followerRevision, follower_caught_up: r.caughtUp,
       files: files.map((f) => ({ name: f.name, path: f.path, bytes: f.bytes })), parquet: parquet?.path ?? null,

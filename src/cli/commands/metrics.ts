@@ -12,7 +12,8 @@ import {
 } from '../../index.js';
 import { CliFailure, intOption, JSON_OPTION, textOption, type Command } from '../command.js';
 import { countPairs, countTrue } from '../counts.js';
-import { printJson, println } from '../format.js';
+import { printable, printJson, println } from '../format.js';
+import { show } from '../../errors.js';
 import { untilSignal } from '../signals.js';
 import { metadataOf, readState, stateFiles, type StateLocation } from '../state.js';
 
@@ -155,7 +156,7 @@ export const serve: Command = {
     const { loc } = readState(ctx.args.dir!); // fails early (exit 1) when there is no readable state
     let lastError = '';
     const fail = (res: ServerResponse, e: unknown, json: boolean) => {
-      const msg = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
+      const msg = printable((e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' '));
       if (msg !== lastError) ctx.io.err.write(`cluster-state: warning: ${msg}\n`);
       lastError = msg;
       const code = isStateError(e) ? (e as { code: string }).code : 'ERROR';
@@ -163,10 +164,18 @@ export const serve: Command = {
       res.end(json ? `${JSON.stringify({ error: msg, code })}\n` : `${msg}\n`);
     };
     const handle = async (req: IncomingMessage, res: ServerResponse) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
         res.end('method not allowed\n');
+        return;
+      }
+      let url: URL;
+      try {
+        url = new URL(req.url ?? '/', 'http://localhost');
+      } catch {
+        // A request target that is not a URL (e.g. "http://["): the client's error, not the state's.
+        res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`bad request target ${show(req.url)}: not a URL path; try /metrics or /api/summary\n`);
         return;
       }
       if (url.pathname === '/metrics') {

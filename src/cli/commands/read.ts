@@ -17,7 +17,7 @@ import {
 import {
   choiceOption, intOption, JSON_OPTION, textOption, UsageError, type Command, type Context,
 } from '../command.js';
-import { ago, bytes, dec, displayPath, duration, int, isoTime, printJson, println, table, type Column } from '../format.js';
+import { ago, bytes, dec, displayPath, duration, int, isoTime, jsonText, printable, printJson, println, table, type Column } from '../format.js';
 import { readState, stateFiles, type StateLocation } from '../state.js';
 
 const DIR_ARG = { name: 'dir', help: 'a state directory (or a state_*.parquet file)' };
@@ -44,7 +44,7 @@ export const status: Command = {
     const o = ctx.io.out;
     const r = s.nodes.by_role;
     const t = s.tasks.by_status;
-    println(o, `cluster    ${s.cluster_id}   master ${s.master_id ?? '-'}`);
+    println(o, `cluster    ${printable(s.cluster_id)}   master ${s.master_id === null ? '-' : printable(s.master_id)}`);
     println(o, `revision   ${int(snap.revision)}   updated ${isoTime(s.updated_at)} (${ago(s.updated_at)})`);
     println(o, `nodes      ${int(s.nodes.total)} total, ${int(s.nodes.active)} online   master ${int(r.master)}  worker ${int(r.worker)}  leecher ${int(r.leecher)}`);
     println(o, `resources  ${int(s.resources.cpu_cores)} CPU cores   ${int(s.resources.gpu_cores.total)} GPUs (${int(s.resources.gpu_cores.available)} available)   `
@@ -230,9 +230,9 @@ function renderValue(key: string, v: unknown): string {
   if (typeof v === 'number' && MS_FIELDS.has(key)) return `${isoTime(v)} (${ago(v)})`;
   if (typeof v === 'number' && S_FIELDS.has(key)) return `${isoTime(v * 1000)} (${ago(v * 1000)})`;
   if (typeof v === 'number' && BYTE_FIELDS.has(key)) return `${int(v)} (${bytes(v)})`;
-  if (Array.isArray(v)) return v.length === 0 ? '[]' : `${v.map((x) => (typeof x === 'string' ? x : JSON.stringify(x))).join(', ')}`;
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  if (Array.isArray(v)) return v.length === 0 ? '[]' : `${v.map((x) => (typeof x === 'string' ? printable(x) : jsonText(x))).join(', ')}`;
+  if (typeof v === 'object') return jsonText(v);
+  return printable(String(v));
 }
 
 function flatten(rec: Record<string, unknown>): [string, string][] {
@@ -275,7 +275,7 @@ export const get: Command = {
     }
     const rows = flatten(rec as unknown as Record<string, unknown>);
     const w = Math.max(...rows.map(([k]) => k.length));
-    println(ctx.io.out, `${kind} ${id}   (revision ${int(snap.revision)})`);
+    println(ctx.io.out, `${kind} ${printable(id)}   (revision ${int(snap.revision)})`);
     for (const [k, v] of rows) if (k !== 'id' && k !== 'cid') println(ctx.io.out, `  ${k.padEnd(w)}  ${v}`);
     return 0;
   },
@@ -324,7 +324,7 @@ export const exportCmd: Command = {
     if (ctx.values.json) {
       printJson(ctx.io, { path: out, cluster_id: snap.clusterId, revision: snap.revision, bytes: size, ...counts });
     } else {
-      println(ctx.io.out, `wrote ${displayPath(out)}: revision ${int(snap.revision)} of cluster ${snap.clusterId}, `
+      println(ctx.io.out, `wrote ${printable(displayPath(out))}: revision ${int(snap.revision)} of cluster ${printable(snap.clusterId)}, `
         + `${int(counts.nodes)} nodes, ${int(counts.tasks)} tasks, ${int(counts.content)} content items (${bytes(size)})`);
     }
     return 0;

@@ -5,7 +5,7 @@
 import { followState, isStateError, NODE_ROLES, NODE_STATUSES, StateError, TASK_STATUSES, type Snapshot } from '../../index.js';
 import { intOption, JSON_OPTION, UsageError, type Command } from '../command.js';
 import { countBy, diffIds, idState, ordered, type Changes, type EntityChange, type IdState } from '../counts.js';
-import { displayPath, int, println } from '../format.js';
+import { displayPath, int, jsonText, printable, println } from '../format.js';
 import { readState, locate } from '../state.js';
 import { untilSignal } from '../signals.js';
 
@@ -34,8 +34,8 @@ function statusLine(now: Record<string, number>, before: Record<string, number> 
 }
 
 function idList(ids: string[], max: number): string {
-  if (max <= 0 || ids.length <= max) return ids.join(', ');
-  return `${ids.slice(0, max).join(', ')} (+${int(ids.length - max)} more)`;
+  if (max <= 0 || ids.length <= max) return ids.map(printable).join(', ');
+  return `${ids.slice(0, max).map(printable).join(', ')} (+${int(ids.length - max)} more)`;
 }
 
 function changeLines(kind: string, c: EntityChange, max: number): string[] {
@@ -91,13 +91,13 @@ export const watch: Command = {
       const counts = countsOf(snap);
       const changes: Changes | null = prev ? diffIds(prev.ids, ids) : null;
       if (json) {
-        ctx.io.out.write(`${JSON.stringify({
+        ctx.io.out.write(`${jsonText({
           revision: snap.revision, cluster_id: snap.clusterId, updated_at: new Date(snap.updatedAt).toISOString(),
           observed_at: new Date(observed).toISOString(), counts, changes,
         })}\n`);
       } else {
         const o = ctx.io.out;
-        println(o, `revision ${int(snap.revision)}  ${new Date(snap.updatedAt).toISOString()}  cluster ${snap.clusterId}`);
+        println(o, `revision ${int(snap.revision)}  ${new Date(snap.updatedAt).toISOString()}  cluster ${printable(snap.clusterId)}`);
         println(o, `  nodes   ${int(counts.nodes.total).padStart(9)}  ${statusLine(counts.nodes.by_status, prev?.counts.nodes.by_status)}`);
         println(o, `  tasks   ${int(counts.tasks.total).padStart(9)}  ${statusLine(counts.tasks.by_status, prev?.counts.tasks.by_status)}`);
         const dc = prev ? counts.content.total - prev.counts.content.total : 0;
@@ -120,7 +120,7 @@ export const watch: Command = {
       }
     });
     follower.on('error', (e: StateError) => {
-      const msg = e.message.replace(/\s+/g, ' ');
+      const msg = printable(e.message.replace(/\s+/g, ' '));
       if (msg !== lastError) ctx.io.err.write(`cluster-state: warning: ${msg} (keeping revision ${follower.revision})\n`);
       lastError = msg;
     });
@@ -171,7 +171,7 @@ export const follow: Command = {
       })}\n`);
     };
     follower.on('change', show);
-    follower.on('error', (e: StateError) => ctx.io.err.write(`${e.message.replace(/\s+/g, ' ')}\n`));
+    follower.on('error', (e: StateError) => ctx.io.err.write(`${printable(e.message.replace(/\s+/g, ' '))}\n`));
     if (follower.revision >= 0) show();
     let parentWatch: NodeJS.Timeout | null = null;
     if (ctx.values['exit-with-parent']) {

@@ -1,16 +1,24 @@
 /**
  * The living cluster of `cluster-state demo`: on every tick the simulator makes the writer's
  * mutations a real cluster would cause — heartbeats, nodes going offline and coming back,
- * tasks created, placed with findAvailableNodeForTask on the query pool (worker threads over
- * shared memory), started, completed (their output pinned as new content) or failed and
- * retried, content replicated to more providers — and keeps the state's size bounded so the
- * demo can run for as long as you like.
+ * tasks created, placed with findAvailableNodeForTask on the writer (read-your-writes: each
+ * placement sees the previous one), started, completed (their output pinned as new content) or
+ * failed and retried, content replicated to more providers — and keeps the state's size bounded
+ * so the demo can run for as long as you like.
+ *
+ * Placement runs on the writer, not on the query pool: a pool worker answers from a snapshot
+ * that does not hold the placements still in flight (eight queries in flight would all pick the
+ * same best node), and a round trip per task capped placement at the tick rate — the pending
+ * queue grew without bound. On the writer a placement costs about one re-encoded batch (see
+ * findAvailableNodeForTask), so every pending task is placed within a tick or two.
  */
-import { isStateError, type ClusterState, type NodeRecord, type TaskStatus } from '../../index.js';
+import { isStateError, type ClusterState, type TaskStatus } from '../../index.js';
+import { findAvailableNodeForTask } from '../../helpers/index.js';
 import { cid as syntheticCid, prng, TASK_TYPES } from '../../synthetic.js';
+import { checkOptions } from '../../validate/values.js';
 import { labels } from '../counts.js';
 
-type EventKind = 'start' | 'finish' | 'retry' | 'recover';
+type EventKind = 'start' | 'finish' | 'retry' | 'recover' | 'place';
 
 interface Due {
   at: number;
@@ -106,11 +114,18 @@ export interface SimOptions {
   /** New tasks per second. */
   rate: number;
   seed: number;
-  /** How many placement queries may be in flight on the pool at once. */
-  maxInflight?: number;
-  /** Called when a query fails for a reason other than the demo stopping (the demo must stop). */
-  onFatal(e: unknown): void;
+  /**
+   * Wall-clock milliseconds a tick may spend placing pending tasks (default 20, of a 50 ms tick);
+   * Infinity places every pending task in each tick (tests, where time is simulated).
+   */
+  placeBudgetMs?: number;
 }
+
+const SIM_OPTION_KEYS = ['rate', 'seed', 'placeBudgetMs'] as const satisfies readonly (keyof SimOptions)[];
+
+/** A task no node fits is tried again this much later, and cancelled after this many tries. */
+const PLACE_RETRY_MS = 1000;
+const PLACE_TRIES = 5;
 
 export class Simulator {
   readonly stats: SimStats = {
@@ -119,6 +134,8 @@ export class Simulator {
   };
   /** Round trips of queries on the pool since the last `takeLatencies()` (ms). */
   private latencies: number[] = [];
+  /** Placement times since the last `takePlacementTimes()` (ms). */
+  private placeMs: number[] = [];
   private readonly rnd: () => number;
   private readonly due = new DueHeap();
   private readonly pending = new Queue();
@@ -133,8 +150,7 @@ export class Simulator {
   private readonly memTotal = new Map<string, number>();
   private cids: string[] = [];
   private cidHead = 0;
-  private readonly inflight = new Set<Promise<void>>();
-  private readonly maxInflight: number;
+  private readonly placeBudgetMs: number;
   private readonly maxTasks: number;
   private readonly maxContent: number;
   private nextTask = 0;
@@ -143,9 +159,12 @@ export class Simulator {
   private stopped = false;
   private readonly runId: string;
 
-  constructor(private readonly state: ClusterState, private readonly opts: SimOptions) {
-    this.rnd = prng(opts.seed);
-    this.maxInflight = opts.maxInflight ?? 8;
+  private readonly opts: SimOptions;
+
+  constructor(private readonly state: ClusterState, options: SimOptions) {
+    this.opts = checkOptions(options, SIM_OPTION_KEYS, 'simulator options', false) as unknown as SimOptions;
+    this.rnd = prng(this.opts.seed);
+    this.placeBudgetMs = this.opts.placeBudgetMs ?? 20;
     this.runId = Date.now().toString(36);
     const t = state.getTables();
     const now = Date.now();
@@ -184,9 +203,9 @@ export class Simulator {
     this.nextCid = this.cids.length;
   }
 
-  /** Counts the pending placements and tasks in flight (for the view). */
-  get queued(): { pending: number; inflight: number; due: number } {
-    return { pending: this.pending.size, inflight: this.inflight.size, due: this.due.size };
+  /** Tasks waiting for placement, and scheduled events (for the view and tests). */
+  get queued(): { pending: number; due: number } {
+    return { pending: this.pending.size, due: this.due.size };
   }
 
   /** The query round trips (ms) measured since the last call. */
@@ -315,11 +334,12 @@ export class Simulator {
       }
     }
 
-    // Placement on the worker pool.
-    while (this.inflight.size < this.maxInflight && this.pending.size > 0) {
+    // Placement on the writer, oldest first, within the tick's budget.
+    const until = performance.now() + this.placeBudgetMs;
+    while (this.pending.size > 0 && performance.now() < until) {
       const id = this.pending.shift()!;
       if (this.status.get(id) !== 'pending') continue;
-      this.place(id);
+      this.place(id, now);
     }
   }
 
@@ -342,49 +362,44 @@ export class Simulator {
     this.pending.push(id);
   }
 
-  /** Asks a pool worker for the best node, then assigns (or requeues) the task. */
-  private place(id: string): void {
-    const task = this.state.getTask(id);
-    if (!task) return;
-    const need = { cpu: task.resources.cpu_cores ?? 1, gpu: task.resources.gpu_cores ?? 0, memory: `${task.resources.memory_mb ?? 256}MiB` };
+  /**
+   * Places a pending task on the best node (findAvailableNodeForTask on the writer: it sees every
+   * placement made before), or schedules another try; a task no node fits for PLACE_TRIES tries
+   * is cancelled.
+   */
+  private place(id: string, now: number): void {
     const t0 = performance.now();
-    const p = (this.state.query('findAvailableNodeForTask', need) as Promise<NodeRecord | null>)
-      .then((node) => {
-        this.latencies.push(performance.now() - t0);
-        if (this.stopped || this.status.get(id) !== 'pending') return;
-        if (node === null) {
-          this.stats.unplaced++;
-        } else if (this.nodeStatus.get(node.id) !== 'online') {
-          this.stats.conflicts++; // it went away after the query's snapshot was taken
-        } else if (this.apply(() => this.state.assignTask(id, node.id))) {
-          this.stats.placed++;
-          this.status.set(id, 'assigned');
-          this.bind(id, node.id);
-          this.misses.delete(id);
-          this.due.push({ at: Date.now() + 100 + this.rnd() * 900, kind: 'start', id });
-          return;
-        }
-        const misses = (this.misses.get(id) ?? 0) + 1;
-        if (misses >= 5) {
-          // Nothing fits (e.g. a GPU task while every GPU node is busy): give up on it.
-          this.misses.delete(id);
-          if (this.apply(() => this.state.updateTask(id, { status: 'cancelled', error: 'no node fits its requirements' }))) {
-            this.stats.cancelled++;
-            this.status.set(id, 'cancelled');
-            this.finished.push(id);
-          }
-        } else {
-          this.misses.set(id, misses);
-          this.pending.push(id);
-        }
-      })
-      .catch((e) => {
-        if (!this.stopped) this.opts.onFatal(e);
-      })
-      .finally(() => {
-        this.inflight.delete(p);
-      });
-    this.inflight.add(p);
+    const node = findAvailableNodeForTask(this.state, id);
+    this.placeMs.push(performance.now() - t0);
+    if (node !== null && this.apply(() => this.state.assignTask(id, node.id))) {
+      this.stats.placed++;
+      this.status.set(id, 'assigned');
+      this.bind(id, node.id);
+      this.misses.delete(id);
+      this.due.push({ at: now + 100 + this.rnd() * 900, kind: 'start', id });
+      return;
+    }
+    if (node === null) this.stats.unplaced++;
+    const misses = (this.misses.get(id) ?? 0) + 1;
+    if (misses >= PLACE_TRIES) {
+      // Nothing fits (e.g. a GPU task while every GPU node is busy): give up on it.
+      this.misses.delete(id);
+      if (this.apply(() => this.state.updateTask(id, { status: 'cancelled', error: 'no node fits its requirements' }))) {
+        this.stats.cancelled++;
+        this.status.set(id, 'cancelled');
+        this.finished.push(id);
+      }
+    } else {
+      this.misses.set(id, misses);
+      this.due.push({ at: now + PLACE_RETRY_MS, kind: 'place', id });
+    }
+  }
+
+  /** Wall-clock ms of each placement since the last call (findAvailableNodeForTask on the writer). */
+  takePlacementTimes(): number[] {
+    const p = this.placeMs;
+    this.placeMs = [];
+    return p;
   }
 
   private handle(d: Due, now: number): void {
@@ -426,6 +441,10 @@ export class Simulator {
           else this.finished.push(d.id);
         }
         this.unbind(d.id);
+        return;
+      }
+      case 'place': {
+        if (st === 'pending') this.pending.push(d.id);
         return;
       }
       case 'retry': {
@@ -471,9 +490,8 @@ export class Simulator {
     }
   }
 
-  /** Stops making changes and waits for the placements in flight. */
+  /** Stops making changes (every change is synchronous: nothing is left in flight). */
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.allSettled([...this.inflight]);
   }
 }

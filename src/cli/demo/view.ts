@@ -22,7 +22,8 @@ export interface Sample {
   tasks: Record<string, number>;
   tasksTotal: number;
   content: { total: number; bytes: number };
-  latency: { queryP50: number | null; queryP99: number | null; queries: number; flushMs: number | null; followerLagMs: number | null };
+  /** placeP50: findAvailableNodeForTask on the writer, per placement; query*: pool round trips. */
+  latency: { queryP50: number | null; queryP99: number | null; queries: number; placeP50: number | null; flushMs: number | null; followerLagMs: number | null };
   memory: { sharedBytes: number; rssBytes: number };
   follower: string;
 }
@@ -51,7 +52,7 @@ export function frame(s: Sample, width: number): string[] {
     `revision    writer ${rev(s.revision.writer)}  worker ${rev(s.revision.worker)}  follower ${rev(s.revision.follower)}  durable ${rev(s.revision.durable)}`,
     `throughput  ${int(r.mutations)} mutations/s (${int(r.revisions)} revisions/s), ${int(s.latency.queries)} queries/s`,
     `  per s     heartbeats ${int(r.heartbeats)}  new ${int(r.created)}  placed ${int(r.placed)}  done ${int(r.completed)}  failed ${int(r.failed)}`,
-    `latency     query ${ms(s.latency.queryP50)} p50, ${ms(s.latency.queryP99)} p99   flush ${ms(s.latency.flushMs)}   follower lag ${ms(s.latency.followerLagMs)}`,
+    `latency     query ${ms(s.latency.queryP50)}, p99 ${ms(s.latency.queryP99)}   place ${ms(s.latency.placeP50)}   flush ${ms(s.latency.flushMs)}   lag ${ms(s.latency.followerLagMs)}`,
     '',
     `nodes       ${NODE_STATUSES.map((x) => x.padStart(10)).join('')}     total`,
   ];
@@ -95,7 +96,7 @@ export function line(s: Sample): string {
   return `[${(s.elapsedMs / 1000).toFixed(0).padStart(4)}s] rev ${rev(s.revision.writer)} (worker ${rev(s.revision.worker)}, follower ${rev(s.revision.follower)}, durable ${rev(s.revision.durable)})`
     + ` | ${int(s.rates.mutations)} mut/s | nodes ${int(s.nodesOnline)}/${int(s.nodesTotal)} online`
     + ` | tasks pending ${int(t.pending)} assigned ${int(t.assigned)} running ${int(t.running)} completed ${int(t.completed)} failed ${int(t.failed)} cancelled ${int(t.cancelled)}`
-    + ` | content ${int(s.content.total)} | query p50 ${ms(s.latency.queryP50)} flush ${ms(s.latency.flushMs)} lag ${ms(s.latency.followerLagMs)}`;
+    + ` | content ${int(s.content.total)} | query p50 ${ms(s.latency.queryP50)} place ${ms(s.latency.placeP50)} flush ${ms(s.latency.flushMs)} lag ${ms(s.latency.followerLagMs)}`;
 }
 
 /** The JSON form of a sample (one line per second with --json). */
@@ -108,7 +109,7 @@ export function json(s: Sample): Record<string, unknown> {
     nodes: { total: s.nodesTotal, online: s.nodesOnline, by_role_status: s.nodes },
     tasks: { total: s.tasksTotal, by_status: s.tasks },
     content: s.content,
-    latency_ms: { query_p50: s.latency.queryP50, query_p99: s.latency.queryP99, queries_per_s: s.latency.queries, flush: s.latency.flushMs, follower_lag: s.latency.followerLagMs },
+    latency_ms: { query_p50: s.latency.queryP50, query_p99: s.latency.queryP99, queries_per_s: s.latency.queries, place_p50: s.latency.placeP50, flush: s.latency.flushMs, follower_lag: s.latency.followerLagMs },
     memory: { shared_bytes: s.memory.sharedBytes, rss_bytes: s.memory.rssBytes },
   };
 }

@@ -123,9 +123,13 @@ export interface RemoveNodeOptions {
 
 /** Options that no longer exist get an answer saying what replaced them (before the unknown-key check). */
 export function refuseRetiredOptions(opts: unknown): void {
-  if (opts && typeof opts === 'object' && Object.prototype.hasOwnProperty.call(opts, 'pinTimeoutMs')) {
-    throw invalid('options.pinTimeoutMs', (opts as { pinTimeoutMs: unknown }).pinTimeoutMs, 'absent: pins no longer expire by age (a live reader is never treated as dead); options.maxRetainedBytes bounds the memory old snapshots may hold instead');
+  let retired = false;
+  try {
+    retired = !!opts && typeof opts === 'object' && Object.prototype.hasOwnProperty.call(opts, 'pinTimeoutMs');
+  } catch {
+    return; // an unreadable object: checkOptions says so
   }
+  if (retired) throw invalid('options.pinTimeoutMs', '(given)', 'absent: pins no longer expire by age (a live reader is never treated as dead); options.maxRetainedBytes bounds the memory old snapshots may hold instead');
 }
 
 /**

@@ -6,7 +6,7 @@
  *   --scales S,M  --suites writer,shared,helpers
  */
 import { ClusterState } from '../src/index.js';
-import { loadSynthetic, SCALES, type SyntheticScale } from '../src/synthetic.js';
+import { loadSynthetic, SCALES, type SyntheticScale } from '../src/demo/synthetic.js';
 import { Report } from './lib/report.js';
 import { writerSuite } from './suites/writer.js';
 import { sharedSuite } from './suites/shared.js';

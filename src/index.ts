@@ -20,4 +20,4 @@ export { readStateSnapshot } from './statedir/arena-reader.js';
 export type { OpenOptions } from './store/cluster-state.js';
 export type { SharedHandle } from './shm/reader.js';
 export type { ScrubOptions, ScrubResult } from './shm/scrub.js';
-export { loadSynthetic, SCALES, type SyntheticScale } from './synthetic.js';
+export { loadSynthetic, SCALES, type SyntheticScale } from './demo/synthetic.js';

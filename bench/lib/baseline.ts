@@ -4,10 +4,10 @@
  * original's pandas round trip does, or column-wise (the fastest full rebuild) — and serialised.
  */
 import { makeBuilder, Table, tableToIPC, RecordBatch, Struct, makeData, Schema, Field } from 'apache-arrow';
-import { columnWriter } from '../../src/arrow/column-writer.js';
-import { StringDictionary } from '../../src/arrow/dictionary.js';
+import { columnWriter } from '../../src/arrow/encode/column-writer.js';
+import { StringDictionary } from '../../src/arrow/encode/dictionary.js';
 import { toColumnValue } from '../../src/store/entity-table.js';
-import { readRecord } from '../../src/helpers/columns.js';
+import { readRecord } from '../../src/arrow/decode/table-view.js';
 import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../../src/schema/entities.js';
 import { entityStruct } from '../../src/schema/state-schema.js';
 import type { ClusterState } from '../../src/index.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterState } from '../../src/index.js';
 import * as H from '../../src/helpers/index.js';
-import { cid, nodeId, taskId } from '../../src/synthetic.js';
+import { cid, nodeId, taskId } from '../../src/demo/synthetic.js';
 import { rowModel, rowsOf, type Rows } from '../../test/helpers/row-model.js';
 import type { Report } from '../lib/report.js';
 

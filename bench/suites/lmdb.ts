@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterState } from '../../src/index.js';
-import { countBy, findById } from '../../src/helpers/columns.js';
-import { taskId, type SyntheticScale } from '../../src/synthetic.js';
+import { countBy, findById } from '../../src/arrow/decode/table-view.js';
+import { taskId, type SyntheticScale } from '../../src/demo/synthetic.js';
 import type { Report } from '../lib/report.js';
 
 type LmdbModule = { open(opts: { path: string; compression?: boolean }): LmdbDb };

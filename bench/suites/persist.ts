@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { tableToIPC } from 'apache-arrow';
 import { ClusterState } from '../../src/index.js';
 import { encodeParquet } from '../../src/persist/parquet-codec.js';
-import { loadSynthetic, taskId, type SyntheticScale } from '../../src/synthetic.js';
+import { loadSynthetic, taskId, type SyntheticScale } from '../../src/demo/synthetic.js';
 import { ENTITY_KINDS } from '../../src/schema/entities.js';
 import { clearSourceCache, getClusterStatusSummary } from '../../src/helpers/index.js';
 import type { Report } from '../lib/report.js';

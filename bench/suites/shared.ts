@@ -7,7 +7,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ClusterState } from '../../src/index.js';
-import { cid, nodeId, taskId } from '../../src/synthetic.js';
+import { cid, nodeId, taskId } from '../../src/demo/synthetic.js';
 import { ipcOf, rebuildColumnWise, recordsOf } from '../lib/baseline.js';
 import type { Report } from '../lib/report.js';
 import { nextTurn, summarize, wallNow } from '../lib/stats.js';

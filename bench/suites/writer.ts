@@ -7,7 +7,7 @@
  */
 import { ClusterState } from '../../src/index.js';
 import { findAvailableNodeForTask } from '../../src/helpers/index.js';
-import { nodeId, taskId } from '../../src/synthetic.js';
+import { nodeId, taskId } from '../../src/demo/synthetic.js';
 import type { Report } from '../lib/report.js';
 import { recordsOf, rebuildRowByRow } from '../lib/baseline.js';
 import { summarize } from '../lib/stats.js';

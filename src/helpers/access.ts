@@ -9,7 +9,7 @@ import type { Table } from 'apache-arrow';
 import { invalid, ioError } from '../errors.js';
 import type { ContentRecord, NodeRecord, TaskRecord } from '../schema/records.js';
 import { options, text } from './args.js';
-import { tableView } from './columns.js';
+import { tableView } from '../arrow/decode/table-view.js';
 import {
   METADATA_FILE, parquetFileOfDirectory, readMetadata, stateTableOf, withSnapshot, type StateSource,
 } from './source.js';

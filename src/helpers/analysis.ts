@@ -8,7 +8,7 @@ import { threadId } from 'node:worker_threads';
 import { invalid, ioError } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import { text } from './args.js';
-import { tableView } from './columns.js';
+import { tableView } from '../arrow/decode/table-view.js';
 import { withSnapshot, type StateSource } from './source.js';
 
 const GiB = 2 ** 30;

@@ -4,7 +4,7 @@
  */
 import type { ContentRecord } from '../schema/records.js';
 import { text } from './args.js';
-import { keyIndex, setKey, tableView } from './columns.js';
+import { keyIndex, setKey, tableView } from '../arrow/decode/table-view.js';
 import { withSnapshot, type StateSource } from './source.js';
 
 /** Every content item, in table order. */

@@ -5,7 +5,7 @@
  */
 import type { NodeRecord } from '../schema/records.js';
 import { text } from './args.js';
-import { tableView, type TableView } from './columns.js';
+import { tableView, type TableView } from '../arrow/decode/table-view.js';
 import { withSnapshot, type StateSource } from './source.js';
 import type { Snapshot } from '../snapshot.js';
 

@@ -23,7 +23,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import type * as ParquetWasm from 'parquet-wasm';
-import { singleRowTable } from '../arrow/single-row.js';
+import { singleRowTable } from '../arrow/encode/single-row.js';
 import { corrupt, invalid, ioError, show, StateError, unreadable } from '../errors.js';
 import { isSnapshot, type Snapshot } from '../snapshot.js';
 import { localFileOf, readMetadata as readStateMetadata } from '../statedir/metadata.js';

@@ -8,7 +8,10 @@ import type { NodeRecord, TaskRecord, TaskResourcesInput } from '../schema/recor
 import type { Snapshot } from '../snapshot.js';
 import { instant, options, requirements, text } from './args.js';
 import type { Data, Table } from 'apache-arrow';
-import { hashBytes, setKey, tableView, type NumChunk, type StrChunk } from './columns.js';
+import { hashBytes } from '../arrow/decode/key-index.js';
+import type { NumChunk } from '../arrow/decode/num-chunk.js';
+import type { StrChunk } from '../arrow/decode/str-chunk.js';
+import { setKey, tableView } from '../arrow/decode/table-view.js';
 import { withSnapshot, type StateSource } from './source.js';
 
 const MiB = 1048576;

@@ -19,8 +19,8 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { corrupt, ioError, StateError } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
-import { directorySize, writeDirectory, type DirEntry, type Directory, type DirMeta } from '../shm/directory.js';
-import { align, FreeList } from '../shm/free-list.js';
+import { directorySize, writeDirectory, type DirEntry, type Directory, type DirMeta } from '../arena/directory.js';
+import { align, FreeList } from '../arena/free-list.js';
 import type { OpenedRevision } from '../statedir/arena-reader.js';
 import { claimedHeader, DATA_START, encodeMark, encodeSlot, MARK_OFFSET, SLOT_OFFSETS, type MetaSlot } from '../statedir/meta-slot.js';
 

@@ -21,7 +21,7 @@ import { lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync 
 import { join, resolve } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
-import { flatFromSingleRow } from '../arrow/flat-tables.js';
+import { flatFromSingleRow } from '../arrow/decode/flat-tables.js';
 import { corrupt, invalid, ioError, StateError } from '../errors.js';
 import { IN_MEMORY_OPTION_KEYS, OPEN_OPTION_KEYS, refuseRetiredOptions, type ClusterState, type InMemoryOptions, type OpenOptions } from '../store/cluster-state.js';
 import { importFlat, restoreFromArena } from '../store/restore.js';

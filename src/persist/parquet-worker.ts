@@ -12,7 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { tableToIPC } from 'apache-arrow';
 import { wasmMemory } from 'parquet-wasm';
 import { encodeParquet, type ParquetCodec } from './parquet-codec.js';
-import { singleRowTable } from '../arrow/single-row.js';
+import { singleRowTable } from '../arrow/encode/single-row.js';
 import { isStateError } from '../errors.js';
 import { attachState } from '../shm/reader.js';
 import { writeTempFile } from './atomic.js';

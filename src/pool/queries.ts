@@ -7,7 +7,7 @@
  */
 import { tableToIPC } from 'apache-arrow';
 import { invalid, StateError } from '../errors.js';
-import { countBy, findById } from '../helpers/columns.js';
+import { countBy, findById } from '../arrow/decode/table-view.js';
 import * as H from '../helpers/index.js';
 import type { Snapshot } from '../snapshot.js';
 

@@ -4,7 +4,7 @@
  * thread alone; readers never allocate.
  */
 import { StateError } from '../errors.js';
-import { align, FreeList } from './free-list.js';
+import { align, FreeList } from '../arena/free-list.js';
 import { EXTENT_ALIGN, HEADER_BYTES, MAX_SHARED_BYTES } from './layout.js';
 
 /** An allocated range of the arena (or of the arena file). */

@@ -67,7 +67,7 @@ export const PIN_REVOKED = -1n;
 
 export const HEADER_BYTES = 16384;
 /** Extents are aligned to this (≥ 8 keeps apache-arrow zero-copy). */
-export { EXTENT_ALIGN } from "./free-list.js";
+export { EXTENT_ALIGN } from "../arena/free-list.js";
 /** Node 20 caps a growable SharedArrayBuffer's maxByteLength at 2^32 bytes. */
 export const MAX_SHARED_BYTES = 2 ** 32;
 

@@ -11,8 +11,8 @@
  * access (reader.ts) — it never shows other values. A pin is never dropped because of its age.
  */
 import type { Arena, Extent } from './arena.js';
-import { crc32 } from './crc.js';
-import { directorySize, writeDirectory, type Directory } from './directory.js';
+import { crc32 } from '../arena/crc.js';
+import { directorySize, writeDirectory, type Directory } from '../arena/directory.js';
 import {
   CLOSED_VALUE, headerViews, HEADER_BYTES, I32_CLOSED, I32_MAGIC, I32_NOTIFY, I32_OWNER_PID, I32_READER_SLOTS,
   I32_TOKEN, I32_VERSION, I64_GEN, I64_PUBS, LAYOUT_VERSION, MAGIC, MAX_READERS, PIN_REVOKED, REC_DIR_CRC,

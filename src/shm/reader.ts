@@ -16,16 +16,15 @@ import { closed, compacted, corrupt, invalid, StateError } from '../errors.js';
 import type { EntityKind } from '../schema/entities.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Snapshot } from '../snapshot.js';
-import { crc32 } from './crc.js';
-import { ArenaDecoder } from './decode.js';
-import { readDirectory, type DirEntry } from './directory.js';
+import { crc32 } from '../arena/crc.js';
+import { ArenaDecoder } from '../arena/decode.js';
+import { readDirectory, type DirEntry } from '../arena/directory.js';
 import {
   CLOSED_VALUE, headerViews, HEADER_BYTES, I32_CLOSED, I32_MAGIC, I32_NOTIFY, I32_OWNER_PID, I32_TOKEN, I32_VERSION,
   I64_GEN, I64_PUBS, LAYOUT_VERSION, MAGIC, MAX_READERS, REC_DIR_CRC, REC_DIR_LENGTH, REC_DIR_OFFSET, REC_GEN,
   REC_PUB, recordIndex, slotOwnerIndex, slotPinIndex, type HeaderViews,
 } from './layout.js';
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** Tries to pin and decode a publication before giving up with COMPACTED (each retry follows a revocation). */
 const PIN_ATTEMPTS = 16;
 const noop = () => undefined;

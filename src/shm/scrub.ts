@@ -8,7 +8,7 @@
  * fresh extents under new versions and publishes the same revision again (a new publication),
  * so readers decode the repaired bytes on their next snapshot.
  */
-import { crc32 } from './crc.js';
+import { crc32 } from '../arena/crc.js';
 
 /** Scrub settings (`scrub` option of the writer). */
 export interface ScrubOptions {

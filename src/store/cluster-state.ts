@@ -6,8 +6,8 @@
  * per turn of the event loop.
  */
 import type { Table } from 'apache-arrow';
-import { StringDictionary } from '../arrow/dictionary.js';
-import { singleRowTable } from '../arrow/single-row.js';
+import { StringDictionary } from '../arrow/encode/dictionary.js';
+import { singleRowTable } from '../arrow/encode/single-row.js';
 import { alreadyExists, badTransition, closed, invalid, notFound, StateError, unreadable } from '../errors.js';
 import { ENTITIES, ENTITY_KINDS, type EntityKind, type NodeRole } from '../schema/entities.js';
 import type {
@@ -16,11 +16,11 @@ import type {
 } from '../schema/records.js';
 import { SCHEMA_VERSION } from '../schema/state-schema.js';
 import { Arena } from '../shm/arena.js';
-import type { Directory, DirTable } from '../shm/directory.js';
+import type { Directory, DirTable } from '../arena/directory.js';
 import { Publisher } from '../shm/publisher.js';
 import { DEFAULT_SCRUB_BYTES_PER_TICK, DEFAULT_SCRUB_INTERVAL_MS, Scrubber, type ScrubOptions, type ScrubResult, type ScrubTarget } from '../shm/scrub.js';
 import { EXTENT_ALIGN, HEADER_BYTES, LAYOUT_VERSION, MAX_SHARED_BYTES } from '../shm/layout.js';
-import { align } from '../shm/free-list.js';
+import { align } from '../arena/free-list.js';
 import { checkQueryCall } from '../pool/queries.js';
 import type { SharedHandle } from '../shm/reader.js';
 import { QueryPool } from '../pool/pool.js';

@@ -11,15 +11,16 @@
  * the caller to be retired once no reader can still see it.
  */
 import { Data, makeData, RecordBatch, Schema, Struct, Table, type Vector } from 'apache-arrow';
-import { columnWriter, type ColumnWriter } from '../arrow/column-writer.js';
-import { StringDictionary } from '../arrow/dictionary.js';
-import { decodeRecordBatch, encodeRecordBatch, writeMessage } from '../arrow/ipc-message.js';
-import { readValue, readUtf8 } from '../arrow/row-reader.js';
+import { columnWriter, type ColumnWriter } from '../arrow/encode/column-writer.js';
+import { StringDictionary } from '../arrow/encode/dictionary.js';
+import { decodeRecordBatch } from '../arrow/decode/ipc-message.js';
+import { encodeRecordBatch, writeMessage } from '../arrow/encode/ipc-message.js';
+import { readValue, readUtf8 } from '../arrow/decode/row-reader.js';
 import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
 import type { EntitySpec } from '../schema/entities.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena, Extent } from '../shm/arena.js';
-import { crc32, crc32Patched } from '../shm/crc.js';
+import { crc32, crc32Patched } from '../arena/crc.js';
 
 /** A row as the store holds it in the overlay: the public record shape (JSON fields as values). */
 export type Row = Record<string, unknown>;

@@ -3,11 +3,11 @@
  * messages. A prefix is rewritten only when one of its dictionaries grew (a new task type), so
  * readers re-decode it rarely. Prefix + batches form a valid Arrow IPC stream.
  */
-import { encodeDictionaryBatch, encodeSchema, writeMessage, type EncodedMessage } from '../arrow/ipc-message.js';
+import { encodeDictionaryBatch, encodeSchema, writeMessage, type EncodedMessage } from '../arrow/encode/ipc-message.js';
 import type { EntityKind } from '../schema/entities.js';
 import type { Arena, Extent } from '../shm/arena.js';
-import { crc32 } from '../shm/crc.js';
-import type { DirEntry } from '../shm/directory.js';
+import { crc32 } from '../arena/crc.js';
+import type { DirEntry } from '../arena/directory.js';
 import type { EntityTable } from './entity-table.js';
 
 interface Entry {

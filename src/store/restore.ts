@@ -4,10 +4,10 @@
  * pyarrow-written Parquet file in the seed layout (rows are validated and imported).
  */
 import { RecordBatch, Table, type Data } from 'apache-arrow';
-import type { StringDictionary } from '../arrow/dictionary.js';
-import { epochMs, type FlatTables } from '../arrow/flat-tables.js';
-import { decodeRecordBatch } from '../arrow/ipc-message.js';
-import { readDict, readUtf8, readValue } from '../arrow/row-reader.js';
+import type { StringDictionary } from '../arrow/encode/dictionary.js';
+import { epochMs, type FlatTables } from '../arrow/decode/flat-tables.js';
+import { decodeRecordBatch } from '../arrow/decode/ipc-message.js';
+import { readDict, readUtf8, readValue } from '../arrow/decode/row-reader.js';
 import { corrupt, show, StateError } from '../errors.js';
 import type { ColumnSpec } from '../schema/columns.js';
 import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
@@ -15,8 +15,8 @@ import { checkRecord } from '../validate/inputs.js';
 import { checkId, checkTime } from '../validate/values.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena } from '../shm/arena.js';
-import { decodePrefix } from '../shm/decode.js';
-import type { DirEntry, Directory } from '../shm/directory.js';
+import { decodePrefix } from '../arena/decode.js';
+import type { DirEntry, Directory } from '../arena/directory.js';
 import type { EntityTable, Row } from './entity-table.js';
 
 /** What restoring needs from the writer. */
@@ -102,7 +102,8 @@ export function importFlat(st: StoreInternals, flat: FlatTables, revision = 0, w
       throw refused(e, `${what}: the cluster fields`);
     }
   };
-  const updatedAt = head(() => checkTime(Math.floor(flat.updatedAt), 'updated_at')) as number;
+  // A table without updated_at (NaN) counts as changed at epoch 0.
+  const updatedAt = head(() => checkTime(Number.isNaN(flat.updatedAt) ? 0 : Math.floor(flat.updatedAt), 'updated_at')) as number;
   const masterId = head(() => (flat.masterId === null ? null : checkId(flat.masterId, 'master_id'))) as string | null;
   st.setHead(revision, updatedAt, masterId);
 }

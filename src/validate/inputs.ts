@@ -9,7 +9,7 @@ import type {
   TaskInput, TaskRecord, TaskResources, TaskResourcesInput,
 } from '../schema/records.js';
 import { bytesToMiB, parseSize } from './size.js';
-import { shortFloat32 } from '../arrow/row-reader.js';
+import { shortFloat32 } from '../arrow/decode/row-reader.js';
 import {
   checkBool, checkFloat, checkId, checkIdList, checkInt32, checkJson, checkKeys, checkObject,
   checkOneOf, checkSignedInt32, checkText, checkTime, jsonText, MAX_TIME_MS,

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { ClusterState, loadSynthetic, StateError } from '../../src/index.js';
 import { getClusterStatusSummary } from '../../src/helpers/index.js';
-import { Simulator } from '../../src/cli/demo/simulator.js';
+import { Simulator } from '../../src/demo/simulator.js';
 
 test('the demo simulator places pending tasks as fast as they come: pending stays bounded over 20 simulated seconds', async (t) => {
   const s = ClusterState.inMemory({ clusterId: 'demo-sim' });

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { ClusterState, StateError, type TaskRecord } from '../../src/index.js';
 import * as H from '../../src/helpers/index.js';
-import { prng } from '../../src/synthetic.js';
+import { prng } from '../../src/demo/synthetic.js';
 import { rowModel, rowsOf } from './row-model.js';
 import { randomState } from './support.js';
 

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { DataType, makeBuilder, makeData, RecordBatch, Struct, Table, tableToIPC, type Field } from 'apache-arrow';
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from 'parquet-wasm';
 import { ClusterState, stateSchema, type NodeResourcesInput, type TaskResourcesInput } from '../../src/index.js';
-import { prng } from '../../src/synthetic.js';
+import { prng } from '../../src/demo/synthetic.js';
 
 export const GiB = 2 ** 30;
 

@@ -1,7 +1,7 @@
 // The files of a state directory: recovery from damage, the metadata, the Parquet mirror read by
 // an independent reader (hyparquet), and a directory written by pyarrow taken over as a state.
 import test from 'ava';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { crc32, crc32Patched } from '../../src/shm/crc.js';
+import { crc32, crc32Patched } from '../../src/arena/crc.js';
 
 test('crc32Patched equals crc32 of the patched bytes (2,000 random messages and patches)', (t) => {
   let x = 12345;

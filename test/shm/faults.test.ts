@@ -242,7 +242,7 @@ test('finding 9: scrubNow() finds damage anywhere (batch, prefix, directory, hea
   const i64 = new BigInt64Array(h.sab, 0, 32);
   const pubs = i64[I64_PUBS]!;
   const dirOffset = Number(i64[recordIndex(pubs, 2)]);
-  const { readDirectory } = await import('../../src/shm/directory.js');
+  const { readDirectory } = await import('../../src/arena/directory.js');
   const dir = readDirectory(new Uint8Array(h.sab, dirOffset, Number(i64[recordIndex(pubs, 3)])));
   const batch = dir.tables.tasks.batches[1]!;
   const prefix = dir.tables.nodes.prefix;

@@ -129,7 +129,6 @@ function probe(f: Fixture): void {
 
 const q = (v: unknown) => JSON.stringify(v);
 const LONG_ID = 'a'.repeat(513);
-const GiB = 2 ** 30;
 
 class Widget {
   constructor(readonly size = 1) {}

@@ -4,7 +4,7 @@
 // agree on the outcome (success or the StateError code), on the revision, master_id, updated_at
 // and every record; every 100 steps and at the end the Arrow tables and the single-row state
 // must decode to exactly the model's records, in insertion order.
-import { shortFloat32 } from '../../src/arrow/row-reader.js';
+import { shortFloat32 } from '../../src/arrow/decode/row-reader.js';
 import test, { type ExecutionContext } from 'ava';
 import { inspect } from 'node:util';
 import { Vector, type Table } from 'apache-arrow';
@@ -84,7 +84,6 @@ const CID_POOL = ['c0', 'c1', 'c2', 'c3', 'c4', 'bafy😀'];
 const CAPS = ['gpu', 'storage', 'compute', 'pin', 'ünïcode'];
 const TYPES = ['process', 'analyze', 'transfer', 'model_training', 'embedding', 'tränsform'];
 const BAD_IDS: unknown[] = ['', ' w1', 'w1 ', 'a\u0000b', 'x\ud800', 'z'.repeat(513), 42, null, 'q\u0085'];
-const ROLES: Role[] = ['master', 'worker', 'leecher'];
 const NSTATUSES: NStatus[] = ['online', 'offline', 'degraded'];
 const TSTATUSES: TStatus[] = ['pending', 'assigned', 'running', 'completed', 'failed', 'cancelled'];
 

@@ -16,14 +16,14 @@ import {
   ClusterState, loadSynthetic, NODE_ROLES, NODE_STATUSES, StateError, TASK_STATUSES,
   type ClusterStatusSummary,
 } from '../../index.js';
-import { nodeId as syntheticNodeId } from '../../synthetic.js';
+import { nodeId as syntheticNodeId } from '../../demo/synthetic.js';
 import { CliFailure, intOption, JSON_OPTION, numberOption, UsageError, type Command, type Context } from '../command.js';
 import { countPairs } from '../counts.js';
 import { bytes, displayPath, duration, int, jsonText, println } from '../format.js';
 import { untilSignal } from '../signals.js';
 import { stateFiles } from '../state.js';
-import { Simulator, type SimStats } from '../demo/simulator.js';
-import { frame, json as sampleJson, line, percentile, type Sample } from '../demo/view.js';
+import { Simulator, type SimStats } from '../../demo/simulator.js';
+import { frame, json as sampleJson, line, percentile, type Sample } from '../../demo/view.js';
 
 export const DEMO_CLUSTER_ID = 'demo';
 export const DEFAULT_DEMO_DIR = '.cluster-state';

@@ -4,9 +4,9 @@
  * for the few rows a getter or helper returns, never for whole-table scans.
  */
 import type { Data } from 'apache-arrow';
-import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
-import { corrupt, show } from '../errors.js';
-import { isValidAt } from './column-writer.js';
+import type { ColumnSpec, LeafSpec } from '../../schema/columns.js';
+import { corrupt, show } from '../../errors.js';
+import { isValidAt } from './validity.js';
 
 const decoder = new TextDecoder();
 

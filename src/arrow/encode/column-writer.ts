@@ -8,8 +8,8 @@
  * into a message before building the next batch.
  */
 import { Data, makeData, type DataType, type Field } from 'apache-arrow';
-import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
-import { columnField } from '../schema/columns.js';
+import type { ColumnSpec, LeafSpec } from '../../schema/columns.js';
+import { columnField } from '../../schema/columns.js';
 import type { StringDictionary } from './dictionary.js';
 
 type Typed = Int8Array | Int32Array | Float32Array | Float64Array | BigInt64Array | Uint8Array;
@@ -68,15 +68,6 @@ class BitWriter {
   bitmap(): Uint8Array | undefined {
     return this.nullCount > 0 ? this.bytes.view() : undefined;
   }
-}
-
-/** True when row `i` (already offset-adjusted) of `data` is valid. */
-export function isValidAt(data: Data, i: number): boolean {
-  if (data.nullCount <= 0) return true;
-  const bm = data.nullBitmap;
-  if (!bm || bm.length === 0) return true;
-  const b = data.offset + i;
-  return ((bm[b >> 3]! >> (b & 7)) & 1) === 1;
 }
 
 /** Builds one column. `copy` takes rows [start, end) of a source column of the same type. */

@@ -2,8 +2,8 @@
  * What the demo shows once a second: a redrawn terminal view on a TTY, one summary line per
  * second otherwise, or one JSON object per line with --json.
  */
-import { NODE_ROLES, NODE_STATUSES, TASK_STATUSES } from '../../index.js';
-import { bytes, clip, duration, int } from '../format.js';
+import { NODE_ROLES, NODE_STATUSES, TASK_STATUSES } from '../index.js';
+import { bytes, clip, duration, int } from '../cli/format.js';
 
 export interface Sample {
   elapsedMs: number;

@@ -7,12 +7,12 @@
  */
 import { Data, Field, List, makeData, RecordBatch, Schema, Struct, Table } from 'apache-arrow';
 import { columnWriter, type ColumnWriter } from './column-writer.js';
-import type { FlatTables } from './flat-tables.js';
+import type { FlatTables } from '../decode/flat-tables.js';
 import { StringDictionary } from './dictionary.js';
-import { readDict } from './row-reader.js';
-import type { ColumnSpec } from '../schema/columns.js';
-import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
-import { stateSchema } from '../schema/state-schema.js';
+import { readDict } from '../decode/row-reader.js';
+import type { ColumnSpec } from '../../schema/columns.js';
+import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../../schema/entities.js';
+import { stateSchema } from '../../schema/state-schema.js';
 
 /** Cluster fields plus the flat tables. */
 export type FlatState = FlatTables;

@@ -5,7 +5,7 @@
  * has not seen and reuses a table object when none of its batches changed.
  */
 import { DataType, makeVector, RecordBatch, Schema, Table, Type, type Field, type Vector } from 'apache-arrow';
-import { decodeDictionaryBatch, decodeRecordBatch, decodeSchemaMessage } from '../arrow/ipc-message.js';
+import { decodeDictionaryBatch, decodeRecordBatch, decodeSchemaMessage } from '../arrow/decode/ipc-message.js';
 import { corrupt } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import type { DirEntry, Directory } from './directory.js';

@@ -3,8 +3,8 @@
  * shapes (a few masters, mostly workers, some leechers; mixed statuses; resource distributions;
  * 1–4 providers per CID; tasks in every lifecycle stage, linked to content by CID).
  */
-import type { ClusterState } from './store/cluster-state.js';
-import type { TaskStatus } from './schema/entities.js';
+import type { ClusterState } from '../store/cluster-state.js';
+import type { TaskStatus } from '../schema/entities.js';
 
 export interface SyntheticScale {
   nodes: number;

@@ -12,11 +12,11 @@
  * queue grew without bound. On the writer a placement costs about one re-encoded batch (see
  * findAvailableNodeForTask), so every pending task is placed within a tick or two.
  */
-import { isStateError, type ClusterState, type TaskStatus } from '../../index.js';
-import { findAvailableNodeForTask } from '../../helpers/index.js';
-import { cid as syntheticCid, prng, TASK_TYPES } from '../../synthetic.js';
-import { checkOptions } from '../../validate/values.js';
-import { labels } from '../counts.js';
+import { isStateError, type ClusterState, type TaskStatus } from '../index.js';
+import { findAvailableNodeForTask } from '../helpers/index.js';
+import { cid as syntheticCid, prng, TASK_TYPES } from './synthetic.js';
+import { checkOptions } from '../validate/values.js';
+import { labels } from '../cli/counts.js';
 
 type EventKind = 'start' | 'finish' | 'retry' | 'recover' | 'place';
 

@@ -10,7 +10,7 @@
  *
  * Reads use the same signedness as the flatbuffers runtime (int32 offsets, int16 vtable words).
  */
-import { corrupt } from '../errors.js';
+import { corrupt } from '../../errors.js';
 
 type Spec =
   | { t: 'scalar'; size: 1 | 2 | 4 | 8 }

@@ -1,0 +1,160 @@
+/**
+ * One chunk (record batch) of a string column: plain utf8, compared on raw UTF-8 bytes, or
+ * dictionary-coded, compared on codes; a missing column is a chunk whose every row is null.
+ * Strings are made only for the rows asked for (Node's native UTF-8 slice).
+ */
+import type { Data, Vector } from 'apache-arrow';
+import { KeyIndex } from './key-index.js';
+import { Validity } from './validity.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export type Codes = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
+
+const dictCache = new WeakMap<object, { values: (string | null)[]; codes: Map<string, number> }>();
+
+/** Decoded strings of a dictionary vector, cached per vector. */
+function dictionaryOf(v: Vector): { values: (string | null)[]; codes: Map<string, number> } {
+  let e = dictCache.get(v);
+  if (!e) {
+    const values: (string | null)[] = [];
+    const codes = new Map<string, number>();
+    for (const d of v.data) {
+      const s = new StrChunk(d, null, d.length);
+      for (let i = 0; i < d.length; i++) {
+        const x = s.get(i);
+        if (x !== null && !codes.has(x)) codes.set(x, values.length);
+        values.push(x);
+      }
+    }
+    e = { values, codes };
+    dictCache.set(v, e);
+  }
+  return e;
+}
+
+/** Buffers over value bytes, for Node's fast native UTF-8 decoding. */
+const bufferCache = new WeakMap<Uint8Array, Buffer>();
+function bufferOf(bytes: Uint8Array): Buffer {
+  let b = bufferCache.get(bytes);
+  if (!b) {
+    b = Buffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
+    bufferCache.set(bytes, b);
+  }
+  return b;
+}
+
+/** Node's native UTF-8 slice (fast for short strings); TextDecoder where it is missing. */
+const nativeSlice = (Buffer.prototype as Buffer & { utf8Slice?: (s: number, e: number) => string }).utf8Slice;
+
+/** Decodes bytes [s, e) of `buf` as UTF-8. */
+function utf8(buf: Buffer, s: number, e: number): string {
+  if (s === e) return '';
+  return nativeSlice ? nativeSlice.call(buf, s, e) : decoder.decode(buf.subarray(s, e));
+}
+
+/**
+ * One chunk of a string column: plain utf8 (compared on raw bytes) or dictionary-coded
+ * (compared on codes). A missing column is a chunk whose every row is null.
+ */
+export class StrChunk {
+  readonly length: number;
+  readonly valid: Validity;
+  /** utf8: offsets and bytes. */
+  readonly offsets: Int32Array | null = null;
+  readonly bytes: Uint8Array | null = null;
+  private readonly buf: Buffer | null = null;
+  /** dictionary: codes and the decoded dictionary. */
+  readonly codes: Codes | null = null;
+  readonly dict: { values: (string | null)[]; codes: Map<string, number> } | null = null;
+
+  /** The column's Data when this chunk is all of it (no parent struct): the key of per-batch caches. */
+  private readonly source: Data | null = null;
+
+  constructor(data: Data | null, parent: Data | null, length: number) {
+    this.length = length;
+    this.valid = new Validity(data, parent);
+    if (!data) return;
+    if (parent === null && data.length === length) this.source = data;
+    if (data.dictionary) {
+      this.codes = data.values as Codes;
+      this.dict = dictionaryOf(data.dictionary);
+    } else {
+      this.offsets = data.valueOffsets as Int32Array;
+      this.bytes = (data.values as Uint8Array | undefined) ?? new Uint8Array(0);
+      this.buf = bufferOf(this.bytes);
+    }
+  }
+
+  isNull(i: number): boolean {
+    return !this.valid.ok(i);
+  }
+
+  /** The string at row i, or null. */
+  get(i: number): string | null {
+    if (!this.valid.ok(i)) return null;
+    if (this.codes) return this.dict!.values[this.codes[i]!] ?? null;
+    const o = this.offsets!;
+    return utf8(this.buf!, o[i]!, o[i + 1]!);
+  }
+
+  /** True when row i holds exactly `target` (UTF-8 bytes); utf8 chunks only. */
+  eqBytes(i: number, target: Uint8Array): boolean {
+    const o = this.offsets!;
+    const s = o[i]!;
+    const len = target.length;
+    if (o[i + 1]! - s !== len) return false;
+    const bytes = this.bytes!;
+    // Ids often share a prefix (node-0000…, bafybei…): the last byte rules most rows out first.
+    if (len > 0 && bytes[s + len - 1] !== target[len - 1]) return false;
+    for (let k = 0; k < len; k++) if (bytes[s + k] !== target[k]) return false;
+    return this.valid.ok(i);
+  }
+
+  /** A test for rows equal to `value`, specialised to this chunk (codes or bytes). */
+  equals(value: string, target: Uint8Array = encoder.encode(value)): (i: number) => boolean {
+    if (this.valid.allNull) return () => false;
+    if (this.codes) {
+      const code = this.codeOf(value);
+      if (code < 0) return () => false;
+      const codes = this.codes;
+      const valid = this.valid;
+      return valid.none ? (i) => codes[i] === code : (i) => codes[i] === code && valid.ok(i);
+    }
+    return (i) => this.eqBytes(i, target);
+  }
+
+  /**
+   * First row of this chunk equal to `value` (`target`: its UTF-8 bytes), or -1. A chunk whose
+   * data is scanned a third time gets a hash index kept with that (immutable) data: record
+   * batches a table change did not touch keep their index, so a lookup on each new revision of a
+   * large table costs the changed batch, not the table.
+   */
+  firstOf(value: string, target: Uint8Array): number {
+    if (this.valid.allNull) return -1;
+    if (this.codes) {
+      const code = this.codeOf(value);
+      if (code < 0) return -1;
+      for (let i = 0; i < this.length; i++) if (this.codes[i] === code && this.valid.ok(i)) return i;
+      return -1;
+    }
+    if (this.source) {
+      let e = chunkIndexes.get(this.source);
+      if (!e) chunkIndexes.set(this.source, (e = { scans: 0, ix: null }));
+      if (!e.ix && ++e.scans > 2) e.ix = new KeyIndex([this], [0]);
+      if (e.ix) return e.ix.findBytes(target, 0, target.length);
+    }
+    for (let i = 0; i < this.length; i++) if (this.eqBytes(i, target)) return i;
+    return -1;
+  }
+
+  /** Code of `value` in this chunk's dictionary (-1 when absent); dictionary chunks only. */
+  codeOf(value: string): number {
+    return this.dict!.codes.get(value) ?? -1;
+  }
+}
+
+
+/** Per-batch hash indexes of key columns (see StrChunk.firstOf), kept with the batch's data. */
+const chunkIndexes = new WeakMap<Data, { scans: number; ix: KeyIndex | null }>();

@@ -3,7 +3,16 @@
  * zero-copy worker threads over a SharedArrayBuffer, and the helpers that answer operators'
  * questions.
  */
-export { ClusterState, type InMemoryOptions, type RemoveNodeOptions } from './store/cluster-state.js';
+import { ClusterState, setDirectoryOpener } from './store/cluster-state.js';
+import { openStateDirectory } from './persist/open.js';
+
+// The writer reaches its files through the opener installed here: the store never imports persist/.
+setDirectoryOpener(openStateDirectory);
+
+export { ClusterState };
+export type { InMemoryOptions, OpenOptions, ParquetOptions } from './store/options.js';
+export type { RemoveNodeOptions } from './store/nodes.js';
+export type { FilesInfo } from './store/durability.js';
 export { StateError, ERROR_CODES, isStateError, type ErrorCode } from './errors.js';
 export * from './schema/records.js';
 export {
@@ -17,7 +26,5 @@ export type { Snapshot, SnapshotSource } from './snapshot.js';
 export * from './helpers/index.js';
 export { followState, Follower, type FollowOptions } from './follower/index.js';
 export { readStateSnapshot } from './statedir/arena-reader.js';
-export type { OpenOptions } from './store/cluster-state.js';
 export type { SharedHandle } from './shm/reader.js';
 export type { ScrubOptions, ScrubResult } from './shm/scrub.js';
-export { loadSynthetic, SCALES, type SyntheticScale } from './demo/synthetic.js';

@@ -4,7 +4,7 @@
  */
 import { invalid } from '../errors.js';
 import type { TaskResources } from '../schema/records.js';
-import { taskResources } from '../validate/inputs.js';
+import { taskResources } from '../validate/tasks.js';
 import { checkObject, checkOptions } from '../validate/values.js';
 
 /** A non-empty string (an id, role, status, type, capability, CID or provider). */

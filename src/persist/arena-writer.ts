@@ -18,26 +18,14 @@ import { crc32 } from 'node:zlib';
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { corrupt, ioError, StateError } from '../errors.js';
-import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
-import { directorySize, writeDirectory, type DirEntry, type Directory, type DirMeta } from '../arena/directory.js';
+import { ENTITY_KINDS } from '../schema/entities.js';
+import { directorySize, writeDirectory, type DirEntry, type Directory } from '../arena/directory.js';
 import { align, FreeList } from '../arena/free-list.js';
+import type { CommitContent, PersistExtent } from '../store/durability.js';
 import type { OpenedRevision } from '../statedir/arena-reader.js';
+
+export type { CommitContent, PersistExtent };
 import { claimedHeader, DATA_START, encodeMark, encodeSlot, MARK_OFFSET, SLOT_OFFSETS, type MetaSlot } from '../statedir/meta-slot.js';
-
-/** One extent to persist: identified by its version (unique across the writer's life). */
-export interface PersistExtent {
-  version: number;
-  bytes: Uint8Array;
-  rows: number;
-}
-
-/** What a commit persists: per table its prefix and batches, plus the revision's fields. */
-export interface CommitContent {
-  revision: number;
-  updatedAt: number;
-  meta: DirMeta;
-  tables: Record<EntityKind, { prefix: PersistExtent; batches: PersistExtent[] }>;
-}
 
 interface FileExtent {
   offset: number;

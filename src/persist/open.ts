@@ -23,8 +23,10 @@ import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
 import { flatFromSingleRow } from '../arrow/decode/flat-tables.js';
 import { corrupt, invalid, ioError, StateError } from '../errors.js';
-import { IN_MEMORY_OPTION_KEYS, OPEN_OPTION_KEYS, refuseRetiredOptions, type ClusterState, type InMemoryOptions, type OpenOptions } from '../store/cluster-state.js';
-import { importFlat, restoreFromArena } from '../store/restore.js';
+import { ClusterState } from '../store/cluster-state.js';
+import type { WriterPort } from '../store/durability.js';
+import { IN_MEMORY_OPTION_KEYS, OPEN_OPTION_KEYS, refuseRetiredOptions, type InMemoryOptions, type OpenOptions } from '../store/options.js';
+import { importFlat, restoreFromArena, type RestoreTarget } from '../store/restore.js';
 import { checkBool, checkId, checkInt32, checkOptions } from '../validate/values.js';
 import { ArenaReader, type OpenedRevision } from '../statedir/arena-reader.js';
 import { FLAG_CLEAN } from '../statedir/meta-slot.js';
@@ -158,14 +160,14 @@ function moveAside(dir: string, clusterId: string, keep: string): void {
 }
 
 /** `ClusterState.open`: see the file comment for the steps. */
-export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOptions) => ClusterState): Promise<ClusterState> {
+export async function openStateDirectory(opts: OpenOptions): Promise<ClusterState> {
   const o = parseOptions(opts);
   const dir = stateDirectory(o);
-  let onCompromised: (err: StateError) => void = () => undefined;
+  let sd: StateDirectory | null = null;
   const lock: HeldLock = await acquireLock(dir, {
     staleMs: o.staleMs,
     waitMs: o.waitMs,
-    onCompromised: (e) => onCompromised(new StateError('LOCKED', `the lock on ${JSON.stringify(dir)} was compromised (${e.message}); this writer has stopped writing`, { cause: e })),
+    onCompromised: (e) => sd?.fail(new StateError('LOCKED', `the lock on ${JSON.stringify(dir)} was compromised (${e.message}); this writer has stopped writing`, { cause: e })),
   });
   let claimed: ArenaFileWriter | null = null;
   try {
@@ -179,20 +181,19 @@ export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOp
     const listing = listStateDirectory(dir);
     const clusterId = clusterOf(dir, o, md, listing.arenas);
     refuseIrregularFiles(dir, listing.names, clusterId);
-    const state = make({ ...o.core, clusterId } as InMemoryOptions);
-    const int = state.internals();
     const reader = new ArenaReader(dir, { policy: 'writer', recoverOlder: o.recoverOlder });
     const gens = listing.arenas.get(clusterId) ?? [];
+    const read = (): { rev: OpenedRevision | null; damaged: unknown } => {
+      try {
+        return { rev: reader.open(), damaged: null };
+      } catch (e) {
+        return { rev: null, damaged: e };
+      }
+    };
 
     // Step 4: resume a cleanly closed file, or claim a new generation before reading.
-    let rev: OpenedRevision | null = null;
-    let damaged: unknown = null;
-    try {
-      rev = reader.open();
-    } catch (e) {
-      damaged = e;
-    }
-    const resume = rev !== null && (rev.slot.flags & FLAG_CLEAN) !== 0 && rev.generation === gens[0] && rev.slot.revision >= 0;
+    let { rev, damaged } = read();
+    const resume = rev !== null && (rev.slot.flags & FLAG_CLEAN) !== 0 && rev.generation === gens[0];
     if (!resume) {
       const g = (gens[0] ?? 0) + 1;
       try {
@@ -201,62 +202,54 @@ export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOp
         if (e instanceof GenerationTaken) throw new StateError('LOCKED', `another writer is taking over ${JSON.stringify(dir)} (arena generation ${g} exists already)`, { cause: e });
         throw e;
       }
-      // Step 5, after the claim: whatever the previous writer acknowledged is in what we read now.
-      rev = null;
-      damaged = null;
-      try {
-        rev = reader.open();
-      } catch (e) {
-        damaged = e;
-      }
+      ({ rev, damaged } = read()); // after the claim: whatever the previous writer acknowledged is in what we read now
     }
-
-    // Step 5: recover.
+    const keep = claimed ? arenaFileName(clusterId, claimed.generation) : '';
     if (damaged) {
       if (!o.startFresh) throw damaged;
       reader.close();
-      moveAside(dir, clusterId, claimed ? arenaFileName(clusterId, claimed.generation) : '');
+      moveAside(dir, clusterId, keep);
       rev = null;
-    } else if (rev) {
-      try {
-        restoreFromArena(int, rev.dir, rev.read);
-      } catch (e) {
-        if (!o.startFresh) throw e;
-        reader.close();
-        moveAside(dir, clusterId, claimed ? arenaFileName(clusterId, claimed.generation) : '');
-        rev = null;
-        damaged = e;
-      }
-    } else {
-      importSeedParquet(dir, clusterId, md, o.startFresh, int);
     }
-    reader.close();
-    int.activeRebuild();
-    int.publish();
 
-    // Step 6: the writer's file holds the recovered revision, marked durable.
-    const writer = resume ? await ArenaFileWriter.resume(rev!, o.graceMs) : claimed!;
-    const content = int.content();
-    const guard = () => {
-      lock.check();
-      if (listStateDirectory(dir).arenas.get(clusterId)?.some((g) => g > writer.generation)) throw new StateError('LOCKED', `another writer took over ${JSON.stringify(dir)} while this one was opening it`);
+    // Step 5: recover (the restore runs inside the writer's one constructor path), then step 6.
+    const found = rev;
+    let restoreFailed: unknown = null;
+    const restore = (t: RestoreTarget) => {
+      try {
+        if (found) restoreFromArena(t, found.dir, found.read);
+        else if (!damaged) importSeedParquet(dir, clusterId, md, o.startFresh, t);
+      } catch (e) {
+        restoreFailed = e;
+        throw e;
+      }
     };
-    await writer.commit(content, 0, guard);
-    await writer.writeMark(content.revision);
-    const sd = new StateDirectory({
-      dir, clusterId, writer, durableRevision: content.revision, content: () => int.content(), lock,
-      handle: state.shared(), publishedRevision: () => state.publishedRevision, graceMs: o.graceMs, parquet: o.parquet,
-      onFatal: (err) => {
-        int.fail(err);
-        console.error(`arrow-cluster-state: ${err.message}`);
-        o.onFatal?.(err);
-      },
-    });
-    onCompromised = (err) => sd.fail(err);
-    int.attach(sd);
-    await sd.start(content);
-    for (const g of gens) if (g < writer.generation) removeQuietly(join(dir, arenaFileName(clusterId, g)));
-    return state;
+    const attach = async (port: WriterPort): Promise<StateDirectory> => {
+      reader.close();
+      const writer = resume && found ? await ArenaFileWriter.resume(found, o.graceMs) : claimed!;
+      const content = port.content();
+      await writer.commit(content, 0, () => {
+        lock.check();
+        if (listStateDirectory(dir).arenas.get(clusterId)?.some((g) => g > writer.generation)) throw new StateError('LOCKED', `another writer took over ${JSON.stringify(dir)} while this one was opening it`);
+      });
+      await writer.writeMark(content.revision);
+      sd = new StateDirectory({ dir, clusterId, writer, durableRevision: content.revision, port, lock, graceMs: o.graceMs, parquet: o.parquet, onFatal: o.onFatal });
+      await sd.start(content);
+      for (const g of gens) if (g < writer.generation) removeQuietly(join(dir, arenaFileName(clusterId, g)));
+      return sd;
+    };
+    const core = { ...o.core, clusterId } as InMemoryOptions;
+    try {
+      return await ClusterState.restored(core, restore, attach);
+    } catch (e) {
+      if (!restoreFailed || !o.startFresh || resume) throw e;
+      // Damaged beyond the header (an extent, a foreign file's row): start empty with the files moved aside.
+      reader.close();
+      moveAside(dir, clusterId, keep);
+      damaged = e;
+      rev = null;
+      return await ClusterState.restored(core, () => undefined, attach);
+    }
   } catch (e) {
     if (claimed) {
       await claimed.close().catch(() => undefined);
@@ -268,7 +261,7 @@ export async function openStateDirectory(opts: OpenOptions, make: (o: InMemoryOp
 }
 
 /** Step 5 without an arena file: a seed-layout Parquet file in the directory (the metadata's, else the default name). */
-function importSeedParquet(dir: string, clusterId: string, md: Partial<StateMetadata> | null, startFresh: boolean, int: ReturnType<ClusterState['internals']>): void {
+function importSeedParquet(dir: string, clusterId: string, md: Partial<StateMetadata> | null, startFresh: boolean, target: RestoreTarget): void {
   const named = localFileOf(dir, md, 'parquet_path', (p) => {
     try {
       return lstatSync(p).isFile();
@@ -291,9 +284,8 @@ function importSeedParquet(dir: string, clusterId: string, md: Partial<StateMeta
   try {
     const flat = readSeedParquet(pq);
     if (flat.clusterId && flat.clusterId !== clusterId) throw corrupt(`Parquet file ${JSON.stringify(pq)} holds cluster ${JSON.stringify(flat.clusterId)}, not ${JSON.stringify(clusterId)}`);
-    importFlat(int, flat, typeof md?.version === 'number' && Number.isSafeInteger(md.version) && md.version > 0 ? md.version : 0);
+    importFlat(target, flat, typeof md?.version === 'number' && Number.isSafeInteger(md.version) && md.version > 0 ? md.version : 0);
   } catch (e) {
-    if (!startFresh) throw e;
-    renameSync(pq, `${pq}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    throw e; // with startFresh, openStateDirectory moves the files aside and starts empty
   }
 }

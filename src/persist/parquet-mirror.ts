@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { closed, ioError, isStateError, StateError, type ErrorCode } from '../errors.js';
 import { workerExecArgv } from '../pool/exec-argv.js';
 import type { SharedHandle } from '../shm/reader.js';
+import type { ParquetOptions } from '../store/options.js';
 import { fsyncDir } from './atomic.js';
 import type { ExportReply, ParquetCodec } from './parquet-worker.js';
 
@@ -46,13 +47,7 @@ export function renameInstall(path: string): InstallFn {
 }
 
 /** Parquet mirror settings (`parquet` option of `ClusterState.open`). */
-export interface MirrorOptions {
-  codec?: ParquetCodec;
-  /** Upper bound on how stale the Parquet file may get after a change (ms, default 60 s). */
-  maxAgeMs?: number;
-  /** Lower bound between exports (ms, default 1 s); the 10× rule may make it longer. */
-  minIntervalMs?: number;
-}
+export type MirrorOptions = ParquetOptions;
 
 /** Schedules and runs Parquet exports in a worker thread; one export at a time. */
 export class ParquetMirror {

@@ -19,8 +19,8 @@
  */
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { closed, StateError } from '../errors.js';
-import type { SharedHandle } from '../shm/reader.js';
+import { closed, invalid, StateError } from '../errors.js';
+import type { Durability, FilesInfo, WriterPort } from '../store/durability.js';
 import { FLAG_CLEAN } from '../statedir/meta-slot.js';
 import { arenaFileName, parquetFileName } from '../statedir/names.js';
 import { fsyncDir, removeQuietly, writeTempFile, installFile } from './atomic.js';
@@ -45,22 +45,20 @@ export interface StateDirectoryInit {
   writer: ArenaFileWriter;
   /** The revision the writer's file holds durably (acknowledged). */
   durableRevision: number;
-  /** What the arena file must hold for the revision just published. */
-  content: () => CommitContent;
+  /** The writer it serves. */
+  port: WriterPort;
   lock: HeldLock;
-  handle: SharedHandle;
-  publishedRevision: () => number;
   /** Freed file space stays unused this long (ms), so that readers reading within it are never torn. */
   graceMs: number;
   parquet?: MirrorOptions | false;
   /** Compact when the file exceeds this multiple of the live data (default 2). */
   compactRatio?: number;
   /** Called (once) when this writer must stop: its lock was lost or another writer claimed the directory. */
-  onFatal: (err: StateError) => void;
+  onFatal?: (err: StateError) => void;
 }
 
-/** The persistence of one writer: flushes (group commits), compaction, metadata, Parquet mirror, the fence. */
-export class StateDirectory {
+/** The durability of one writer: flushes (group commits), compaction, metadata, Parquet mirror, the fence. */
+export class StateDirectory implements Durability {
   readonly dir: string;
   readonly clusterId: string;
   readonly parquetPath: string;
@@ -78,6 +76,8 @@ export class StateDirectory {
   private lastCommitted: CommitContent | null = null;
   private metaWanted: CommitContent | null = null;
   private metaInFlight: Promise<void> | null = null;
+  /** The generation this writer is claiming for a compaction (not another writer's claim). */
+  private compacting: number | null = null;
   /** The last failure to write state_metadata.json (reported by close()). */
   private metaError: unknown = null;
 
@@ -88,7 +88,7 @@ export class StateDirectory {
     this.durable = init.durableRevision;
     this.parquetPath = join(init.dir, parquetFileName(init.clusterId));
     this.compactRatio = init.compactRatio ?? 2;
-    this.mirror = init.parquet === false ? null : new ParquetMirror(init.handle, this.parquetPath, init.publishedRevision, () => this.scheduleMeta(), init.parquet ?? {}, {
+    this.mirror = init.parquet === false ? null : new ParquetMirror(init.port.handle, this.parquetPath, () => init.port.publishedRevision(), () => this.scheduleMeta(), init.parquet ?? {}, {
       // The fence: an exported file is put in place only while this writer owns the directory.
       install: (tmp) => {
         this.checkOwnership();
@@ -96,6 +96,8 @@ export class StateDirectory {
         fsyncDir(this.dir);
       },
     });
+    // An export that finds a damaged extent asks the writer for a repair before it retries.
+    this.mirror?.setRepair(() => init.port.repair());
   }
 
   /** The arena file being written. */
@@ -159,7 +161,8 @@ export class StateDirectory {
     if (this.fatal) throw this.fatal;
     try {
       this.init.lock.check();
-      const next = join(this.dir, arenaFileName(this.clusterId, this.writer.generation + 1));
+      // The generation after this writer's own (while it compacts, after the one it is claiming).
+      const next = join(this.dir, arenaFileName(this.clusterId, (this.compacting ?? this.writer.generation) + 1));
       if (existsSync(next)) throw new StateError('LOCKED', `another writer took over ${JSON.stringify(this.dir)} (it claimed ${JSON.stringify(next)}); this writer has stopped writing`);
     } catch (e) {
       this.fail(e as StateError);
@@ -167,12 +170,29 @@ export class StateDirectory {
     }
   }
 
-  /** Stops everything writing (the lock was lost or another writer took over). */
+  /** Stops everything writing (the lock was lost or another writer took over): the writer's mutations fail too. */
   fail(err: StateError): void {
     if (this.fatal) return;
     this.fatal = err;
     for (const w of this.waiters.splice(0)) w.reject(err);
-    this.init.onFatal(err);
+    this.init.port.fail(err);
+    console.error(`arrow-cluster-state: ${err.message}`);
+    this.init.onFatal?.(err);
+  }
+
+  /** Resolves once the Parquet file holds at least the published revision; INVALID_ARGUMENT without a mirror. */
+  async exportParquet(): Promise<number> {
+    if (!this.mirror) throw invalid('exportParquet()', 'parquet: false', 'a state opened with a Parquet mirror');
+    return this.mirror.exportNow();
+  }
+
+  /** Where the files are, and how far they are. */
+  files(): FilesInfo {
+    return {
+      dir: this.dir, arena: this.arenaPath, parquet: this.parquetPath, durableRevision: this.durable,
+      parquetRevision: this.mirror?.revision ?? -1, fileBytes: this.fileBytes, liveBytes: this.liveBytes, compactions: this.compactions,
+      parquetBytes: this.mirror?.fileBytes ?? 0, parquetWasmBytes: this.mirror?.wasmBytes ?? 0,
+    };
   }
 
   /** Final flush and Parquet export, a clean-close mark in the arena file, the metadata, then the lock is released. */
@@ -181,7 +201,7 @@ export class StateDirectory {
     let err: unknown = null;
     try {
       if (!this.fatal) {
-        await this.flush(this.init.publishedRevision());
+        await this.flush(this.init.port.publishedRevision());
         if (this.mirror) await this.mirror.exportNow();
       }
     } catch (e) {
@@ -216,20 +236,20 @@ export class StateDirectory {
       })
       .finally(() => {
         this.inFlight = null;
-        if (!this.fatal && !this.closedFlag && this.init.publishedRevision() > this.durable) this.kick();
+        if (!this.fatal && !this.closedFlag && this.init.port.publishedRevision() > this.durable) this.kick();
         else if (this.waiters.length && !this.fatal) this.kick();
       });
   }
 
   private async flushOnce(): Promise<void> {
     if (this.fatal) throw this.fatal;
-    const target = this.init.publishedRevision();
+    const target = this.init.port.publishedRevision();
     if (target <= this.durable) {
       this.resolveWaiters();
       return;
     }
     const t0 = performance.now();
-    const c = this.init.content();
+    const c = this.init.port.content();
     await this.writer.commit(c, 0, () => this.checkOwnership());
     this.checkOwnership();
     await this.writer.writeMark(c.revision);
@@ -247,9 +267,11 @@ export class StateDirectory {
   private async compact(c: CommitContent): Promise<void> {
     const g = this.writer.generation + 1;
     let next: ArenaFileWriter;
+    this.compacting = g;
     try {
       next = await ArenaFileWriter.claim(join(this.dir, arenaFileName(this.clusterId, g)), g, this.init.graceMs, () => fsyncDir(this.dir));
     } catch (e) {
+      this.compacting = null;
       if (e instanceof GenerationTaken) this.checkOwnership(); // another writer claimed it: we stop
       throw e;
     }
@@ -261,12 +283,14 @@ export class StateDirectory {
       await next.commit(c, 0, guard);
       await next.writeMark(c.revision);
     } catch (e) {
+      this.compacting = null;
       await next.close().catch(() => undefined);
       removeQuietly(next.path);
       throw e;
     }
     const old = this.writer;
     this.writer = next; // from now on the fence is generation g + 1
+    this.compacting = null;
     this.compactions++;
     this.scheduleMeta(c);
     await this.metaInFlight; // the metadata names the new generation before the old file goes

@@ -11,7 +11,7 @@ import { readDict, readUtf8, readValue } from '../arrow/decode/row-reader.js';
 import { corrupt, show, StateError } from '../errors.js';
 import type { ColumnSpec } from '../schema/columns.js';
 import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
-import { checkRecord } from '../validate/inputs.js';
+import { checkRecord } from '../validate/stored-record.js';
 import { checkId, checkTime } from '../validate/values.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena } from '../shm/arena.js';
@@ -19,8 +19,8 @@ import { decodePrefix } from '../arena/decode.js';
 import type { DirEntry, Directory } from '../arena/directory.js';
 import type { EntityTable, Row } from './entity-table.js';
 
-/** What restoring needs from the writer. */
-export interface StoreInternals {
+/** What restoring needs from the writer (ClusterState.restored hands it to recovery). */
+export interface RestoreTarget {
   tables: Record<EntityKind, EntityTable>;
   dicts: Map<number, StringDictionary>;
   arena: Arena;
@@ -42,7 +42,7 @@ const DEFAULTS: Record<EntityKind, Record<string, unknown>> = {
  * bytes read (and checksummed) by `read`, copied into shared memory, and indexed by id. Tables
  * written with another schema (an older version) are imported row by row with defaults.
  */
-export function restoreFromArena(st: StoreInternals, dir: Directory, read: (e: DirEntry, what: string) => Uint8Array): void {
+export function restoreFromArena(st: RestoreTarget, dir: Directory, read: (e: DirEntry, what: string) => Uint8Array): void {
   let maxVersion = 0;
   for (const kind of ENTITY_KINDS) {
     const t = dir.tables[kind];
@@ -93,7 +93,7 @@ function storedTime(t: number, revision: number): number {
  * value, and nothing is imported that a later mutation could not address. Timestamps in s, µs or
  * ns are converted to ms (floored). `what` names the source in messages (e.g. the file).
  */
-export function importFlat(st: StoreInternals, flat: FlatTables, revision = 0, what = 'the imported state'): void {
+export function importFlat(st: RestoreTarget, flat: FlatTables, revision = 0, what = 'the imported state'): void {
   for (const kind of ENTITY_KINDS) importTable(st, kind, flat[kind], what);
   const head = (f: () => unknown) => {
     try {
@@ -114,7 +114,7 @@ function refused(e: unknown, where: string): StateError {
   return corrupt(`${where}: ${detail}`, e);
 }
 
-function importTable(st: StoreInternals, kind: EntityKind, table: Table, what: string): void {
+function importTable(st: RestoreTarget, kind: EntityKind, table: Table, what: string): void {
   const spec = ENTITIES[kind];
   const target = st.tables[kind];
   const names = table.schema.fields.map((f) => f.name);

@@ -5,7 +5,8 @@ import test from 'ava';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, fstatSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClusterState, followState, loadSynthetic, readStateSnapshot, StateError } from '../../src/index.js';
+import { ClusterState, followState, readStateSnapshot, StateError } from '../../src/index.js';
+import { loadSynthetic } from '../../src/demo/synthetic.js';
 import { fingerprint, Live, parsePrometheus, run, type Result } from './support.js';
 
 const root = mkdtempSync(join(tmpdir(), 'cluster-state-cli-'));

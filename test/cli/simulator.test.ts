@@ -4,7 +4,8 @@
 // go offline (their tasks requeued). Placements are read-your-writes: no node is handed more
 // tasks than the placement score allows (each placement sees the previous one).
 import test from 'ava';
-import { ClusterState, loadSynthetic, StateError } from '../../src/index.js';
+import { ClusterState, StateError } from '../../src/index.js';
+import { loadSynthetic } from '../../src/demo/synthetic.js';
 import { getClusterStatusSummary } from '../../src/helpers/index.js';
 import { Simulator } from '../../src/demo/simulator.js';
 

@@ -907,9 +907,9 @@ class Model {
       case 'updateContent': {
         const old = this.item(op.cid);
         const n = op.n;
-        if (n.preBad) fail('INVALID_ARGUMENT');
+        // The patch is validated whole (INVALID_ARGUMENT) before the providers are looked up (NOT_FOUND).
+        if (n.preBad || n.pinnedBad || n.bad) fail('INVALID_ARGUMENT');
         for (const p of n.providers ?? []) if (!this.w.nodes.has(p)) fail('NOT_FOUND');
-        if (n.pinnedBad || n.bad) fail('INVALID_ARGUMENT');
         const rec: ContentRecord = { ...old };
         if (n.size !== undefined) rec.size = n.size;
         if (n.replication !== undefined) rec.replication = n.replication;

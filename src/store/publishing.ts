@@ -1,0 +1,186 @@
+/**
+ * Making revisions visible: the writer's changed batches are re-encoded (entity-table.ts) and
+ * published to worker threads through the shared arena (shm/publisher.ts), coalesced to at most
+ * once per turn of the event loop; `published()` waits for it. Also the writer's own tables
+ * (`getTables()`, `snapshot()`), encoded without sharing and cached per revision, and the content
+ * of the published revision for durability (durability.ts).
+ */
+import type { Table } from 'apache-arrow';
+import { singleRowTable } from '../arrow/encode/single-row.js';
+import type { Directory, DirTable } from '../arena/directory.js';
+import { closed } from '../errors.js';
+import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
+import { SCHEMA_VERSION } from '../schema/state-schema.js';
+import { Arena, type Extent } from '../shm/arena.js';
+import { LAYOUT_VERSION } from '../shm/layout.js';
+import { Publisher } from '../shm/publisher.js';
+import type { SharedHandle } from '../shm/reader.js';
+import type { CommitContent } from './durability.js';
+import type { Model } from './model.js';
+import { PrefixCache } from './prefixes.js';
+
+/** How the shared arena is sized and bounded (validated by options.ts). */
+export interface ArenaSettings {
+  initialBytes: number;
+  maxBytes: number | undefined;
+  maxRetainedBytes: number | undefined;
+}
+
+/** Publishes the model's revisions to shared memory and keeps the writer's own tables. */
+export class Publishing {
+  readonly arena: Arena;
+  readonly publisher: Publisher;
+  readonly prefixes: PrefixCache;
+  /** Called after each publish (the durability layer schedules a flush). */
+  onPublished: (() => void) | null = null;
+  private scheduled = false;
+  private waiters: { revision: number; resolve: (r: number) => void; reject: (e: unknown) => void }[] = [];
+  private error: unknown = null;
+  private closedFlag = false;
+  private cache: { revision: number; tables: Record<EntityKind, Table> } | null = null;
+  private stateCache: { revision: number; table: Table } | null = null;
+  private lastContent: CommitContent | null = null;
+
+  constructor(private readonly m: Model, settings: ArenaSettings) {
+    this.arena = new Arena(settings.initialBytes, settings.maxBytes);
+    this.publisher = new Publisher(this.arena);
+    if (settings.maxRetainedBytes !== undefined) this.publisher.maxRetainedBytes = settings.maxRetainedBytes;
+    this.prefixes = new PrefixCache(this.arena, (e) => this.retire(e), () => ++this.m.version);
+  }
+
+  /** The newest revision visible to worker threads. */
+  get revision(): number {
+    return this.publisher.publishedRevision;
+  }
+
+  /** A structured-cloneable handle on the shared memory, for `attachState` in worker threads. */
+  handle(): SharedHandle {
+    return { kind: 'arrow-cluster-state', layoutVersion: LAYOUT_VERSION, sab: this.arena.sab, token: this.publisher.token, pid: process.pid, clusterId: this.m.clusterId };
+  }
+
+  /** Resolves with a revision once every revision committed before the call is visible to worker threads. */
+  published(): Promise<number> {
+    if (this.closedFlag) return Promise.reject(closed('cluster state'));
+    if (this.error) return Promise.reject(this.error);
+    if (this.publisher.publishedRevision >= this.m.revision) return Promise.resolve(this.publisher.publishedRevision);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ revision: this.m.revision, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** A revision was committed: publish it in the next turn (one publish for a burst of commits). */
+  schedule(): void {
+    if (this.scheduled || this.closedFlag) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.closedFlag) return;
+      try {
+        this.publishNow();
+      } catch (e) {
+        this.error = e;
+        for (const w of this.waiters.splice(0)) w.reject(e);
+      }
+    });
+  }
+
+  /** Encodes pending changes and publishes the current revision now (outside mutations only). */
+  publishNow(): void {
+    if (this.m.undo) return;
+    this.materialize(true);
+    if (this.publisher.publishedRevision >= this.m.revision && this.publisher.publishedRevision >= 0) return;
+    this.publisher.publish(this.directory());
+    const rev = this.publisher.publishedRevision;
+    if (this.onPublished) {
+      this.lastContent = this.commitContent();
+      this.onPublished();
+    }
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) (w.revision <= rev ? w.resolve(rev) as unknown as void : still.push(w));
+    this.waiters = still;
+  }
+
+  /** Publishes the same revision again (a new publication): after a repair moved damaged extents. */
+  republish(): void {
+    if (this.publisher.publishedRevision < this.m.revision) this.publishNow();
+    else this.publisher.publish(this.directory());
+  }
+
+  /**
+   * The writer's tables of the current revision (immutable heap copies, cached per revision):
+   * changed batches are encoded without being copied to shared memory (that happens once per
+   * publish), so a snapshot after one mutation costs the changed batch, not the table.
+   */
+  tables(): { revision: number; tables: Record<EntityKind, Table> } {
+    if (this.cache?.revision === this.m.revision) return this.cache;
+    this.materialize(false);
+    const t = this.m.tables;
+    this.cache = { revision: this.m.revision, tables: { nodes: t.nodes.table(), tasks: t.tasks.table(), content: t.content.table() } };
+    return this.cache;
+  }
+
+  /** The single-row seed layout of the current revision (a heap copy), cached per revision. */
+  stateTable(): Table {
+    if (this.stateCache?.revision === this.m.revision) return this.stateCache.table;
+    const t = this.tables().tables;
+    const table = singleRowTable({ clusterId: this.m.clusterId, masterId: this.m.masterId, updatedAt: this.m.updatedAt, ...t });
+    this.stateCache = { revision: this.m.revision, table };
+    return table;
+  }
+
+  /** What the arena file must hold for the revision last published (immutable heap bytes). */
+  content(): CommitContent {
+    return this.lastContent ?? this.commitContent();
+  }
+
+  /** Marks the shared state closed; pending waits reject with CLOSED. */
+  close(): void {
+    this.closedFlag = true;
+    this.publisher.close();
+    this.cache = null;
+    const err = closed('cluster state');
+    for (const w of this.waiters.splice(0)) w.reject(err);
+  }
+
+  /** Superseded shared extents are freed once no reader can reach them. */
+  retire(e: Extent): void {
+    this.publisher.retire(e);
+  }
+
+  /**
+   * Re-encodes every changed batch; with `share` (publishing) also copies the batches encoded
+   * since the last publish into shared memory.
+   */
+  private materialize(share: boolean): void {
+    const retire = (e: Extent) => this.retire(e);
+    for (const k of ENTITY_KINDS) if (this.m.tables[k].dirty) this.m.tables[k].materialize(this.arena, retire, share);
+  }
+
+  private directory(): Directory {
+    const tables = {} as Record<EntityKind, DirTable>;
+    for (const k of ENTITY_KINDS) {
+      const t = this.m.tables[k];
+      const prefix = this.prefixes.get(k, t);
+      const batches = t.batchData().map((b) => ({ offset: b.extent.offset, length: b.master.byteLength, version: b.version, crc: b.crc, rows: b.data.length }));
+      tables[k] = { prefix, batches, rows: t.size };
+    }
+    return { revision: this.m.revision, updatedAt: this.m.updatedAt, tables, meta: this.meta() };
+  }
+
+  private commitContent(): CommitContent {
+    const tables = {} as CommitContent['tables'];
+    for (const k of ENTITY_KINDS) {
+      const p = this.prefixes.current(k);
+      tables[k] = {
+        prefix: { version: p.dir.version, bytes: p.bytes, rows: 0 },
+        batches: this.m.tables[k].batchData().map((b) => ({ version: b.version, bytes: b.master, rows: b.data.length })),
+      };
+    }
+    return { revision: this.publisher.publishedRevision, updatedAt: this.m.updatedAt, meta: this.meta(), tables };
+  }
+
+  private meta(): Directory['meta'] {
+    return { cluster_id: this.m.clusterId, master_id: this.m.masterId, schema_version: SCHEMA_VERSION };
+  }
+}

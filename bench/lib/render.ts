@@ -1,11 +1,14 @@
 /**
- * The README's performance section, rendered from a results file. `npm run bench` rewrites the
- * section between `<!-- bench:start -->` and `<!-- bench:end -->`; a test checks that the README
- * still matches the committed results, so no figure in the README is hand-written.
+ * The performance page (docs/performance.md) and the README's headline figures, rendered from a
+ * results file. `node dist/bench/readme.js` (and a complete `npm run bench`) rewrites the part of
+ * docs/performance.md between `<!-- bench:start -->` and `<!-- bench:end -->` and the part of
+ * README.md between `<!-- headline:start -->` and `<!-- headline:end -->`; a test checks that
+ * both still match the committed results, so no figure in either is hand-written.
  */
-import { fmt, type Figure } from './report.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fmt, fmtRatio, type Figure } from './report.js';
 
-interface Results {
+export interface Results {
   date: string;
   mode: string;
   machine: { cpus: number; cpu?: string; memoryBytes: number; platform: string; node: string; versions: Record<string, string> };
@@ -13,8 +16,12 @@ interface Results {
   skipped: { what: string; why: string }[];
 }
 
+/** The generated page, relative to the repository root. */
+export const PERFORMANCE_DOC = 'docs/performance.md';
 export const START = '<!-- bench:start -->';
 export const END = '<!-- bench:end -->';
+export const HEADLINE_START = '<!-- headline:start -->';
+export const HEADLINE_END = '<!-- headline:end -->';
 
 const SUITES: Record<string, string> = {
   writer: 'Writer: mutation throughput and Arrow tables',
@@ -31,13 +38,21 @@ function cell(f: Figure): string {
   return `${fmt(v.median)} ${f.unit}${spreadText}`;
 }
 
-export function renderResults(r: Results): string {
-  const out: string[] = [];
+function measuredBy(r: Results): string {
   const m = r.machine;
-  out.push(`Measured by \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` on ${r.date.slice(0, 10)}: ${m.cpus} × ${m.cpu ?? 'CPU'}, ${Math.round(m.memoryBytes / 2 ** 30)} GiB, ${m.platform}, Node ${m.node}, apache-arrow ${m.versions['apache-arrow']}, parquet-wasm ${m.versions['parquet-wasm']}.`);
+  return `Measured by \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\` on ${r.date.slice(0, 10)}: ${m.cpus} × ${m.cpu ?? 'CPU'}, ${Math.round(m.memoryBytes / 2 ** 30)} GiB, ${m.platform}, Node ${m.node}, apache-arrow ${m.versions['apache-arrow']}, parquet-wasm ${m.versions['parquet-wasm']}.`;
+}
+
+/**
+ * The performance page's generated part. Links are relative to `base`, the way from the page to
+ * the repository root (`../` for docs/performance.md).
+ */
+export function renderResults(r: Results, base = '../'): string {
+  const out: string[] = [];
+  out.push(measuredBy(r));
   out.push('Scales: S = 1k nodes / 10k tasks / 10k content, M = 10k / 100k / 100k, L = 100k / 1M / 1M. Values are medians (min–max over repeated runs where there were several); latencies are p50/p99 over the trials of one run. "vs" gives a baseline measured in the same run on the same data, and how many times better (or worse) we are.');
   out.push('');
-  if (r.mode === 'full') out.push('![How latency and throughput scale from S to L](bench/results/scaling.svg)', '');
+  if (r.mode === 'full') out.push(`![How latency and throughput scale from S to L](${base}bench/results/scaling.svg)`, '');
   const suites = [...new Set(r.figures.map((f) => f.suite))];
   for (const s of suites) {
     out.push(`### ${SUITES[s] ?? s}`);
@@ -45,20 +60,90 @@ export function renderResults(r: Results): string {
     out.push('| scale | figure | ours | target | baseline (same run) |');
     out.push('|---|---|---|---|---|');
     for (const f of r.figures.filter((x) => x.suite === s)) {
-      const base = f.baseline ? `${f.baseline.name}: ${fmt(f.baseline.value.median)} ${f.unit} → **${f.advantage! >= 1 ? `${f.advantage! >= 100 ? f.advantage!.toFixed(0) : f.advantage!.toFixed(1)}× better` : `${(1 / f.advantage!).toFixed(1)}× worse`}**` : '';
+      const base = f.baseline ? `${f.baseline.name}: ${fmt(f.baseline.value.median)} ${f.unit} → **${fmtRatio(f.advantage!)}**` : '';
       out.push(`| ${f.scale} | ${f.name} | ${cell(f)} | ${f.target ?? ''} | ${base} |`);
     }
     out.push('');
   }
   if (r.skipped.length) out.push(`Skipped: ${r.skipped.map((x) => `${x.what} (${x.why})`).join('; ')}.`, '');
-  out.push(`Raw figures: [\`bench/results/latest-${r.mode}.json\`](bench/results/latest-${r.mode}.json).`);
+  out.push(`Raw figures: [\`bench/results/latest-${r.mode}.json\`](${base}bench/results/latest-${r.mode}.json).`);
   return out.join('\n');
 }
 
-/** `readme` with its bench section replaced by the rendering of `r`. */
-export function withResults(readme: string, r: Results): string {
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error('README has no bench section markers');
-  return `${readme.slice(0, a + START.length)}\n${renderResults(r)}\n${readme.slice(b)}`;
+/** The README's headline figures: one row per figure, one column per scale. */
+export const HEADLINE: readonly { label: string; suite: string; name: string }[] = [
+  { label: '`addTask`, one mutation at a time', suite: 'writer', name: 'addTask' },
+  { label: '`getTables()` after one mutation', suite: 'writer', name: 'getTables() after one mutation' },
+  { label: 'publish a fixed-width change to shared memory, p50', suite: 'shared', name: 'publish cost (vs full rebuild + IPC + copy)' },
+  { label: 'mutation → worker thread, p50', suite: 'shared', name: 'fixed: node status → worker p50' },
+  { label: 'mutation → worker thread, p99', suite: 'shared', name: 'fixed: node status → worker p99' },
+  { label: 'mutation durable on disk (flush I/O), p50', suite: 'persist', name: 'flush of one mutation, I/O p50' },
+  { label: 'mutation → another process holds the tables, p50', suite: 'persist', name: 'mutation → follower process holds Tables p50' },
+  { label: 'follower cold load (another process)', suite: 'persist', name: 'follower cold load (other process)' },
+  { label: 'reopening the state directory (`open`)', suite: 'persist', name: 'recovery to a usable state (open)' },
+  { label: 'Parquet export (zstd, on its own thread)', suite: 'persist', name: 'Parquet export (zstd, in a worker)' },
+  { label: 'writer event-loop stall during that export', suite: 'persist', name: 'writer event-loop stall during Parquet export' },
+  { label: '`getClusterStatusSummary()` on the writer', suite: 'helpers', name: 'getClusterStatusSummary() (writer)' },
+  { label: 'shared memory after load', suite: 'memory', name: 'shared memory after load' },
+];
+
+/** The headline table (S, M, L columns; the baseline measured at M), linking to the full page. */
+export function renderHeadline(r: Results): string {
+  const scales = ['S', 'M', 'L'];
+  const find = (suite: string, name: string, scale: string) => r.figures.find((f) => f.suite === suite && f.name === name && f.scale === scale);
+  const out: string[] = [];
+  out.push(`${measuredBy(r)} Medians; S = 1k nodes / 10k tasks / 10k content, M = 10k / 100k / 100k, L = 100k / 1M / 1M; "—" = not measured at that scale.`);
+  out.push('');
+  out.push('| figure | S | M | L | baseline at M (same run) |');
+  out.push('|---|--:|--:|--:|---|');
+  for (const h of HEADLINE) {
+    const cells = scales.map((s) => {
+      const f = find(h.suite, h.name, s);
+      return f ? `${fmt(f.value.median)} ${f.unit}` : '—';
+    });
+    const m = find(h.suite, h.name, 'M');
+    const base = m?.baseline ? `${m.baseline.name}: ${fmt(m.baseline.value.median)} ${m.unit} → **${fmtRatio(m.advantage!)}**` : '';
+    out.push(`| ${h.label} | ${cells.join(' | ')} | ${base} |`);
+  }
+  out.push('');
+  out.push(`Every figure, the targets and the misses: [docs/performance.md](${PERFORMANCE_DOC}).`);
+  return out.join('\n');
+}
+
+/** `text` with the part between `start` and `end` replaced by `body`. */
+function between(text: string, start: string, end: string, body: string, file: string): string {
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`${file} has no ${start} … ${end} markers`);
+  return `${text.slice(0, a + start.length)}\n${body}\n${text.slice(b)}`;
+}
+
+/** The section of `text` between `start` and `end`, trimmed (for the test). */
+export function section(text: string, start: string, end: string): string {
+  const a = text.indexOf(start);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) throw new Error(`no ${start} … ${end} markers`);
+  return text.slice(a + start.length, b).trim();
+}
+
+/** docs/performance.md's text with its generated part replaced by the rendering of `r`. */
+export function withResults(page: string, r: Results): string {
+  return between(page, START, END, renderResults(r), PERFORMANCE_DOC);
+}
+
+/** README.md's text with its headline figures replaced by the rendering of `r`. */
+export function withHeadline(readme: string, r: Results): string {
+  return between(readme, HEADLINE_START, HEADLINE_END, renderHeadline(r), 'README.md');
+}
+
+/**
+ * Rewrites docs/performance.md and the README's headline figures under the repository `root`
+ * from `r`. Returns the files written.
+ */
+export function writeResultDocs(root: URL, r: Results): string[] {
+  const page = new URL(PERFORMANCE_DOC, root);
+  const readme = new URL('README.md', root);
+  writeFileSync(page, withResults(readFileSync(page, 'utf8'), r));
+  writeFileSync(readme, withHeadline(readFileSync(readme, 'utf8'), r));
+  return [PERFORMANCE_DOC, 'README.md'];
 }

@@ -73,12 +73,11 @@ async function main(): Promise<void> {
   const file = report.finish(quick ? 'quick' : 'full');
   process.stdout.write(`\nresults: ${file}\n`);
   if (!quick && scales.length === 3 && suites.size >= 3) {
-    // A complete full run regenerates the README's performance section.
-    const { readFileSync, writeFileSync } = await import('node:fs');
-    const { withResults } = await import('./lib/render.js');
-    const readme = new URL('../../README.md', import.meta.url);
-    writeFileSync(readme, withResults(readFileSync(readme, 'utf8'), JSON.parse(readFileSync(file, 'utf8'))));
-    process.stdout.write('README performance section regenerated\n');
+    // A complete full run regenerates docs/performance.md and the README's headline figures.
+    const { readFileSync } = await import('node:fs');
+    const { writeResultDocs } = await import('./lib/render.js');
+    const written = writeResultDocs(new URL('../../', import.meta.url), JSON.parse(readFileSync(file, 'utf8')));
+    process.stdout.write(`${written.join(' and ')} regenerated\n`);
   }
 }
 

@@ -34,7 +34,7 @@ export const TASK_TYPES = ['process', 'analyze', 'transfer', 'model_training', '
 const CAPABILITIES = ['gpu', 'model_training', 'embedding_generation', 'pinning', 'storage', 'transcode'];
 const GiB = 2 ** 30;
 
-/** Stable synthetic ids (peer-id-like and CID-like lengths, as in publish-proto.md). */
+/** Stable synthetic ids (peer-id-like and CID-like lengths). */
 export const nodeId = (i: number) => `node-${String(i).padStart(6, '0')}-12D3KooW${(i * 2654435761 >>> 0).toString(36).padStart(7, 'x')}`;
 export const taskId = (i: number) => `task-${String(i).padStart(8, '0')}`;
 export const cid = (i: number) => `bafybeig${(i * 2246822519 >>> 0).toString(32).padStart(8, 'q')}${String(i).padStart(10, '0')}xyzabcdefghijklmnopqrstu`;

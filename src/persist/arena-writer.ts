@@ -1,7 +1,7 @@
 /**
  * Writing an arena file (format: statedir/meta-slot.ts): durable checkpoints in the
  * shared-memory format. Record batches and table prefixes are copy-on-write extents, named by a
- * per-revision directory (shm/directory.ts, with file offsets and CRC32s).
+ * per-revision directory (arena/directory.ts, with file offsets and CRC32s).
  *
  * A commit writes the new extents and the directory, fdatasyncs, writes the other meta slot,
  * fdatasyncs: the slot is then durable. The caller checks that it still owns the directory, then

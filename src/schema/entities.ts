@@ -1,6 +1,6 @@
 /**
  * The three entities and their columns, in the seed's order with our extension fields appended
- * (CONTRACT.md "Data model"). This list is the single description of the data model: the flat
+ * (docs/writer.md, "Records"). This list is the single description of the data model: the flat
  * tables, the single-row seed layout and the Parquet mirror are all derived from it.
  */
 import type { ColumnSpec, LeafSpec } from './columns.js';
@@ -34,7 +34,7 @@ export interface EntitySpec {
 
 const leaf = (name: string, kind: LeafSpec['kind'], extra: Partial<LeafSpec> = {}): LeafSpec => ({ name, kind, ...extra });
 
-/** Rows per batch. 4096 balances publish cost against cold-attach cost (publish-proto.md). */
+/** Rows per batch. 4096 balances publish cost against cold-attach cost (measured: docs/performance.md). */
 export const BATCH_ROWS = 4096;
 
 export const NODE_RESOURCES: readonly LeafSpec[] = [

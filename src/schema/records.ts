@@ -2,7 +2,7 @@
  * Record types: what the getters and helpers return and what mutations take. Field names are
  * the schema's (snake_case, as the seeds' Python API and the files use). Times are epoch
  * milliseconds (numbers), except task `started_at`/`completed_at`, which are epoch seconds
- * (CONTRACT.md). Every record a getter returns is a fresh plain object: a copy, never a view.
+ * (docs/writer.md). Every record a getter returns is a fresh plain object: a copy, never a view.
  */
 import type { NodeRole, NodeStatus, TaskStatus } from './entities.js';
 

@@ -7,7 +7,7 @@ import { columnField } from './columns.js';
 import { ENTITIES, type EntityKind, type EntitySpec } from './entities.js';
 
 /**
- * Version of our layout. 1 = the seed fields plus the extensions of CONTRACT.md. Files of an
+ * Version of our layout. 1 = the seed fields plus the extensions documented in docs/writer.md. Files of an
  * older version load with defaults (null) for the extension columns they lack.
  */
 export const SCHEMA_VERSION = 1;

@@ -1,7 +1,7 @@
 /**
  * The arena file's header: two meta slots written alternately (like LMDB's meta pages) and a
  * durable mark. Everything else in the file is extents (Arrow IPC messages and per-revision
- * directories, the same format as shared memory: shm/directory.ts).
+ * directories, the same format as shared memory: arena/directory.ts).
  *
  * ```
  *  0      meta slot 0 (64 bytes used of 2 KiB)

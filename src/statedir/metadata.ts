@@ -14,7 +14,7 @@ import { METADATA_FILE } from './names.js';
 /** What our writer puts in the metadata's `format` key. */
 export const METADATA_FORMAT = 'arrow-cluster-state/1';
 
-/** The metadata file's keys (CONTRACT.md "Files" plus ours). */
+/** The metadata file's keys (docs/state-directory.md). */
 export interface StateMetadata {
   cluster_id: string;
   master_id: string | null;

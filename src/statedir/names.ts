@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-/** The metadata file (CONTRACT.md "Files in the state directory"). */
+/** The metadata file (docs/state-directory.md). */
 export const METADATA_FILE = 'state_metadata.json';
 /** The writer's lock directory (proper-lockfile). */
 export const LOCK_DIR = 'writer.lock';

@@ -2,7 +2,7 @@
  * One entity table held columnar by the writer: record batches of up to `batchRows` rows whose
  * bytes live in the shared arena, an id → (batch, row) index, and a small overlay of rows changed
  * since the batch was last encoded. No JS record object is kept per row (2M records cost ~1 s
- * full GCs at L: publish-proto.md pitfall 3); only the ids are JS strings (the index keys).
+ * full GCs at the large scale); only the ids are JS strings (the index keys).
  *
  * Changes are O(1) on the overlay. `materialize()` re-encodes only the batches that changed:
  * untouched columns of a batch are reused byte for byte, changed columns are rebuilt by copying
@@ -388,7 +388,7 @@ export class EntityTable {
   /**
    * The fixed-width fast path: when the only changes are fixed-width values (numbers, times,
    * booleans, dictionary codes) going from non-null to non-null, the batch's message keeps its
-   * layout — copy it and overwrite those values in place (publish-proto.md "patch"). Returns
+   * layout — copy it and overwrite those values in place (the "patch" path). Returns
    * false (nothing done) when any change needs re-encoding.
    */
   private patchBatch(batch: Batch, arena: Arena, retire: RetireFn): boolean {

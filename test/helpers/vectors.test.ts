@@ -1,4 +1,4 @@
-// The Python original's helper test vectors (ipfs_kit_py-behaviour.md §6.3 and §6.5), built
+// The Python original's helper test vectors (as the documentation of the Python project ipfs_kit_py describes them), built
 // with ClusterState.inMemory and a clock under the test's control. Expected answers are the
 // vectors' own, adjusted only where the document says the original was wrong (noted inline).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';

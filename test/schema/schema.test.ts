@@ -2,7 +2,7 @@ import test from 'ava';
 import { DataType, Field, Schema } from 'apache-arrow';
 import { flatSchema, SCHEMA_VERSION, stateSchema } from '../../src/index.js';
 
-// The seed's schema (reference/seed-arrow-cluster-state.md), written out independently of src/.
+// The seed's schema (the seed layout, docs/writer.md), written out independently of src/.
 const SEED: [string, string][] = [
   ['cluster_id', 'Utf8'],
   ['master_id', 'Utf8'],

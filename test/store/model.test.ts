@@ -1,5 +1,5 @@
 // Randomized model test: a plain-object model of the documented semantics (cluster-state.ts doc
-// comments, lifecycle.ts, CONTRACT.md) runs the same random operations as ClusterState, valid
+// comments, lifecycle.ts, docs/writer.md) runs the same random operations as ClusterState, valid
 // and invalid, single and in transactions (nested, caught, aborted). After every step both must
 // agree on the outcome (success or the StateError code), on the revision, master_id, updated_at
 // and every record; every 100 steps and at the end the Arrow tables and the single-row state
@@ -173,7 +173,7 @@ class Builder {
   }
 }
 
-/** Node resources as the friendly or the schema names (CONTRACT.md; inputs.ts nodeResourcesPatch). */
+/** Node resources as the friendly or the schema names (docs/writer.md; validate/nodes.ts nodeResourcesPatch). */
 interface ResGen {
   raw: unknown;
   bad: boolean;

@@ -1,4 +1,4 @@
-// The intended semantics of the Python original's tests (ipfs_kit_py-behaviour.md §6.2),
+// The intended semantics of the Python original's tests (as the documentation of the Python project ipfs_kit_py describes them),
 // written against our API.
 import test from 'ava';
 import { ClusterState, stateSchema } from '../../src/index.js';

@@ -3,8 +3,7 @@
  * runs of rows copied out of an existing column (memcpy of values, offsets shifted) and single
  * new values. That is how a batch is re-encoded after a change: clean runs are copied in bulk,
  * only changed rows are encoded. Writers keep growable scratch buffers that are reused from one
- * batch to the next (fresh multi-MB buffers per publish trigger full GCs: publish-proto.md,
- * pitfall 2), so the Data a writer returns is only valid until its next `reset()`: encode it
+ * batch to the next (fresh multi-MB buffers per publish trigger full GCs), so the Data a writer returns is only valid until its next `reset()`: encode it
  * into a message before building the next batch.
  */
 import { Data, makeData, type DataType, type Field } from 'apache-arrow';

@@ -135,6 +135,41 @@ export function ioError(action: string, path: string, cause: unknown): StateErro
   return new StateError('IO', `${action} ${show(path)} failed: ${reason}`, { cause });
 }
 
+/** `IO`: a failure described in full by `message` (e.g. shared memory is full), with its cause if any. */
+export function ioFailure(message: string, cause?: unknown): StateError {
+  return new StateError('IO', message, cause === undefined ? undefined : { cause });
+}
+
+/** `NOT_FOUND`: something other than an entity (a state, a directory, a revision) is not there; `message` says what. */
+export function missing(message: string): StateError {
+  return new StateError('NOT_FOUND', message);
+}
+
+/** `LOCKED`: another writer holds (or took over) the state directory; `message` names the holder. */
+export function locked(message: string, options?: { details?: Record<string, unknown>; cause?: unknown }): StateError {
+  return new StateError('LOCKED', message, options);
+}
+
+/** `INVALID_TRANSITION` described in full by `message` (when it is not a from → to change). */
+export function refusedTransition(message: string): StateError {
+  return new StateError('INVALID_TRANSITION', message);
+}
+
+/** `UNAVAILABLE`: the engine or the master did not answer in time; `message` says which and how long. */
+export function unavailable(message: string, cause?: unknown): StateError {
+  return new StateError('UNAVAILABLE', message, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * A StateError whose code is chosen by the caller: for errors that crossed a thread or a process
+ * as (code, message) — an unknown code becomes IO — and for checks whose code depends on where
+ * the value came from (CORRUPT for a file, INVALID_ARGUMENT for an argument).
+ */
+export function withCode(code: string, message: string): StateError {
+  const known = (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'IO';
+  return new StateError(known, message.startsWith(`${known}: `) ? message.slice(known.length + 2) : message);
+}
+
 /** True when `e` is a StateError (also for errors that crossed a thread as plain objects). */
 export function isStateError(e: unknown, code?: ErrorCode): e is StateError {
   if (!(e instanceof Error)) return false;

@@ -4,7 +4,7 @@
  * with --debug (or CLUSTER_STATE_DEBUG=1).
  */
 import { readFileSync } from 'node:fs';
-import { escapeControls } from '../errors.js';
+import { escapeControls, show } from '../errors.js';
 import {
   CliFailure, commandHelp, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseCommand, UsageError, wantsHelp,
   type Command, type Io,
@@ -101,7 +101,7 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
       return EXIT_OK;
     }
     const c = COMMANDS.find((x) => x.name === topic);
-    if (!c) return report(io, new UsageError(`unknown command ${JSON.stringify(topic)}`), debug, undefined);
+    if (!c) return report(io, new UsageError(`unknown command ${show(topic)}`), debug, undefined);
     io.out.write(commandHelp(c, PROGRAM));
     return EXIT_OK;
   }
@@ -114,7 +114,7 @@ export async function run(argv: string[], io: Io = { out: process.stdout, err: p
     return report(io, new UsageError(rest[0]!.startsWith('-') ? `unknown option ${rest[0]} (a command comes first)` : 'a command comes first'), debug, undefined);
   }
   const cmd = COMMANDS.find((c) => c.name === first);
-  if (!cmd) return report(io, new UsageError(`unknown command ${JSON.stringify(first)}`), debug, undefined);
+  if (!cmd) return report(io, new UsageError(`unknown command ${show(first)}`), debug, undefined);
   const args = argv.slice(1);
   if (wantsHelp(args)) {
     io.out.write(commandHelp(cmd, PROGRAM));

@@ -4,6 +4,7 @@
  * exit code (0 ok, 1 failure, 2 usage error).
  */
 import { parseArgs } from 'node:util';
+import { show } from '../errors.js';
 
 /** Exit codes scripts can rely on. */
 export const EXIT_OK = 0;
@@ -116,7 +117,7 @@ export function parseCommand(cmd: Command, args: string[]): { values: Context['v
     throw new UsageError(`missing <${missing.name}>`, cmd.name);
   }
   if (pos.length > cmd.positionals.length) {
-    throw new UsageError(`unexpected argument ${JSON.stringify(pos[cmd.positionals.length])}`, cmd.name);
+    throw new UsageError(`unexpected argument ${show(pos[cmd.positionals.length])}`, cmd.name);
   }
   const named: Context['args'] = {};
   cmd.positionals.forEach((p, i) => {
@@ -162,7 +163,7 @@ export function numberOption(ctx: Context, name: string, fallback: number, min =
   const text = String(v).trim();
   const n = /^[+]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
   if (!Number.isFinite(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be a number from ${min} to ${max === Number.MAX_VALUE ? 'any' : max}, got ${JSON.stringify(v)}`);
+    throw new UsageError(`--${name} must be a number from ${min} to ${max === Number.MAX_VALUE ? 'any' : max}, got ${show(v)}`);
   }
   return n;
 }
@@ -172,7 +173,7 @@ export function parseInteger(text: string, what: string, min: number, max: numbe
   const n = /^[+]?\d+$/.test(t) ? Number(t) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
-    throw new UsageError(`${what} must be a whole number ${range}, got ${JSON.stringify(text)}`);
+    throw new UsageError(`${what} must be a whole number ${range}, got ${show(text)}`);
   }
   return n;
 }
@@ -182,7 +183,7 @@ export function choiceOption(ctx: Context, name: string, allowed: readonly strin
   const v = ctx.values[name];
   if (v === undefined) return undefined;
   const s = String(v);
-  if (!allowed.includes(s)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(s)}`);
+  if (!allowed.includes(s)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${show(s)}`);
   return s;
 }
 

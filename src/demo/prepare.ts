@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { StateError } from '../errors.js';
+import { locked, show } from '../errors.js';
 import { inspectLock } from '../persist/lock.js';
 import { LOCK_DIR, METADATA_FILE } from '../statedir/names.js';
 import { CliFailure } from '../cli/command.js';
@@ -24,7 +24,7 @@ const DEMO_FILE = /^(state_demo\.(\d+\.)?(arena|parquet)|state_metadata\.json|wr
  */
 export async function prepareDir(dir: string, fresh: boolean): Promise<'new' | 'cleaned' | 'kept'> {
   if (!existsSync(dir)) return 'new';
-  if (!statSync(dir).isDirectory()) throw new CliFailure(`--dir ${JSON.stringify(dir)} is not a directory`);
+  if (!statSync(dir).isDirectory()) throw new CliFailure(`--dir ${show(dir)} is not a directory`);
   const names = readdirSync(dir);
   let md: { cluster_id?: unknown } | null = null;
   if (names.includes(METADATA_FILE)) {
@@ -44,7 +44,7 @@ export async function prepareDir(dir: string, fresh: boolean): Promise<'new' | '
   const lock = inspectLock(dir);
   if (lock.locked && lock.liveness !== 'dead') {
     const who = lock.holder ? `pid ${lock.holder.pid} on ${lock.holder.host}` : 'another process';
-    throw new StateError('LOCKED', `${displayPath(dir)} is in use by a running writer (${who}); stop it, or choose another --dir`);
+    throw locked(`${displayPath(dir)} is in use by a running writer (${who}); stop it, or choose another --dir`);
   }
   for (const n of ours) rmSync(join(dir, n), { force: true });
   rmSync(join(dir, LOCK_DIR), { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { closed, invalid, isStateError, StateError } from '../errors.js';
+import { closed, invalid, isStateError, StateError, ioFailure, missing, show } from '../errors.js';
 import { checkBool, checkInt32, checkOptions } from '../validate/values.js';
 import { METADATA_FILE } from '../statedir/names.js';
 import type { Snapshot } from '../snapshot.js';
@@ -72,7 +72,7 @@ export class Follower extends EventEmitter<FollowerEvents> {
    */
   snapshot(): Snapshot {
     if (this.closedFlag) throw closed('follower');
-    if (!this.current) throw new StateError('NOT_FOUND', `no state has been found in ${JSON.stringify(this.dir)} yet`);
+    if (!this.current) throw missing(`no state has been found in ${show(this.dir)} yet`);
     return this.current;
   }
 
@@ -82,7 +82,7 @@ export class Follower extends EventEmitter<FollowerEvents> {
     return new Promise((resolveP, reject) => {
       const timer = setTimeout(() => {
         this.off('change', onChange);
-        reject(new StateError('NOT_FOUND', `revision ${revision} did not appear in ${JSON.stringify(this.dir)} within ${timeoutMs} ms (at ${this.revision})`));
+        reject(missing(`revision ${revision} did not appear in ${show(this.dir)} within ${timeoutMs} ms (at ${this.revision})`));
       }, timeoutMs);
       const onChange = (r: number) => {
         if (r >= revision) {
@@ -98,7 +98,7 @@ export class Follower extends EventEmitter<FollowerEvents> {
   /** @internal Starts watching and loads the current state. */
   async start(): Promise<void> {
     if (!existsSync(this.dir) || !statSync(this.dir).isDirectory()) {
-      throw new StateError('NOT_FOUND', `state directory ${JSON.stringify(this.dir)} does not exist`);
+      throw missing(`state directory ${show(this.dir)} does not exist`);
     }
     const usePolling = this.opts.polling ?? false;
     this.watcher = watch(this.dir, {
@@ -121,7 +121,7 @@ export class Follower extends EventEmitter<FollowerEvents> {
       const name = basename(String(path ?? ''));
       if (name === METADATA_FILE || name.endsWith('.arena')) this.schedule();
     });
-    this.watcher.on('error', (e) => this.emit('error', new StateError('IO', `watching ${JSON.stringify(this.dir)} failed: ${(e as Error).message}`, { cause: e })));
+    this.watcher.on('error', (e) => this.emit('error', ioFailure(`watching ${show(this.dir)} failed: ${(e as Error).message}`, e)));
     await new Promise<void>((r) => this.watcher!.once('ready', () => r()));
     // The first load reports its failure to the caller (no listener can be attached yet).
     try {
@@ -191,7 +191,7 @@ export class Follower extends EventEmitter<FollowerEvents> {
         this.reopen();
       }
     }
-    const err = isStateError(lastError) ? lastError : new StateError('IO', `reading ${JSON.stringify(this.dir)} failed: ${(lastError as Error)?.message}`, { cause: lastError });
+    const err = isStateError(lastError) ? lastError : ioFailure(`reading ${show(this.dir)} failed: ${(lastError as Error)?.message}`, lastError);
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import type * as ParquetWasm from 'parquet-wasm';
 import { singleRowTable } from '../arrow/encode/single-row.js';
-import { corrupt, invalid, ioError, show, StateError, unreadable } from '../errors.js';
+import { corrupt, invalid, ioError, show, unreadable, missing } from '../errors.js';
 import { isSnapshot, type Snapshot } from '../snapshot.js';
 import { localFileOf, readMetadata as readStateMetadata } from '../statedir/metadata.js';
 import { METADATA_FILE } from '../statedir/names.js';
@@ -94,7 +94,7 @@ function readWhole(file: string): { bytes: Uint8Array; stat: Stats } {
   try {
     fd = openSync(file, 'r');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new StateError('NOT_FOUND', `no cluster state at ${show(file)}: the file does not exist`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw missing(`no cluster state at ${show(file)}: the file does not exist`);
     throw ioError('opening', file, e);
   }
   try {
@@ -125,7 +125,7 @@ function loadParquet(file: string): Loaded {
   try {
     st = statSync(abs);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new StateError('NOT_FOUND', `no cluster state at ${show(abs)}: the file does not exist`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw missing(`no cluster state at ${show(abs)}: the file does not exist`);
     throw ioError('reading', abs, e);
   }
   const hit = fileCache.get(abs);
@@ -222,7 +222,7 @@ export function classify(p: string): { dir: string } | { file: string } {
     st = statSync(abs);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new StateError('NOT_FOUND', `no cluster state at ${show(abs)}: searched ${show(abs)}, which does not exist`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw missing(`no cluster state at ${show(abs)}: searched ${show(abs)}, which does not exist`);
     throw ioError('reading', abs, e);
   }
   if (st.isDirectory()) return { dir: abs };
@@ -281,7 +281,7 @@ function holdPath(p: string): Held {
     }
   }
   const { file, searched } = parquetFileOfDirectory(dir);
-  if (!file) throw new StateError('NOT_FOUND', `no cluster state in ${show(dir)}: searched ${searched.join('; ')}`);
+  if (!file) throw missing(`no cluster state in ${show(dir)}: searched ${searched.join('; ')}`);
   return { snap: loadParquet(file).snap, release: noop };
 }
 

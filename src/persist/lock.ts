@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { ioError, show, StateError } from '../errors.js';
+import { ioError, show, StateError, locked } from '../errors.js';
 import { HOLDER_FILE, LOCK_DIR } from '../statedir/names.js';
 import { writeFileAtomicSync } from './atomic.js';
 
@@ -122,7 +122,7 @@ function describe(dir: string, h: LockHolder | null, live: Liveness | null, stal
  * comment); a dead holder on this host is taken over at once. Writes writer.json.
  */
 export async function acquireLock(dir: string, opts: LockOptions): Promise<HeldLock> {
-  if (heldHere.has(dir)) throw new StateError('LOCKED', `state directory ${show(dir)} is already open for writing in this process (pid ${process.pid})`);
+  if (heldHere.has(dir)) throw locked(`state directory ${show(dir)} is already open for writing in this process (pid ${process.pid})`);
   const lockPath = join(dir, LOCK_DIR);
   const deadline = Date.now() + opts.waitMs;
   let release: () => Promise<void>;
@@ -131,7 +131,7 @@ export async function acquireLock(dir: string, opts: LockOptions): Promise<HeldL
     const live = h ? liveness(h, dir) : null;
     let refusal: StateError | null = null;
     if (h && live === 'alive') {
-      refusal = new StateError('LOCKED', describe(dir, h, live, opts.staleMs), { details: { ...h, alive: true } });
+      refusal = locked(describe(dir, h, live, opts.staleMs), { details: { ...h, alive: true } });
     } else {
       if (h && live === 'dead') {
         try {
@@ -154,7 +154,7 @@ export async function acquireLock(dir: string, opts: LockOptions): Promise<HeldL
         if ((e as { code?: string }).code !== 'ELOCKED') throw ioError('lock', dir, e);
         const h2 = readHolder(dir);
         const live2 = h2 ? liveness(h2, dir) : null;
-        refusal = new StateError('LOCKED', describe(dir, h2, live2, opts.staleMs), { details: h2 ? { ...h2, alive: live2 === 'alive' ? true : live2 === 'dead' ? false : null } : undefined, cause: e });
+        refusal = locked(describe(dir, h2, live2, opts.staleMs), { details: h2 ? { ...h2, alive: live2 === 'alive' ? true : live2 === 'dead' ? false : null } : undefined, cause: e });
       }
     }
     if (Date.now() >= deadline) throw refusal;
@@ -185,7 +185,7 @@ export async function acquireLock(dir: string, opts: LockOptions): Promise<HeldL
       } catch {
         now = null;
       }
-      if (now !== ino) throw new StateError('LOCKED', `the lock of ${show(dir)} was ${now === null ? 'deleted' : 'replaced by another process'}; this writer has stopped writing`);
+      if (now !== ino) throw locked(`the lock of ${show(dir)} was ${now === null ? 'deleted' : 'replaced by another process'}; this writer has stopped writing`);
     },
     async release() {
       if (released) return;

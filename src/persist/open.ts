@@ -22,7 +22,7 @@ import { join, resolve } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { readParquet } from 'parquet-wasm';
 import { flatFromSingleRow } from '../arrow/decode/flat-tables.js';
-import { corrupt, invalid, ioError, StateError } from '../errors.js';
+import { corrupt, invalid, ioError, StateError, locked, show } from '../errors.js';
 import { ClusterState } from '../store/cluster-state.js';
 import type { WriterPort } from '../store/durability.js';
 import { IN_MEMORY_OPTION_KEYS, OPEN_OPTION_KEYS, refuseRetiredOptions, type InMemoryOptions, type OpenOptions } from '../store/options.js';
@@ -56,13 +56,13 @@ export function readSeedParquet(path: string) {
     return flatFromSingleRow(tableFromIPC(readParquet(bytes).intoIPCStream()), `Parquet file ${JSON.stringify(path)}`);
   } catch (e) {
     if (e instanceof StateError) throw e;
-    throw corrupt(`Parquet file ${JSON.stringify(path)} is unreadable: ${(e as Error)?.message ?? String(e)}`, e);
+    throw corrupt(`Parquet file ${show(path)} is unreadable: ${(e as Error)?.message ?? String(e)}`, e);
   }
 }
 
 function readRegularFile(path: string): Uint8Array {
   const st = lstatSync(path);
-  if (!st.isFile()) throw corrupt(`${JSON.stringify(path)} is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : 'a special file'}); state files must be regular files inside the state directory`);
+  if (!st.isFile()) throw corrupt(`${show(path)} is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : 'a special file'}); state files must be regular files inside the state directory`);
   return readFileSync(path);
 }
 
@@ -115,7 +115,7 @@ function stateDirectory(o: ParsedOptions): string {
     exists = false;
   }
   if (!exists) {
-    if (o.clusterId === undefined) throw invalid('options.clusterId', undefined, `a cluster id: ${JSON.stringify(abs)} does not exist yet, and a new state directory needs one`);
+    if (o.clusterId === undefined) throw invalid('options.clusterId', undefined, `a cluster id: ${show(abs)} does not exist yet, and a new state directory needs one`);
     try {
       mkdirSync(abs, { recursive: true });
     } catch (e) {
@@ -132,7 +132,7 @@ function refuseIrregularFiles(dir: string, names: string[], clusterId: string): 
   const ours = (n: string) => n === METADATA_FILE || n === HOLDER_FILE || n === parquetFileName(clusterId) || /^state_.+\.\d+\.arena$/.test(n);
   for (const n of names.filter(ours)) {
     const st = lstatSync(join(dir, n));
-    if (!st.isFile()) throw corrupt(`${JSON.stringify(join(dir, n))} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; the writer only works on regular files inside its state directory`);
+    if (!st.isFile()) throw corrupt(`${show(join(dir, n))} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; the writer only works on regular files inside its state directory`);
   }
 }
 
@@ -140,9 +140,9 @@ function refuseIrregularFiles(dir: string, names: string[], clusterId: string): 
 function clusterOf(dir: string, o: ParsedOptions, md: Partial<StateMetadata> | null, arenas: Map<string, number[]>): string {
   let found: string | null = typeof md?.cluster_id === 'string' ? md.cluster_id : null;
   if (found === null && arenas.size === 1) found = arenas.keys().next().value!;
-  if (found === null && arenas.size > 1) throw corrupt(`${JSON.stringify(dir)} holds arena files of several clusters (${[...arenas.keys()].join(', ')})`);
+  if (found === null && arenas.size > 1) throw corrupt(`${show(dir)} holds arena files of several clusters (${[...arenas.keys()].join(', ')})`);
   if (found !== null && o.clusterId !== undefined && found !== o.clusterId) {
-    throw invalid('options.clusterId', o.clusterId, `${JSON.stringify(found)}, the cluster this directory holds`);
+    throw invalid('options.clusterId', o.clusterId, `${show(found)}, the cluster this directory holds`);
   }
   return checkFileSafeId(checkId(o.clusterId ?? found, 'options.clusterId'), 'options.clusterId');
 }
@@ -167,7 +167,7 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
   const lock: HeldLock = await acquireLock(dir, {
     staleMs: o.staleMs,
     waitMs: o.waitMs,
-    onCompromised: (e) => sd?.fail(new StateError('LOCKED', `the lock on ${JSON.stringify(dir)} was compromised (${e.message}); this writer has stopped writing`, { cause: e })),
+    onCompromised: (e) => sd?.fail(locked(`the lock on ${show(dir)} was compromised (${e.message}); this writer has stopped writing`, { cause: e })),
   });
   let claimed: ArenaFileWriter | null = null;
   try {
@@ -199,7 +199,7 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
       try {
         claimed = await ArenaFileWriter.claim(join(dir, arenaFileName(clusterId, g)), g, o.graceMs, () => fsyncDir(dir));
       } catch (e) {
-        if (e instanceof GenerationTaken) throw new StateError('LOCKED', `another writer is taking over ${JSON.stringify(dir)} (arena generation ${g} exists already)`, { cause: e });
+        if (e instanceof GenerationTaken) throw locked(`another writer is taking over ${show(dir)} (arena generation ${g} exists already)`, { cause: e });
         throw e;
       }
       ({ rev, damaged } = read()); // after the claim: whatever the previous writer acknowledged is in what we read now
@@ -230,7 +230,7 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
       const content = port.content();
       await writer.commit(content, 0, () => {
         lock.check();
-        if (listStateDirectory(dir).arenas.get(clusterId)?.some((g) => g > writer.generation)) throw new StateError('LOCKED', `another writer took over ${JSON.stringify(dir)} while this one was opening it`);
+        if (listStateDirectory(dir).arenas.get(clusterId)?.some((g) => g > writer.generation)) throw locked(`another writer took over ${show(dir)} while this one was opening it`);
       });
       await writer.writeMark(content.revision);
       sd = new StateDirectory({ dir, clusterId, writer, durableRevision: content.revision, port, lock, graceMs: o.graceMs, parquet: o.parquet, onFatal: o.onFatal });
@@ -280,10 +280,10 @@ function importSeedParquet(dir: string, clusterId: string, md: Partial<StateMeta
   } catch {
     return; // nothing to import: a new state
   }
-  if (!st.isFile()) throw corrupt(`${JSON.stringify(pq)} is not a regular file; the writer only works on regular files inside its state directory`);
+  if (!st.isFile()) throw corrupt(`${show(pq)} is not a regular file; the writer only works on regular files inside its state directory`);
   try {
     const flat = readSeedParquet(pq);
-    if (flat.clusterId && flat.clusterId !== clusterId) throw corrupt(`Parquet file ${JSON.stringify(pq)} holds cluster ${JSON.stringify(flat.clusterId)}, not ${JSON.stringify(clusterId)}`);
+    if (flat.clusterId && flat.clusterId !== clusterId) throw corrupt(`Parquet file ${show(pq)} holds cluster ${show(flat.clusterId)}, not ${show(clusterId)}`);
     importFlat(target, flat, typeof md?.version === 'number' && Number.isSafeInteger(md.version) && md.version > 0 ? md.version : 0);
   } catch (e) {
     throw e; // with startFresh, openStateDirectory moves the files aside and starts empty

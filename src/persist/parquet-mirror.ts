@@ -14,7 +14,7 @@
 import { renameSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { closed, ioError, isStateError, StateError, type ErrorCode } from '../errors.js';
+import { closed, ioError, isStateError, ioFailure, withCode } from '../errors.js';
 import { workerExecArgv } from '../pool/exec-argv.js';
 import type { SharedHandle } from '../shm/reader.js';
 import type { ParquetOptions } from '../store/options.js';
@@ -158,7 +158,7 @@ export class ParquetMirror {
       reply = await this.request();
     }
     if (!reply.ok) {
-      this.lastError = new StateError(reply.code as ErrorCode, reply.message);
+      this.lastError = withCode(reply.code, reply.message);
       if (reply.code === 'CORRUPT') this.dirtySince ??= Date.now(); // try again on the cadence
       throw this.lastError;
     }
@@ -199,7 +199,7 @@ export class ParquetMirror {
       const onError = (e: Error) => {
         w.off('message', onMessage);
         this.worker = null;
-        reject(new StateError('IO', `Parquet export worker failed: ${e.message}`, { cause: e }));
+        reject(ioFailure(`Parquet export worker failed: ${e.message}`, e));
       };
       w.on('message', onMessage);
       w.once('error', onError);

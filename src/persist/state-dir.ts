@@ -19,7 +19,7 @@
  */
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { closed, invalid, StateError } from '../errors.js';
+import { closed, invalid, StateError, locked, show } from '../errors.js';
 import type { Durability, FilesInfo, WriterPort } from '../store/durability.js';
 import { FLAG_CLEAN } from '../statedir/meta-slot.js';
 import { arenaFileName, parquetFileName } from '../statedir/names.js';
@@ -163,7 +163,7 @@ export class StateDirectory implements Durability {
       this.init.lock.check();
       // The generation after this writer's own (while it compacts, after the one it is claiming).
       const next = join(this.dir, arenaFileName(this.clusterId, (this.compacting ?? this.writer.generation) + 1));
-      if (existsSync(next)) throw new StateError('LOCKED', `another writer took over ${JSON.stringify(this.dir)} (it claimed ${JSON.stringify(next)}); this writer has stopped writing`);
+      if (existsSync(next)) throw locked(`another writer took over ${show(this.dir)} (it claimed ${show(next)}); this writer has stopped writing`);
     } catch (e) {
       this.fail(e as StateError);
       throw e;
@@ -277,7 +277,7 @@ export class StateDirectory implements Durability {
     }
     const guard = () => {
       this.init.lock.check();
-      if (existsSync(join(this.dir, arenaFileName(this.clusterId, g + 1)))) throw new StateError('LOCKED', `another writer took over ${JSON.stringify(this.dir)}; this writer has stopped writing`);
+      if (existsSync(join(this.dir, arenaFileName(this.clusterId, g + 1)))) throw locked(`another writer took over ${show(this.dir)}; this writer has stopped writing`);
     };
     try {
       await next.commit(c, 0, guard);

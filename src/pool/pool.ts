@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { closed, StateError, type ErrorCode } from '../errors.js';
+import { closed, withCode } from '../errors.js';
 import type { QueryReply } from './pool-worker.js';
 import type { SharedHandle } from '../shm/reader.js';
 import { workerExecArgv } from './exec-argv.js';
@@ -40,7 +40,7 @@ export class QueryPool {
   async run(name: string, args: unknown[]): Promise<unknown> {
     if (this.closedFlag) throw closed('query pool');
     const reply = (await this.pool.run({ name, args })) as QueryReply;
-    if (!reply.ok) throw new StateError(reply.code as ErrorCode, reply.message);
+    if (!reply.ok) throw withCode(reply.code, reply.message);
     return reply.value;
   }
 

@@ -6,7 +6,7 @@
  * (`tableFromIPC(bytes)` turns them back into tables).
  */
 import { tableToIPC } from 'apache-arrow';
-import { invalid, StateError } from '../errors.js';
+import { invalid, show } from '../errors.js';
 import { countBy, findById } from '../arrow/decode/table-view.js';
 import * as H from '../helpers/index.js';
 import type { Snapshot } from '../snapshot.js';
@@ -66,7 +66,7 @@ for (const [name, fn] of Object.entries(ON_SNAPSHOT)) QUERIES[name] = (s, ...arg
 /** Runs query `name` on `snap`; unknown names give INVALID_ARGUMENT listing the known ones. */
 export function runQuery(name: string, snap: Snapshot, args: unknown[]): unknown {
   const q = Object.prototype.hasOwnProperty.call(QUERIES, name) ? QUERIES[name] : undefined;
-  if (!q) throw new StateError('INVALID_ARGUMENT', `unknown query ${JSON.stringify(name)}; known: ${Object.keys(QUERIES).join(', ')}`);
+  if (!q) throw invalid('query name', name, `one of the known queries: ${Object.keys(QUERIES).join(', ')}`);
   return q(snap, ...args);
 }
 
@@ -86,7 +86,7 @@ export function checkQueryCall(name: unknown, args: readonly unknown[]): { name:
       cloned.push(structuredClone(args[i]));
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
-      throw invalid(`query ${JSON.stringify(name)} argument ${i + 1}`, args[i], `a value that can be copied to a worker thread (plain data: ${why})`);
+      throw invalid(`query ${show(name)} argument ${i + 1}`, args[i], `a value that can be copied to a worker thread (plain data: ${why})`);
     }
   }
   return { name, args: cloned };

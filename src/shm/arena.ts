@@ -3,7 +3,7 @@
  * free list, growing the SharedArrayBuffer in place when nothing fits. Owned by the writer
  * thread alone; readers never allocate.
  */
-import { StateError } from '../errors.js';
+import { ioFailure } from '../errors.js';
 import { align, FreeList } from '../arena/free-list.js';
 import { EXTENT_ALIGN, HEADER_BYTES, MAX_SHARED_BYTES } from './layout.js';
 
@@ -72,7 +72,7 @@ export class Arena {
     let target = Math.max(need, old + Math.floor(old / 32));
     target = Math.min(Math.ceil(target / (1 << 20)) * (1 << 20), sab.maxByteLength);
     if (target < need) {
-      throw new StateError('IO', `shared memory is full: ${size} more bytes needed, ${old} of the ${sab.maxByteLength} byte maximum in use`);
+      throw ioFailure(`shared memory is full: ${size} more bytes needed, ${old} of the ${sab.maxByteLength} byte maximum in use`);
     }
     sab.grow(target);
     this.space.grow(target);

@@ -12,7 +12,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import type { Schema, Table } from 'apache-arrow';
-import { closed, compacted, corrupt, invalid, StateError } from '../errors.js';
+import { closed, compacted, corrupt, invalid, ioFailure, missing } from '../errors.js';
 import type { EntityKind } from '../schema/entities.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Snapshot } from '../snapshot.js';
@@ -193,7 +193,7 @@ export class StateReader {
       }
       if (pub === 0n) {
         if (minGen !== 0n) return this.fail(corrupt(`shared state header: PUBS is 0 but GEN is ${minGen}`));
-        return this.fail(new StateError('NOT_FOUND', 'nothing has been published yet'));
+        return this.fail(missing('nothing has been published yet'));
       }
       let out: { revision: number; clusterId: string; masterId: string | null; updatedAt: number; tables: Record<EntityKind, Table> };
       try {
@@ -366,7 +366,7 @@ export class StateReader {
         return;
       }
     }
-    throw new StateError('IO', `all ${MAX_READERS} reader slots of the shared state are in use`);
+    throw ioFailure(`all ${MAX_READERS} reader slots of the shared state are in use`);
   }
 }
 

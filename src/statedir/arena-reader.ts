@@ -10,7 +10,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { corrupt, ioError, isStateError, StateError } from '../errors.js';
+import { corrupt, ioError, isStateError, StateError, missing, show } from '../errors.js';
 import { ArenaDecoder } from '../arena/decode.js';
 import { readDirectory, type DirEntry, type Directory } from '../arena/directory.js';
 import type { Snapshot, SnapshotSource } from '../snapshot.js';
@@ -95,14 +95,14 @@ export class ArenaReader {
       listing = listStateDirectory(this.dir);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new StateError('NOT_FOUND', `state directory ${JSON.stringify(this.dir)} does not exist`);
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw missing(`state directory ${show(this.dir)} does not exist`);
       throw ioError('list', this.dir, e);
     }
     const clusterId = this.pickCluster(md, listing.arenas);
     this.clusterId = clusterId;
     const gens = clusterId === null ? [] : listing.arenas.get(clusterId) ?? [];
     if (clusterId !== null && gens.length === 0 && listing.names.includes(legacyArenaFileName(clusterId))) {
-      throw corrupt(`${JSON.stringify(join(this.dir, legacyArenaFileName(clusterId)))} was written by an earlier version of arrow-cluster-state (arena format 1); open it with that version and export it, or start fresh`);
+      throw corrupt(`${show(join(this.dir, legacyArenaFileName(clusterId)))} was written by an earlier version of arrow-cluster-state (arena format 1); open it with that version and export it, or start fresh`);
     }
     const pathOf = (g: number) => join(this.dir, arenaFileName(clusterId ?? '', g));
     const heads = new Map<number, ArenaHead>();
@@ -120,26 +120,26 @@ export class ArenaReader {
     const slot = picked.choice.slot;
     const read = (offset: number, length: number, what: string): Uint8Array => {
       if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < DATA_START || length < 0 || offset + length > size) {
-        throw corrupt(`arena file ${JSON.stringify(path)}: ${what} at ${offset}+${length} lies outside the file (${size} bytes; truncated?)`);
+        throw corrupt(`arena file ${show(path)}: ${what} at ${offset}+${length} lies outside the file (${size} bytes; truncated?)`);
       }
       const b = new Uint8Array(length);
       let off = 0;
       while (off < length) {
         const n = readSync(fd, b, off, length - off, offset + off);
-        if (n === 0) throw corrupt(`arena file ${JSON.stringify(path)}: unexpected end of file reading ${what}`);
+        if (n === 0) throw corrupt(`arena file ${show(path)}: unexpected end of file reading ${what}`);
         off += n;
       }
       return b;
     };
     const dirBytes = read(slot.dirOffset, slot.dirLength, `the directory of revision ${slot.revision}`);
-    if (crc32(dirBytes) !== slot.dirCrc) throw corrupt(`arena file ${JSON.stringify(path)}: the directory of revision ${slot.revision} (meta slot ${slot.slot}) fails its checksum`);
+    if (crc32(dirBytes) !== slot.dirCrc) throw corrupt(`arena file ${show(path)}: the directory of revision ${slot.revision} (meta slot ${slot.slot}) fails its checksum`);
     const dir = readDirectory(dirBytes, `arena file ${JSON.stringify(path)} directory of revision ${slot.revision}`);
-    if (dir.revision !== slot.revision) throw corrupt(`arena file ${JSON.stringify(path)}: its directory says revision ${dir.revision}, its meta slot ${slot.revision}`);
+    if (dir.revision !== slot.revision) throw corrupt(`arena file ${show(path)}: its directory says revision ${dir.revision}, its meta slot ${slot.revision}`);
     return {
       path, generation: picked.generation, head: heads.get(picked.generation)!, slot, dir, fileBytes: size,
       read: (e, what) => {
         const b = read(e.offset, e.length, what);
-        if (crc32(b) !== e.crc) throw corrupt(`arena file ${JSON.stringify(path)}: ${what} of revision ${slot.revision} fails its checksum`);
+        if (crc32(b) !== e.crc) throw corrupt(`arena file ${show(path)}: ${what} of revision ${slot.revision} fails its checksum`);
         return b;
       },
     };
@@ -159,7 +159,7 @@ export class ArenaReader {
         rev = this.open();
         this.present = rev !== null;
         if (!rev) {
-          if (this.lastIdentity !== null) throw new StateError('NOT_FOUND', `the arena files of ${JSON.stringify(this.dir)} disappeared (revision ${after} was read before)`);
+          if (this.lastIdentity !== null) throw missing(`the arena files of ${show(this.dir)} disappeared (revision ${after} was read before)`);
           return null;
         }
         const identity = { id: this.fdId, generation: rev.generation };
@@ -210,7 +210,7 @@ export class ArenaReader {
   /** The cluster whose arena files to read: the metadata's, else the only one present. */
   private pickCluster(md: Partial<StateMetadata> | null, arenas: Map<string, number[]>): string | null {
     if (md && typeof md.cluster_id === 'string' && md.cluster_id.length > 0) return md.cluster_id;
-    if (arenas.size > 1) throw corrupt(`state directory ${JSON.stringify(this.dir)} holds arena files of several clusters (${[...arenas.keys()].map((k) => JSON.stringify(k)).join(', ')}) and no ${'state_metadata.json'} saying which is its own`);
+    if (arenas.size > 1) throw corrupt(`state directory ${show(this.dir)} holds arena files of several clusters (${[...arenas.keys()].map((k) => show(k)).join(', ')}) and no ${'state_metadata.json'} saying which is its own`);
     return arenas.size === 1 ? arenas.keys().next().value! : null;
   }
 
@@ -223,13 +223,13 @@ export class ArenaReader {
       fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ELOOP') throw corrupt(`${JSON.stringify(path)} is a symbolic link; state files must be regular files inside the state directory`);
+      if (code === 'ELOOP') throw corrupt(`${show(path)} is a symbolic link; state files must be regular files inside the state directory`);
       throw ioError('open', path, e);
     }
     const st = fstatSync(fd);
     if (!st.isFile()) {
       closeSync(fd);
-      throw corrupt(`${JSON.stringify(path)} is not a regular file`);
+      throw corrupt(`${show(path)} is not a regular file`);
     }
     this.fd = fd;
     this.fdPath = path;

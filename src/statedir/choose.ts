@@ -18,7 +18,7 @@
  *    metadata's version if larger), else the older valid slot: never a revision that is not yet
  *    durable, never an older one than the bound allows.
  */
-import { corrupt, type StateError } from '../errors.js';
+import { corrupt, type StateError, show } from '../errors.js';
 import type { ArenaHead, MetaSlot } from './meta-slot.js';
 import { DATA_START } from './meta-slot.js';
 
@@ -40,7 +40,7 @@ export interface KnownDurable {
 
 /** Decides which revision of one arena file to use (rules 2–4 of the file comment). */
 export function chooseSlot(file: string, head: ArenaHead, policy: ChoicePolicy, known: KnownDurable | null, recoverOlder = false): SlotChoice {
-  const damaged = (why: string): SlotChoice => ({ kind: 'damaged', error: corrupt(`arena file ${JSON.stringify(file)}: ${why}`) });
+  const damaged = (why: string): SlotChoice => ({ kind: 'damaged', error: corrupt(`arena file ${show(file)}: ${why}`) });
   if (head.size === 0) return { kind: 'uncommitted' };
   if (head.size < DATA_START) return damaged(`${head.size} bytes is shorter than its ${DATA_START}-byte header (truncated?)`);
   const valid = head.slots.filter((s): s is MetaSlot => typeof s === 'object' && 'revision' in s && s.generation === head.generation)
@@ -89,7 +89,7 @@ export function chooseGeneration(
 ): { generation: number; choice: SlotChoice & { kind: 'revision' | 'damaged' } } | null {
   // A metadata file is written only after its generation committed: naming a newer one than the
   // newest committed generation means that file is gone or damaged.
-  const missing = (g: number | null) => corrupt(`state_metadata.json says revision ${meta.version} is durable in ${JSON.stringify(pathOf(meta.generation!))}, which is ${g === null ? 'missing' : 'missing or was never committed'}`);
+  const missing = (g: number | null) => corrupt(`state_metadata.json says revision ${meta.version} is durable in ${show(pathOf(meta.generation!))}, which is ${g === null ? 'missing' : 'missing or was never committed'}`);
   if (meta.generation !== null && (generations.length === 0 || meta.generation > generations[0]!)) throw missing(null);
   for (const g of generations) {
     const known = meta.version !== null && (meta.generation === null || meta.generation <= g) ? { version: meta.version, what: 'state_metadata.json' } : null;
@@ -99,7 +99,7 @@ export function chooseGeneration(
     return { generation: g, choice };
   }
   if (meta.version !== null) {
-    throw corrupt(`state_metadata.json says revision ${meta.version} is durable, but the directory holds no committed arena file${generations.length ? ` (${generations.map((g) => JSON.stringify(pathOf(g))).join(', ')} never committed)` : ''}`);
+    throw corrupt(`state_metadata.json says revision ${meta.version} is durable, but the directory holds no committed arena file${generations.length ? ` (${generations.map((g) => show(pathOf(g))).join(', ')} never committed)` : ''}`);
   }
   return null;
 }

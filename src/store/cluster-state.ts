@@ -8,7 +8,7 @@
  * revision exactly as they were.
  */
 import type { Table } from 'apache-arrow';
-import { closed, invalid, StateError, unreadable } from '../errors.js';
+import { closed, invalid, StateError, unreadable, ioFailure } from '../errors.js';
 import type { EntityKind } from '../schema/entities.js';
 import type {
   ContentInput, ContentRecord, ContentUpdate, NodeInput, NodeRecord, NodeResourcesInput, NodeUpdate, TaskInput,
@@ -75,7 +75,7 @@ export class ClusterState {
    * docs/state-directory.md.
    */
   static async open(opts: OpenOptions): Promise<ClusterState> {
-    if (!directoryOpener) throw new StateError('IO', 'ClusterState.open needs the package entry (import it from "arrow-cluster-state")');
+    if (!directoryOpener) throw ioFailure('ClusterState.open needs the package entry (import it from "arrow-cluster-state")');
     return directoryOpener(opts);
   }
 

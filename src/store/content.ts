@@ -4,7 +4,7 @@
  * inside a mutation (transactions.ts) on the model, validates its whole input before changing
  * anything, and throws a StateError naming the offending value otherwise.
  */
-import { alreadyExists, notFound } from '../errors.js';
+import { alreadyExists, notFound, show } from '../errors.js';
 import type { ContentRecord, ContentUpdate } from '../schema/records.js';
 import { contentPatch, newContentRecord } from '../validate/content.js';
 import { checkId } from '../validate/values.js';
@@ -44,7 +44,7 @@ export function updateContent(m: Model, cid: unknown, patch: ContentUpdate | unk
 export function addProvider(m: Model, cid: unknown, nodeId: unknown): ContentRecord {
   const old = m.requireContent(cid);
   const node = m.requireNode(nodeId, 'provider node');
-  if (old.providers.includes(node.id)) throw alreadyExists(`provider of ${JSON.stringify(old.cid)}`, node.id);
+  if (old.providers.includes(node.id)) throw alreadyExists(`provider of ${show(old.cid)}`, node.id);
   return m.update('content', old, { ...old, providers: [...old.providers, node.id] });
 }
 
@@ -52,7 +52,7 @@ export function addProvider(m: Model, cid: unknown, nodeId: unknown): ContentRec
 export function removeProvider(m: Model, cid: unknown, nodeId: unknown): ContentRecord {
   const old = m.requireContent(cid);
   const id = checkId(nodeId, 'provider node id');
-  if (!old.providers.includes(id)) throw notFound(`provider of ${JSON.stringify(old.cid)}`, id);
+  if (!old.providers.includes(id)) throw notFound(`provider of ${show(old.cid)}`, id);
   return m.update('content', old, { ...old, providers: old.providers.filter((p) => p !== id) });
 }
 

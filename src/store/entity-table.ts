@@ -10,43 +10,18 @@
  * new batch is written to a fresh extent (copy-on-write); the superseded extent is returned to
  * the caller to be retired once no reader can still see it.
  */
-import { Data, makeData, RecordBatch, Schema, Struct, Table, type Vector } from 'apache-arrow';
-import { columnWriter, type ColumnWriter } from '../arrow/encode/column-writer.js';
-import { StringDictionary } from '../arrow/encode/dictionary.js';
-import { decodeRecordBatch } from '../arrow/decode/ipc-message.js';
-import { encodeRecordBatch, writeMessage } from '../arrow/encode/ipc-message.js';
+import { RecordBatch, Schema, Table, type Data, type Struct, type Vector } from 'apache-arrow';
+import { columnWriter } from '../arrow/encode/column-writer.js';
+import type { StringDictionary } from '../arrow/encode/dictionary.js';
 import { readValue, readUtf8 } from '../arrow/decode/row-reader.js';
-import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
+import { crc32 } from '../arena/crc.js';
 import type { EntitySpec } from '../schema/entities.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena, Extent } from '../shm/arena.js';
-import { crc32, crc32Patched } from '../arena/crc.js';
+import { BatchEncoder, type Batch, type Row } from './batch-encoding.js';
 
-/** A row as the store holds it in the overlay: the public record shape (JSON fields as values). */
-export type Row = Record<string, unknown>;
+export type { Row };
 
-interface Batch {
-  /** Stable id of the batch (index locations refer to it). */
-  readonly uid: number;
-  /** Encoded rows (views on `master`); null before the first encode. */
-  data: Data<Struct> | null;
-  /** The batch's IPC message on the JS heap (immutable: a change makes a new one). */
-  master: Uint8Array | null;
-  extent: Extent | null;
-  /** Never-reused version of `extent`'s bytes. */
-  version: number;
-  /** CRC32 of `master` (the bytes of `extent`). */
-  crc: number;
-  /** Id per slot: committed rows first, then appended ones; null = deleted. */
-  ids: (string | null)[];
-  live: number;
-  /** Slot → new row, for updated and appended rows. */
-  overlay: Map<number, Row> | null;
-  /** Columns changed by in-place updates (when not structural). */
-  dirty: Set<number> | null;
-  /** Rows were appended or deleted: every column must be rebuilt. */
-  structural: boolean;
-}
 
 /** One encoded batch: its decoded data, its heap message, and its shared-memory extent. */
 export interface EncodedBatch {
@@ -74,13 +49,11 @@ export interface TableContext {
 export type Undo = () => void;
 
 const LOC_BITS = 2 ** 16; // rows per batch < 65536
-/** Up to this many changed runs, a patched batch's CRC is updated (µs each); beyond, recomputed. */
-const PATCH_CRC_RUNS = 32;
 
 export class EntityTable {
   readonly spec: EntitySpec;
   readonly schema: Schema;
-  private readonly writers: ColumnWriter[];
+  private readonly encoder: BatchEncoder;
   private readonly batches = new Map<number, Batch>();
   /** Batches in table order. */
   private order: Batch[] = [];
@@ -100,7 +73,8 @@ export class EntityTable {
   constructor(spec: EntitySpec, private readonly ctx: TableContext) {
     this.spec = spec;
     this.schema = flatSchema(spec.kind);
-    this.writers = spec.columns.map((c) => columnWriter(c, (id) => ctx.dictionary(id)));
+    const writers = spec.columns.map((c) => columnWriter(c, (id) => ctx.dictionary(id)));
+    this.encoder = new BatchEncoder(spec, this.schema, writers, (id) => ctx.dictionary(id), () => this.dictionaryVectors());
     this.keyColumn = spec.columns.findIndex((c) => c.name === spec.key);
   }
 
@@ -242,7 +216,7 @@ export class EntityTable {
         batch.dirty = null;
         continue;
       }
-      this.encodeBatch(batch, arena, retire);
+      this.encodeBatch(batch);
       count++;
     }
     this.pending.clear();
@@ -354,25 +328,9 @@ export class EntityTable {
     return row;
   }
 
-  private encodeBatch(batch: Batch, arena: Arena, retire: RetireFn): void {
-    if (this.patchBatch(batch, arena, retire)) return;
-    const cols = this.spec.columns;
-    const old = batch.data;
-    const plan = changePlan(batch, old ? old.length : 0);
-    let children: Data[];
-    if (!batch.structural && old) {
-      children = old.children.slice();
-      for (const k of batch.dirty ?? []) children[k] = this.rebuildColumn(k, cols[k]!, batch, old, plan);
-    } else {
-      children = cols.map((c, k) => this.rebuildColumn(k, c, batch, old, plan));
-    }
-    const msg = encodeRecordBatch(batch.live, children);
-    // The writer's master copy lives on the JS heap: tables it hands out stay valid like any JS
-    // value, whatever happens to shared memory. Readers get a copy in a fresh arena extent.
-    const master = new Uint8Array(msg.byteLength);
-    writeMessage(msg, master);
-    const data = decodeRecordBatch(master, this.schema.fields, this.dictionaryVectors(), `${this.spec.kind} batch`, { trusted: true });
-    this.install(batch, data, master, crc32(master));
+  private encodeBatch(batch: Batch): void {
+    const e = this.encoder.encode(batch);
+    this.install(batch, e.data, e.master, e.crc);
     // Compact slots after deletes and re-index the rows that moved.
     if (batch.structural) {
       const ids: string[] = [];
@@ -386,70 +344,6 @@ export class EntityTable {
   }
 
   /**
-   * The fixed-width fast path: when the only changes are fixed-width values (numbers, times,
-   * booleans, dictionary codes) going from non-null to non-null, the batch's message keeps its
-   * layout — copy it and overwrite those values in place (the "patch" path). Returns
-   * false (nothing done) when any change needs re-encoding.
-   */
-  private patchBatch(batch: Batch, arena: Arena, retire: RetireFn): boolean {
-    const old = batch.data;
-    if (batch.structural || !old || !batch.master || !batch.dirty?.size || !batch.overlay?.size) return false;
-    const edits: { path: number[]; spec: LeafSpec; slot: number; value: unknown }[] = [];
-    for (const k of batch.dirty) {
-      const c = this.spec.columns[k]!;
-      const leaves: [number[], LeafSpec][] = c.kind === 'struct' ? c.children.map((ch, j) => [[k, j], ch]) : [[[k], c]];
-      for (const [path, leaf] of leaves) {
-        const oldLeaf = dataAt(old, path);
-        for (const [slot, row] of batch.overlay) {
-          const v = path.length === 2 ? (row[c.name] as Record<string, unknown> | null)?.[leaf.name] : row[c.name];
-          const was = readValue(leaf, oldLeaf, slot);
-          if (v === was || (v == null && was == null)) continue; // this leaf did not change in this row
-          if (!FIXED_KINDS.has(leaf.kind) || v === null || v === undefined || was === null) return false;
-          if (leaf.kind === 'dict' && !this.ctx.dictionary(leaf.dictId!).canCode(v as string)) return false;
-          edits.push({ path, spec: leaf, slot, value: v });
-        }
-      }
-    }
-    const master = batch.master.slice();
-    const data = rebase(old, batch.master, master) as Data<Struct>;
-    // Bytes overwritten (position → width): the new CRC follows from the old one and these.
-    const touched = new Map<number, number>();
-    for (const e of edits) {
-      const d = dataAt(data, e.path);
-      const i = d.offset + e.slot;
-      const values = d.values as Uint8Array;
-      const base = values.byteOffset - master.byteOffset;
-      if (e.spec.kind === 'bool') touched.set(base + (i >> 3), 1);
-      else touched.set(base + i * values.BYTES_PER_ELEMENT, values.BYTES_PER_ELEMENT);
-      switch (e.spec.kind) {
-        case 'bool': {
-          const bits = d.values as Uint8Array;
-          if (e.value) bits[i >> 3]! |= 1 << (i & 7);
-          else bits[i >> 3]! &= ~(1 << (i & 7));
-          break;
-        }
-        case 'int64':
-        case 'timestamp':
-          (d.values as BigInt64Array)[i] = BigInt(e.value as number);
-          break;
-        case 'dict':
-          (d.values as Int8Array | Int32Array)[i] = this.ctx.dictionary(e.spec.dictId!).code(e.value as string);
-          break;
-        default:
-          (d.values as Float64Array)[i] = e.value as number;
-      }
-    }
-    const before = batch.master;
-    const crc = touched.size <= PATCH_CRC_RUNS
-      ? crc32Patched(batch.crc, master.byteLength, [...touched].map(([at, n]) => ({ at, before: before.subarray(at, at + n), after: master.subarray(at, at + n) })))
-      : crc32(master);
-    this.install(batch, data, master, crc);
-    batch.overlay = null;
-    batch.dirty = null;
-    return true;
-  }
-
-  /**
    * Makes `master` (decoded as `data`, CRC32 `crc`) the batch's bytes on the heap under a new
    * version; share() copies it to a fresh extent (retiring the old one) at the next publish.
    */
@@ -460,83 +354,6 @@ export class EntityTable {
     batch.crc = crc;
     this.unshared.add(batch);
   }
-
-  /** Column k of `batch`: runs of old rows copied, changed rows encoded, deleted slots skipped. */
-  private rebuildColumn(k: number, spec: ColumnSpec, batch: Batch, old: Data<Struct> | null, plan: ChangePlan): Data {
-    const w = this.writers[k]!;
-    w.reset();
-    const src = old?.children[k];
-    const overlay = batch.overlay;
-    let at = 0;
-    for (let e = 0; e < plan.slots.length; e++) {
-      const s = plan.slots[e]!;
-      if (s > at) w.copy(src!, at, s);
-      if (batch.ids[s] !== null) w.push(toColumnValue(spec, overlay!.get(s)![spec.name]));
-      at = s + 1;
-    }
-    if (plan.committed > at) w.copy(src!, at, plan.committed);
-    return w.finish();
-  }
-}
-
-const FIXED_KINDS = new Set(['int32', 'int64', 'float32', 'float64', 'timestamp', 'bool', 'dict']);
-
-/** The child Data at `path` (column index, then struct child index). */
-function dataAt(d: Data, path: number[]): Data {
-  let x = d;
-  for (const i of path) x = x.children[i]!;
-  return x;
-}
-
-/** `d` with every buffer re-pointed from `from` to the same offsets in `to` (a copy of it). */
-function rebase(d: Data, from: Uint8Array, to: Uint8Array): Data {
-  const move = <T extends ArrayBufferView | undefined>(b: T): T => {
-    if (!b || b.buffer !== from.buffer) return b;
-    const C = b.constructor as new (buf: ArrayBufferLike, off: number, len: number) => T;
-    const per = (b as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-    return new C(to.buffer, to.byteOffset + (b.byteOffset - from.byteOffset), b.byteLength / per);
-  };
-  return makeData({
-    type: d.type,
-    offset: d.offset,
-    length: d.length,
-    nullCount: d.nullCount,
-    nullBitmap: move(d.nullBitmap),
-    valueOffsets: move(d.valueOffsets),
-    data: move(d.values),
-    children: d.children.map((c) => rebase(c, from, to)),
-    child: d.children[0] ? rebase(d.children[0], from, to) : undefined,
-    dictionary: d.dictionary,
-  } as never);
-}
-
-/** The slots of a batch that are not plain copies (changed, appended or deleted), in order. */
-interface ChangePlan {
-  slots: number[];
-  committed: number;
-}
-
-function changePlan(batch: Batch, committed: number): ChangePlan {
-  const slots: number[] = batch.overlay ? [...batch.overlay.keys()] : [];
-  if (batch.structural) for (let s = 0; s < committed; s++) if (batch.ids[s] === null) slots.push(s);
-  for (let s = committed; s < batch.ids.length; s++) if (batch.ids[s] === null) slots.push(s);
-  slots.sort((a, b) => a - b);
-  // Slots at or past the committed length are never copied; the plan covers them explicitly.
-  for (const s of slots) if (s >= committed && batch.ids[s] !== null && !batch.overlay?.has(s)) throw new Error(`internal: slot ${s} has no data`);
-  return { slots: dedupe(slots), committed };
-}
-
-function dedupe(a: number[]): number[] {
-  let j = 0;
-  for (let i = 0; i < a.length; i++) if (i === 0 || a[i] !== a[i - 1]) a[j++] = a[i]!;
-  a.length = j;
-  return a;
-}
-
-/** A record value as its column stores it (JSON fields become their text). */
-export function toColumnValue(spec: ColumnSpec, value: unknown): unknown {
-  if (spec.kind === 'utf8' && spec.json) return value === null || value === undefined ? null : JSON.stringify(value);
-  return value;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

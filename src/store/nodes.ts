@@ -3,7 +3,7 @@
  * function runs inside a mutation (transactions.ts) on the model, validates its whole input
  * before changing anything, and throws a StateError naming the offending value otherwise.
  */
-import { badTransition, invalid } from '../errors.js';
+import { badTransition, invalid, show } from '../errors.js';
 import { NODE_STATUSES, type NodeRole } from '../schema/entities.js';
 import type { NodeRecord, NodeResourcesInput, NodeUpdate } from '../schema/records.js';
 import { mergeNodeResources, newNodeRecordFrom, nodeFields, nodeResourcesPatch } from '../validate/nodes.js';
@@ -75,7 +75,7 @@ export function updateNode(m: Model, id: unknown, patch: NodeUpdate | unknown): 
 /** Sets a node's status (`online`, `offline`, `degraded`). Its tasks stay assigned. */
 export function updateNodeStatus(m: Model, id: unknown, status: unknown): NodeRecord {
   m.requireNode(id);
-  if (status === undefined) throw invalid('patch.status', status, `one of ${NODE_STATUSES.map((x) => JSON.stringify(x)).join(', ')}`);
+  if (status === undefined) throw invalid('patch.status', status, `one of ${NODE_STATUSES.map((x) => show(x)).join(', ')}`);
   return updateNode(m, id, { status });
 }
 

@@ -3,7 +3,7 @@
  * Each function runs inside a mutation (transactions.ts) on the model, validates its whole input
  * before changing anything, and throws a StateError naming the offending value otherwise.
  */
-import { alreadyExists, badTransition, invalid, StateError } from '../errors.js';
+import { alreadyExists, badTransition, invalid, refusedTransition, show } from '../errors.js';
 import type { NodeRecord, TaskRecord, TaskUpdate } from '../schema/records.js';
 import { newTaskRecord, taskPatch } from '../validate/tasks.js';
 import { canTransition, transitionHint, transitionStamps } from './lifecycle.js';
@@ -53,7 +53,7 @@ export function updateTask(m: Model, id: unknown, patch: TaskUpdate | unknown): 
   } else if (to === 'pending') {
     if (p.assignedTo !== undefined && assignee !== null) throw invalid('patch.assigned_to', assignee, 'null when the status is pending');
   } else if (p.assignedTo !== undefined && assignee !== task.assigned_to) {
-    throw new StateError('INVALID_TRANSITION', `task ${JSON.stringify(task.id)} is ${task.status}: its node (assigned_to ${JSON.stringify(assignee)}) can only change while it is assigned (assign it, or requeue it to pending)`);
+    throw refusedTransition(`task ${show(task.id)} is ${task.status}: its node (assigned_to ${show(assignee)}) can only change while it is assigned (assign it, or requeue it to pending)`);
   }
   Object.assign(next, transitionStamps(task, to, now));
   return m.update('tasks', task, { ...task, ...next });
@@ -69,6 +69,6 @@ function checkAssignable(task: TaskRecord, node: NodeRecord): void {
   if (task.status !== 'pending' && task.status !== 'assigned') {
     throw badTransition('task', task.id, task.status, 'assigned', transitionHint(task.status));
   }
-  if (node.role === 'leecher') throw badTransition('task', task.id, task.status, 'assigned', `node ${JSON.stringify(node.id)} is a leecher (leechers do not run tasks)`);
-  if (node.status !== 'online') throw badTransition('task', task.id, task.status, 'assigned', `node ${JSON.stringify(node.id)} is ${node.status}, not online`);
+  if (node.role === 'leecher') throw badTransition('task', task.id, task.status, 'assigned', `node ${show(node.id)} is a leecher (leechers do not run tasks)`);
+  if (node.status !== 'online') throw badTransition('task', task.id, task.status, 'assigned', `node ${show(node.id)} is ${node.status}, not online`);
 }

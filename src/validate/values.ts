@@ -61,7 +61,7 @@ export function checkText(value: unknown, what: string, nullable = true): string
 /** One of a closed set of strings. */
 export function checkOneOf<T extends string>(value: unknown, allowed: readonly T[], what: string): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
-    throw invalid(what, value, `one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+    throw invalid(what, value, `one of ${allowed.map((a) => show(a)).join(', ')}`);
   }
   return value as T;
 }

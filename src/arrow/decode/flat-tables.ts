@@ -14,7 +14,7 @@
 import {
   Data, DataType, Field, List, makeData, RecordBatch, Schema, Struct, Table, TimeUnit, Type, Utf8, Binary,
 } from 'apache-arrow';
-import { StateError, type ErrorCode } from '../../errors.js';
+import { type ErrorCode, corrupt, withCode, show } from '../../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../../schema/entities.js';
 import { NumChunk } from './num-chunk.js';
 import { StrChunk } from './str-chunk.js';
@@ -56,7 +56,7 @@ function narrowOffsets(o: BigInt64Array, start: number, len: number, what: strin
   const out = new Int32Array(len + 1);
   for (let k = 0; k <= len; k++) {
     const v = o[start + k]!;
-    if (v > 2147483647n || v < 0n) throw new StateError('CORRUPT', `${what}: offset ${v} does not fit 32 bits`);
+    if (v > 2147483647n || v < 0n) throw corrupt(`${what}: offset ${v} does not fit 32 bits`);
     out[k] = Number(v);
   }
   return out;
@@ -123,7 +123,7 @@ function rebase(d: Data, start: number, len: number, what: string): Data {
       return makeData({ type: t, length: len, nullCount, nullBitmap: bm, data: values.subarray(start * stride, (start + len) * stride) } as never);
     }
     default:
-      throw new StateError('CORRUPT', `${what}: unsupported Arrow type ${String(t)}`);
+      throw corrupt(`${what}: unsupported Arrow type ${String(t)}`);
   }
 }
 
@@ -131,7 +131,7 @@ function rebase(d: Data, start: number, len: number, what: string): Data {
 function entityTable(list: Data, row: number, what: string): Table {
   const listType = list.type as DataType;
   if (listType.typeId !== Type.List && listType.typeId !== Type.LargeList) {
-    throw new StateError('CORRUPT', `${what}: expected a list of structs, got ${String(listType)}`);
+    throw corrupt(`${what}: expected a list of structs, got ${String(listType)}`);
   }
   const child = list.children[0]!;
   const valid = isValidAt(list, row);
@@ -141,9 +141,9 @@ function entityTable(list: Data, row: number, what: string): Table {
   if (child.type.typeId !== Type.Struct) {
     // An empty list of some other type (pyarrow infers list<null> for []): an empty entity table.
     if (len === 0) return new Table(new Schema([]), [new RecordBatch(new Schema([]), makeData({ type: new Struct([]), length: 0, children: [] }))]);
-    throw new StateError('CORRUPT', `${what}: expected a list of structs, got ${String(listType)}`);
+    throw corrupt(`${what}: expected a list of structs, got ${String(listType)}`);
   }
-  if (start < 0 || len < 0 || start + len > child.length) throw new StateError('CORRUPT', `${what}: list offsets ${start}..${start + len} out of range`);
+  if (start < 0 || len < 0 || start + len > child.length) throw corrupt(`${what}: list offsets ${start}..${start + len} out of range`);
   const data = rebase(child, start, len, what) as Data<Struct>;
   const schema = new Schema(data.type.children);
   return new Table(schema, [new RecordBatch(schema, data)]);
@@ -157,15 +157,15 @@ function entityTable(list: Data, row: number, what: string): Table {
 export function flatFromSingleRow(table: Table, what = 'the state table', code: ErrorCode = 'CORRUPT'): FlatTables {
   const names = table.schema.fields.map((f) => f.name);
   for (const c of ENTITY_KINDS) {
-    if (!names.includes(c)) throw new StateError(code, `${what} is not a cluster state: it has no ${JSON.stringify(c)} column (columns: ${names.join(', ') || 'none'})`);
+    if (!names.includes(c)) throw withCode(code, `${what} is not a cluster state: it has no ${show(c)} column (columns: ${names.join(', ') || 'none'})`);
   }
-  if (table.numRows > 1) throw new StateError(code, `${what} is not in the single-row state layout: it has ${table.numRows} rows`);
+  if (table.numRows > 1) throw withCode(code, `${what} is not in the single-row state layout: it has ${table.numRows} rows`);
   const batch = table.data.find((d) => d.length > 0);
   const col = (name: string) => (batch ? batch.children[names.indexOf(name)] ?? null : null);
   const typed = (name: string, ok: (t: DataType) => boolean, what: string): Data | null => {
     const d = names.includes(name) ? col(name) : null;
     if (!d || d.type.typeId === Type.Null) return null;
-    if (!ok(d.type)) throw new StateError(code, `${what}: column ${name} has Arrow type ${String(d.type)}, expected ${what}`);
+    if (!ok(d.type)) throw withCode(code, `${what}: column ${name} has Arrow type ${String(d.type)}, expected ${what}`);
     return d;
   };
   const str = (name: string): string | null => {

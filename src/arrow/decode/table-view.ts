@@ -5,7 +5,7 @@
  * everywhere) — and materialises only the records asked for. Nothing here copies a column.
  */
 import { DataType, Precision, Type, type Data, type Table } from 'apache-arrow';
-import { corrupt } from '../../errors.js';
+import { corrupt, show } from '../../errors.js';
 import { ENTITIES, type EntityKind } from '../../schema/entities.js';
 import { batchOf, ListCol, NumCol, StrCol } from './columns.js';
 import type { KeyIndex } from './key-index.js';
@@ -70,7 +70,7 @@ export class TableView {
       d = d.children[j]!;
     }
     if (d.type.typeId === Type.Null) return [null, null];
-    if (!holds(d.type, kind)) throw corrupt(`column ${JSON.stringify(path)} has Arrow type ${String(d.type)}, which cannot hold ${kind === 'str' ? 'text' : kind === 'num' ? 'a number' : 'a list of text'}`);
+    if (!holds(d.type, kind)) throw corrupt(`column ${show(path)} has Arrow type ${String(d.type)}, which cannot hold ${kind === 'str' ? 'text' : kind === 'num' ? 'a number' : 'a list of text'}`);
     return [d, parent];
   }
 

@@ -24,9 +24,10 @@ export const demo: Command = {
     ...JSON_OPTION,
   },
   description: 'Opens --dir as the writer (taking its lock), loads a synthetic cluster, then simulates it:\n'
-    + 'heartbeats, nodes going offline and back, tasks created, placed on nodes by\n'
-    + 'findAvailableNodeForTask on the worker-thread query pool, run, completed (output pinned as new\n'
-    + 'content) or failed and retried, content replicated. A follower runs in a separate process.\n'
+    + 'heartbeats, nodes going offline and back, tasks created, placed on nodes by the writer\n'
+    + '(findAvailableNodeForTask, read-your-writes), run, completed (output pinned as new content)\n'
+    + 'or failed and retried, content replicated. The view\'s queries run on the worker-thread pool;\n'
+    + 'a follower runs in a separate process.\n'
     + 'The view refreshes every second (one line per second when stdout is not a terminal; one JSON\n'
     + 'object per line with --json). Ctrl-C (or SIGTERM) stops it cleanly: flush, close, exit 0.\n'
     + '\n'

@@ -219,7 +219,7 @@ export const serve: Command = {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) => {
         if (e.code === 'EADDRINUSE') reject(new CliFailure(`cannot listen on ${host}:${port}: the port is in use (try --port 0 or another port)`));
-        else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') reject(new CliFailure(`cannot listen on ${JSON.stringify(host)}: no such local address`));
+        else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') reject(new CliFailure(`cannot listen on ${show(host)}: no such local address`));
         else if (e.code === 'EACCES') reject(new CliFailure(`cannot listen on ${host}:${port}: permission denied`));
         else reject(e);
       });

@@ -4,6 +4,7 @@
  */
 import { createReadStream, existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { METADATA_FILE } from '../../statedir/names.js';
+import { missing, show } from '../../errors.js';
 import { tmpdir } from 'node:os';
 import { join, relative, isAbsolute } from 'node:path';
 import { outputTarget } from '../../helpers/analysis.js';
@@ -11,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import {
   exportStateToJson, findContentByCid, findContentByProvider, findNodesByCapability, findNodesByRole, findTasksByNode,
   findTasksByStatus, findTasksByType, getAllContent, getAllNodes, getAllTasks, getClusterStatusSummary, getNodeById,
-  getTaskById, getTaskExecutionMetrics, NODE_ROLES, NODE_STATUSES, StateError, TASK_STATUSES,
+  getTaskById, getTaskExecutionMetrics, NODE_ROLES, NODE_STATUSES, TASK_STATUSES,
   type ContentRecord, type NodeRecord, type Snapshot, type TaskRecord,
 } from '../../index.js';
 import {
@@ -261,13 +262,13 @@ export const get: Command = {
   examples: ['cluster-state get node ./.cluster-state node-000001-12D3KooWxxxxxx1', 'cluster-state get task ./.cluster-state task-00000042 --json'],
   async run(ctx) {
     const kind = KINDS[ctx.args.kind!];
-    if (!kind) throw new UsageError(`<kind> must be node, task or content, got ${JSON.stringify(ctx.args.kind)}`);
+    if (!kind) throw new UsageError(`<kind> must be node, task or content, got ${show(ctx.args.kind)}`);
     const id = ctx.args.id!;
     const { snap, loc } = readState(ctx.args.dir!);
     const rec = kind === 'node' ? getNodeById(snap, id) : kind === 'task' ? getTaskById(snap, id) : findContentByCid(snap, id);
     if (rec === null) {
       const what = kind === 'content' ? 'content item with CID' : `${kind} with id`;
-      throw new StateError('NOT_FOUND', `no ${what} ${JSON.stringify(id)} in ${displayPath(loc.path)} (revision ${snap.revision})`);
+      throw missing(`no ${what} ${show(id)} in ${displayPath(loc.path)} (revision ${snap.revision})`);
     }
     if (ctx.values.json) {
       printJson(ctx.io, rec);
@@ -317,7 +318,7 @@ export const exportCmd: Command = {
     const out = target.path;
     const guarded = loc.kind === 'dir' || existsSync(join(loc.dir, METADATA_FILE)); // a Parquet file inside a state directory guards it too
     if (guarded && inside(out, realpathSync(loc.dir))) {
-      throw new UsageError(`refusing to write ${JSON.stringify(outArg)} (${displayPath(out)}) inside the state directory ${displayPath(loc.dir)}; choose another path`);
+      throw new UsageError(`refusing to write ${show(outArg)} (${displayPath(out)}) inside the state directory ${displayPath(loc.dir)}; choose another path`);
     }
     exportStateToJson(snap, out);
     const size = target.regular ? statSync(out).size : 0;

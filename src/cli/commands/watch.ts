@@ -8,6 +8,7 @@ import { countBy, diffIds, idState, ordered, type Changes, type EntityChange, ty
 import { displayPath, int, jsonText, printable, println } from '../format.js';
 import { readState, locate } from '../state.js';
 import { untilSignal } from '../signals.js';
+import { show as showValue } from '../../errors.js';
 
 interface Counts {
   nodes: { total: number; by_status: Record<string, number>; by_role: Record<string, number> };
@@ -69,7 +70,7 @@ export const watch: Command = {
     const count = intOption(ctx, 'count', 0, 1);
     const maxIds = intOption(ctx, 'ids', 5, 0);
     const loc = locate(ctx.args.dir!);
-    if (loc.kind !== 'dir') throw new UsageError(`watch follows a state directory; ${JSON.stringify(ctx.args.dir)} is a file`);
+    if (loc.kind !== 'dir') throw new UsageError(`watch follows a state directory; ${showValue(ctx.args.dir)} is a file`);
     // Fail early on damaged files (a follower would wait silently); an empty directory is waited on.
     let present = true;
     try {
@@ -160,7 +161,7 @@ export const follow: Command = {
   },
   async run(ctx) {
     const loc = locate(ctx.args.dir!);
-    if (loc.kind !== 'dir') throw new UsageError(`_follow follows a state directory; ${JSON.stringify(ctx.args.dir)} is a file`);
+    if (loc.kind !== 'dir') throw new UsageError(`_follow follows a state directory; ${showValue(ctx.args.dir)} is a file`);
     const follower = await followState(loc.path);
     const stop = untilSignal();
     const show = () => {

@@ -20,9 +20,9 @@ export {
 } from './nodes.js';
 export {
   getAllTasks, getTaskById, findTasksByStatus, findTasksByType, findTasksByNode, findTasksByResourceRequirements,
-  findAvailableNodeForTask, getTaskExecutionMetrics, estimateTimeToCompletion, placementScore,
-  DEFAULT_REQUIREMENTS, UNKNOWN_CPU_LOAD, type TaskExecutionMetrics,
 } from './tasks.js';
+export { findAvailableNodeForTask, placementScore, DEFAULT_REQUIREMENTS, UNKNOWN_CPU_LOAD } from './placement.js';
+export { getTaskExecutionMetrics, estimateTimeToCompletion, type TaskExecutionMetrics } from './task-metrics.js';
 export {
   getAllContent, findContentByCid, findContentByProvider, findOrphanedContent, getContentAvailabilityMap,
   type ContentAvailability,
@@ -38,3 +38,34 @@ export {
 import { setDirectoryReader as installDirectoryReader } from './source.js';
 import { readStateSnapshot } from '../statedir/arena-reader.js';
 installDirectoryReader(readStateSnapshot);
+
+import * as access from './access.js';
+import * as nodes from './nodes.js';
+import * as tasks from './tasks.js';
+import * as placement from './placement.js';
+import * as metrics from './task-metrics.js';
+import * as content from './content.js';
+import * as analysis from './analysis.js';
+
+/**
+ * Every helper of the contract by name (the seeds' helpers in camelCase), each taking a state
+ * source first — one list, used by the query pool (pool/queries.ts) to run any of them by name.
+ */
+export const HELPERS = {
+  getStatePathFromMetadata: access.getStatePathFromMetadata, connectToStateStore: access.connectToStateStore,
+  getClusterState: access.getClusterState, getClusterStateAsDict: access.getClusterStateAsDict,
+  getClusterStateAsTables: access.getClusterStateAsTables, getClusterMetadata: access.getClusterMetadata,
+  getAllNodes: nodes.getAllNodes, getNodeById: nodes.getNodeById, findNodesByRole: nodes.findNodesByRole,
+  findNodesByCapability: nodes.findNodesByCapability, findNodesWithGpu: nodes.findNodesWithGpu,
+  getNodeResourceUtilization: nodes.getNodeResourceUtilization,
+  getAllTasks: tasks.getAllTasks, getTaskById: tasks.getTaskById, findTasksByStatus: tasks.findTasksByStatus,
+  findTasksByType: tasks.findTasksByType, findTasksByNode: tasks.findTasksByNode,
+  findTasksByResourceRequirements: tasks.findTasksByResourceRequirements,
+  findAvailableNodeForTask: placement.findAvailableNodeForTask,
+  getTaskExecutionMetrics: metrics.getTaskExecutionMetrics, estimateTimeToCompletion: metrics.estimateTimeToCompletion,
+  getAllContent: content.getAllContent, findContentByCid: content.findContentByCid,
+  findContentByProvider: content.findContentByProvider, findOrphanedContent: content.findOrphanedContent,
+  getContentAvailabilityMap: content.getContentAvailabilityMap,
+  getClusterStatusSummary: analysis.getClusterStatusSummary, getNetworkTopology: analysis.getNetworkTopology,
+  exportStateToJson: analysis.exportStateToJson,
+} as const;

@@ -14,35 +14,6 @@ import type { Snapshot } from '../snapshot.js';
 /** A query: a function of one snapshot returning plain values. */
 export type Query = (snap: Snapshot, ...args: unknown[]) => unknown;
 
-/** Helpers that take the state source first and return plain values. */
-const ON_SNAPSHOT = {
-  getClusterStateAsDict: H.getClusterStateAsDict,
-  getClusterMetadata: H.getClusterMetadata,
-  getAllNodes: H.getAllNodes,
-  getNodeById: H.getNodeById,
-  findNodesByRole: H.findNodesByRole,
-  findNodesByCapability: H.findNodesByCapability,
-  findNodesWithGpu: H.findNodesWithGpu,
-  getNodeResourceUtilization: H.getNodeResourceUtilization,
-  getAllTasks: H.getAllTasks,
-  getTaskById: H.getTaskById,
-  findTasksByStatus: H.findTasksByStatus,
-  findTasksByType: H.findTasksByType,
-  findTasksByNode: H.findTasksByNode,
-  findTasksByResourceRequirements: H.findTasksByResourceRequirements,
-  findAvailableNodeForTask: H.findAvailableNodeForTask,
-  getTaskExecutionMetrics: H.getTaskExecutionMetrics,
-  estimateTimeToCompletion: H.estimateTimeToCompletion,
-  getAllContent: H.getAllContent,
-  findContentByCid: H.findContentByCid,
-  findContentByProvider: H.findContentByProvider,
-  findOrphanedContent: H.findOrphanedContent,
-  getContentAvailabilityMap: H.getContentAvailabilityMap,
-  getClusterStatusSummary: H.getClusterStatusSummary,
-  getNetworkTopology: H.getNetworkTopology,
-  exportStateToJson: H.exportStateToJson,
-} as Record<string, (source: Snapshot, ...args: never[]) => unknown>;
-
 /** Every query the pool runs by name (all the helpers, plus the record getters and counts). */
 export const QUERIES: Record<string, Query> = {
   getNode: (s, id) => findById('nodes', s.nodes, String(id)),
@@ -61,7 +32,10 @@ export const QUERIES: Record<string, Query> = {
     return { nodes: tableToIPC(t.nodes, 'stream'), tasks: tableToIPC(t.tasks, 'stream'), content: tableToIPC(t.content, 'stream') };
   },
 };
-for (const [name, fn] of Object.entries(ON_SNAPSHOT)) QUERIES[name] = (s, ...args) => fn(s, ...(args as never[]));
+// Every other helper runs on the worker's snapshot as its state source and returns plain values.
+for (const [name, fn] of Object.entries(H.HELPERS)) {
+  if (!(name in QUERIES)) QUERIES[name] = (s, ...args) => (fn as (source: Snapshot, ...a: unknown[]) => unknown)(s, ...args);
+}
 
 /** Runs query `name` on `snap`; unknown names give INVALID_ARGUMENT listing the known ones. */
 export function runQuery(name: string, snap: Snapshot, args: unknown[]): unknown {

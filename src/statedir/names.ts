@@ -6,6 +6,8 @@
  *   state_<cluster_id>.<generation>.arena   the arena file (durable checkpoints; see meta-slot.ts).
  *                                           A new generation is created by every takeover and by
  *                                           compaction; only the newest committed one is read.
+ *   state_<cluster_id>.journal              the journal: change batches appended since the checkpoint
+ *                                           (what makes a revision durable; journal-format.ts)
  *   state_<cluster_id>.parquet              the Parquet mirror (seed single-row layout)
  *   state_metadata.json                     how other processes and languages find the state
  *   writer.lock/                            the writer's lock (a proper-lockfile directory)
@@ -30,6 +32,11 @@ export const TEMP_SUFFIX = '.acs-tmp';
 /** The arena file of `clusterId` at `generation` (a positive integer). */
 export function arenaFileName(clusterId: string, generation: number): string {
   return `state_${clusterId}.${generation}.arena`;
+}
+
+/** The journal of `clusterId` (change batches appended since the checkpoint; see journal-format.ts). */
+export function journalFileName(clusterId: string): string {
+  return `state_${clusterId}.journal`;
 }
 
 /** The Parquet mirror of `clusterId`. */

@@ -4,7 +4,7 @@ import type { NodeResources, TaskRecord, TaskResources } from '../../../src/inde
 import type { ContentNorm, Id, NodeNorm, Op, ResGen, SingleOp, Sub, TaskNorm, TaskResGen, TxEnd } from './ops.js';
 import { shortFloat32 } from '../../../src/arrow/decode/row-reader.js';
 import type { Model } from './reference.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../../fixtures/rng.js';
 import {
   BAD, BAD_IDS, CAPS, CID_POOL, clone, COUNTS_BAD, COUNTS_OK, INT32_MAX, JSON_BAD, JSON_OK, LEGAL, LOADS_BAD, LOADS_OK, META_BAD,
   META_OK, MiB, NODE_POOL, NSTATUSES, PRIORITIES_BAD, PRIORITIES_OK, REPLICATION_BAD, REPLICATION_OK, SIZES_BAD, SIZES_OK, TASK_POOL,

@@ -9,7 +9,7 @@ import { shortFloat32 } from '../../../src/arrow/decode/row-reader.js';
 import { genSingle, genTx } from './generator.js';
 import { Abort, type Op, type SingleOp, type Sub, type TxEnd } from './ops.js';
 import { Model, outcomeOf } from './reference.js';
-import { Rng } from './rng.js';
+import { Rng } from '../../fixtures/rng.js';
 import { CID_POOL, NODE_POOL, TASK_POOL, TSTATUSES } from './values.js';
 
 export function exec(s: ClusterState, op: SingleOp): unknown {

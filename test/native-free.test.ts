@@ -1,3 +1,4 @@
+// The package loads no native addon: every runtime part runs in a child process with no .node file mapped.
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 

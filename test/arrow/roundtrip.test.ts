@@ -1,3 +1,5 @@
+// The writer's state as Arrow: getState() survives IPC, the single-row and flat tables hold exactly
+// the records the getters return, in insertion order, cached per revision.
 import test from 'ava';
 import { tableFromIPC, tableToIPC, Vector, type Table } from 'apache-arrow';
 import { ClusterState } from '../../src/index.js';

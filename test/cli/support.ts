@@ -1,11 +1,15 @@
-// Running the `cluster-state` command as a real child process, and waiting for its output.
+// Shared by the CLI tests: running the `cluster-state` command as a real child process and waiting
+// for its output, the state directories the commands read (written by a real writer), and checks
+// of what a command printed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ClusterState } from '../../src/index.js';
+import { loadSynthetic } from '../../src/demo/synthetic.js';
 
 /** dist/src/cli/main.js, seen from dist/test/cli/. */
 export const mainJs = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -200,3 +204,100 @@ export function parsePrometheus(text: string): {
   }
   return { help, type, samples };
 }
+
+// ───────────────────────────── state directories ─────────────────────────────
+
+export const GiB = 2 ** 30;
+
+/** A small hand-made cluster with known ids and statuses. */
+export function populate(s: ClusterState): void {
+  s.registerNode({ id: 'm1', role: 'master', resources: { cpu: 4, memory: '8GiB' }, address: '10.0.0.1' });
+  s.registerNode({
+    id: 'w1', role: 'worker', capabilities: ['gpu', 'pinning'], metadata: { zone: 'a' },
+    resources: { cpu_count: 8, cpu_load: 25, gpu_count: 1, gpu_available: true, memory_total: '16GiB', memory_available: '8GiB' },
+  });
+  s.registerNode({ id: 'w2', role: 'worker', resources: { cpu: 4, memory: '8GiB' } });
+  s.registerNode({ id: 'w3', role: 'worker', resources: { cpu: 2, memory: '4GiB' } });
+  s.registerNode({ id: 'l1', role: 'leecher' });
+  s.updateNodeStatus('w3', 'offline');
+  s.addTask({ id: 't-pending', type: 'process', payload: { n: 1 } });
+  s.addTask({ id: 't-running', type: 'model_training', resources: { cpu_cores: 2, memory_mb: 1024 } });
+  s.assignTask('t-running', 'w1');
+  s.updateTask('t-running', { status: 'running' });
+  s.addTask({ id: 't-done', type: 'process' });
+  s.assignTask('t-done', 'w2');
+  s.updateTask('t-done', { status: 'completed', result: { ok: true } });
+  s.addTask({ id: 't-failed', type: 'analyze' });
+  s.assignTask('t-failed', 'w1');
+  s.updateTask('t-failed', { status: 'running' });
+  s.updateTask('t-failed', { status: 'failed', error: 'boom' });
+  s.addContent({ cid: 'c1', size: 1048576, providers: ['w1', 'w2'], pinned: true, replication: 3 });
+  s.addContent({ cid: 'c2', size: 2048, providers: ['w1'], replication: 1 });
+  s.addContent({ cid: 'c3', size: 10, providers: [], replication: 2 });
+}
+
+/** Opens a writer on `dir`, fills it, flushes and closes it; returns the flushed revision. */
+export async function writeState(dir: string, clusterId: string, fill: (s: ClusterState) => void | Promise<void>): Promise<number> {
+  const s = await ClusterState.open({ statePath: dir, clusterId });
+  await fill(s);
+  await s.flush();
+  const rev = s.revision;
+  await s.close();
+  return rev;
+}
+
+/**
+ * The state directories one CLI test file reads, under one temporary root: `fx` (populate's
+ * cluster "fixture"), `syn` (a synthetic cluster of 80 nodes, 120 tasks, 60 content items),
+ * `empty` (no state), `corrupt` (an arena file damaged after its meta slots: every revision fails
+ * its checksum) and `badParquet` (a file that is not Parquet). The paths are known at once (for
+ * tables of cases); `build` writes the ones asked for, in `test.before`.
+ */
+export class CliFixtures {
+  readonly root = mkdtempSync(join(tmpdir(), 'cluster-state-cli-'));
+  readonly fx = join(this.root, 'fx');
+  readonly syn = join(this.root, 'syn');
+  readonly empty = join(this.root, 'empty');
+  readonly corrupt = join(this.root, 'corrupt');
+  readonly badParquet = join(this.root, 'bad.parquet');
+  /** The revision `fx` was flushed at (after build). */
+  fxRevision = -1;
+
+  async build(which: { fx?: boolean; syn?: boolean; empty?: boolean; corrupt?: boolean; badParquet?: boolean }): Promise<void> {
+    if (which.fx) this.fxRevision = await writeState(this.fx, 'fixture', populate);
+    if (which.syn) await writeState(this.syn, 'syn', (s) => loadSynthetic(s, { nodes: 80, tasks: 120, content: 60 }));
+    if (which.empty) mkdirSync(this.empty);
+    if (which.corrupt) {
+      await writeState(this.corrupt, 'broken', populate);
+      const fd = openSync(join(this.corrupt, readdirSync(this.corrupt).find((n) => /^state_broken\.\d+\.arena$/.test(n))!), 'r+');
+      const size = fstatSync(fd).size;
+      writeSync(fd, Buffer.alloc(size - 8192, 0xff), 0, size - 8192, 8192);
+      closeSync(fd);
+    }
+    if (which.badParquet) writeFileSync(this.badParquet, 'PAR1 this is not a parquet file PAR1');
+  }
+
+  remove(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+// ───────────────────────────── checks of the output ─────────────────────────────
+
+/** Asserts that stderr is exactly one line. */
+export const oneLine = (t: { is: (a: unknown, b: unknown, m?: string) => void }, r: Result) => {
+  const lines = r.stderr.split('\n').filter((l) => l.length > 0);
+  t.is(lines.length, 1, `stderr must be one line, got: ${r.stderr}`);
+};
+
+/** True when stderr holds no stack trace. */
+export const noStack = (r: Result) => !/^\s+at /m.test(r.stderr);
+
+/** The JSON a successful command printed (fails the test with its stderr when it did not succeed). */
+export function parsed(r: Result): any {
+  if (r.code !== 0) throw new Error(`exit ${r.signal ?? r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+/** The ids (or `key`s) of the items of a list command's --json output. */
+export const ids = (r: Result, key = 'id') => (parsed(r).items as Record<string, unknown>[]).map((x) => x[key]);

@@ -1,3 +1,4 @@
+// The Arrow schemas: the seed layout field by field, millisecond timestamps, extensions appended, flat tables dictionary-coded.
 import test from 'ava';
 import { DataType, Field, Schema } from 'apache-arrow';
 import { flatSchema, SCHEMA_VERSION, stateSchema } from '../../src/index.js';

@@ -1,3 +1,4 @@
+// parseSize: the size strings and numbers it accepts (exact bytes) and the ones it refuses.
 import test from 'ava';
 import { parseSize, StateError } from '../../src/index.js';
 

@@ -1,3 +1,4 @@
+// The arena's checksums: crc32Patched (a CRC updated for patched byte runs) equals crc32 of the patched bytes.
 import test from 'ava';
 import { crc32, crc32Patched } from '../../src/arena/crc.js';
 

@@ -1,0 +1,61 @@
+// Bad-input cases: roles and statuses, illegal task and node transitions, assignment arguments that
+// contradict the status.
+import { any, type Case, node, q } from './support.js';
+
+export const cases: Case[] = [
+  // ── roles and statuses ──
+  { name: 'registerNode: unknown role', op: (s) => s.registerNode(node({ role: 'boss' })), code: 'INVALID_ARGUMENT', msg: ['node.role', q('boss')] },
+  { name: 'registerNode: role in the wrong case', op: (s) => s.registerNode(node({ role: 'Master' })), code: 'INVALID_ARGUMENT', msg: q('Master') },
+  { name: 'registerNode: missing role', op: (s) => s.registerNode(any({ id: 'n-new' })), code: 'INVALID_ARGUMENT', msg: ['node.role', 'got undefined'] },
+  { name: 'registerNode: unknown status', op: (s) => s.registerNode(node({ status: 'busy' })), code: 'INVALID_ARGUMENT', msg: ['node.status', q('busy')] },
+  { name: 'registerNode (upsert): unknown status for an existing node', op: (s) => s.registerNode(any({ id: 'w1', role: 'worker', status: 'sleeping' })), code: 'INVALID_ARGUMENT', msg: q('sleeping') },
+  { name: 'updateNode: unknown role', op: (s) => s.updateNode('w1', any({ role: 'admin' })), code: 'INVALID_ARGUMENT', msg: ['patch.role', q('admin')] },
+  { name: 'updateNodeStatus: unknown status', op: (s) => s.updateNodeStatus('w1', any('busy')), code: 'INVALID_ARGUMENT', msg: q('busy') },
+  { name: 'updateNodeStatus: null status', op: (s) => s.updateNodeStatus('w1', any(null)), code: 'INVALID_ARGUMENT', msg: 'got null' },
+  { name: 'updateNodeStatus: missing status', op: (s) => s.updateNodeStatus('w1', any(undefined)), code: 'INVALID_ARGUMENT', msg: 'undefined' },
+  { name: 'updateNodeStatus: a task status is not a node status', op: (s) => s.updateNodeStatus('w1', any('running')), code: 'INVALID_ARGUMENT', msg: q('running') },
+  { name: 'updateTask: unknown status', op: (s) => s.updateTask('t-pending', any({ status: 'done' })), code: 'INVALID_ARGUMENT', msg: ['patch.status', q('done')] },
+  { name: 'updateTask: status in the wrong case', op: (s) => s.updateTask('t-assigned', any({ status: 'RUNNING' })), code: 'INVALID_ARGUMENT', msg: q('RUNNING') },
+  { name: 'updateTask: a node status is not a task status', op: (s) => s.updateTask('t-assigned', any({ status: 'online' })), code: 'INVALID_ARGUMENT', msg: q('online') },
+
+  // ── illegal transitions ──
+  { name: 'updateTask: completing a pending task', op: (s) => s.updateTask('t-pending', { status: 'completed' }), code: 'INVALID_TRANSITION', msg: [q('t-pending'), q('completed')] },
+  { name: 'updateTask: running a pending task', op: (s) => s.updateTask('t-pending', { status: 'running' }), code: 'INVALID_TRANSITION', msg: [q('pending'), q('running')] },
+  { name: 'updateTask: failing a pending task', op: (s) => s.updateTask('t-pending', { status: 'failed', error: 'x' }), code: 'INVALID_TRANSITION', msg: q('failed') },
+  { name: 'assignTask: to an offline node', op: (s) => s.assignTask('t-pending', 'w3'), code: 'INVALID_TRANSITION', msg: [q('w3'), 'offline'] },
+  { name: 'assignTask: to a degraded node', op: (s) => s.assignTask('t-pending', 'w4'), code: 'INVALID_TRANSITION', msg: [q('w4'), 'degraded'] },
+  { name: 'assignTask: to a leecher', op: (s) => s.assignTask('t-pending', 'l1'), code: 'INVALID_TRANSITION', msg: [q('l1'), 'leecher'] },
+  { name: 'updateTask: assigning to a leecher', op: (s) => s.updateTask('t-pending', { status: 'assigned', assigned_to: 'l1' }), code: 'INVALID_TRANSITION', msg: q('l1') },
+  { name: 'assignTask: moving an assigned task to an offline node', op: (s) => s.assignTask('t-assigned', 'w3'), code: 'INVALID_TRANSITION', msg: q('w3') },
+  { name: 'updateTask: re-running a completed task', op: (s) => s.updateTask('t-completed', { status: 'running' }), code: 'INVALID_TRANSITION', msg: [q('t-completed'), 'final'] },
+  { name: 'updateTask: requeueing a completed task', op: (s) => s.updateTask('t-completed', { status: 'pending' }), code: 'INVALID_TRANSITION', msg: q('completed') },
+  { name: 'updateTask: failing a completed task', op: (s) => s.updateTask('t-completed', { status: 'failed' }), code: 'INVALID_TRANSITION', msg: q('failed') },
+  { name: 'assignTask: a completed task', op: (s) => s.assignTask('t-completed', 'w2'), code: 'INVALID_TRANSITION', msg: q('t-completed') },
+  { name: 'updateTask: moving a completed task to another node', op: (s) => s.updateTask('t-completed', { assigned_to: 'w2' }), code: 'INVALID_TRANSITION', msg: q('t-completed') },
+  { name: 'assignTask: re-assigning a running task', op: (s) => s.assignTask('t-running', 'w1'), code: 'INVALID_TRANSITION', msg: [q('t-running'), q('running')] },
+  { name: 'updateTask: moving a running task to another node', op: (s) => s.updateTask('t-running', { assigned_to: 'w1' }), code: 'INVALID_TRANSITION', msg: q('t-running') },
+  { name: 'updateTask: running back to assigned', op: (s) => s.updateTask('t-running', { status: 'assigned', assigned_to: 'w1' }), code: 'INVALID_TRANSITION', msg: q('assigned') },
+  { name: 'updateTask: cancelled → pending', op: (s) => s.updateTask('t-cancelled', { status: 'pending' }), code: 'INVALID_TRANSITION', msg: [q('t-cancelled'), 'final'] },
+  { name: 'updateTask: cancelled → assigned', op: (s) => s.updateTask('t-cancelled', { status: 'assigned', assigned_to: 'w1' }), code: 'INVALID_TRANSITION', msg: q('cancelled') },
+  { name: 'updateTask: cancelled → running', op: (s) => s.updateTask('t-cancelled', { status: 'running' }), code: 'INVALID_TRANSITION', msg: q('cancelled') },
+  { name: 'updateTask: cancelled → completed', op: (s) => s.updateTask('t-cancelled', { status: 'completed', result: 1 }), code: 'INVALID_TRANSITION', msg: q('cancelled') },
+  { name: 'updateTask: cancelled → failed', op: (s) => s.updateTask('t-cancelled', { status: 'failed' }), code: 'INVALID_TRANSITION', msg: q('cancelled') },
+  { name: 'assignTask: a cancelled task', op: (s) => s.assignTask('t-cancelled', 'w1'), code: 'INVALID_TRANSITION', msg: q('t-cancelled') },
+  { name: 'updateTask: failed → running (must be requeued first)', op: (s) => s.updateTask('t-failed', { status: 'running' }), code: 'INVALID_TRANSITION', msg: [q('failed'), 'pending'] },
+  { name: 'updateTask: failed → cancelled', op: (s) => s.updateTask('t-failed', { status: 'cancelled' }), code: 'INVALID_TRANSITION', msg: q('cancelled') },
+  { name: 'assignTask: a failed task', op: (s) => s.assignTask('t-failed', 'w1'), code: 'INVALID_TRANSITION', msg: q('t-failed') },
+  { name: 'updateNode: demoting a node with an assigned task to leecher', op: (s) => s.updateNode('w1', { role: 'leecher' }), code: 'INVALID_TRANSITION', msg: [q('w1'), q('leecher')] },
+  { name: 'registerNode (upsert): demoting a node with a running task to leecher', op: (s) => s.registerNode({ id: 'w2', role: 'leecher' }), code: 'INVALID_TRANSITION', msg: [q('w2'), q('leecher')] },
+  { name: 'updateNode: demoting an offline node that still holds a task', op: (s) => s.updateNode('w3', { role: 'leecher', status: 'online' }), code: 'INVALID_TRANSITION', msg: q('w3') },
+  { name: 'removeNode: node with an assigned task', op: (s) => s.removeNode('w1'), code: 'INVALID_TRANSITION', msg: [q('w1'), 't-assigned', 'requeue'] },
+  { name: 'removeNode: node with a running task', op: (s) => s.removeNode('w2'), code: 'INVALID_TRANSITION', msg: [q('w2'), 't-running'] },
+  { name: 'removeNode: offline node still holding a task', op: (s) => s.removeNode('w3'), code: 'INVALID_TRANSITION', msg: 't-stranded' },
+  { name: 'removeNode: requeue: false refuses too', op: (s) => s.removeNode('w1', { requeue: false }), code: 'INVALID_TRANSITION', msg: q('w1') },
+
+  // ── assignment arguments that contradict the status ──
+  { name: 'updateTask: assigned without a node', op: (s) => s.updateTask('t-pending', { status: 'assigned' }), code: 'INVALID_ARGUMENT', msg: ['patch.assigned_to', 'null'] },
+  { name: 'updateTask: assigned with a null node', op: (s) => s.updateTask('t-assigned', { status: 'assigned', assigned_to: null }), code: 'INVALID_ARGUMENT', msg: 'patch.assigned_to' },
+  { name: 'updateTask: pending with a node', op: (s) => s.updateTask('t-assigned', { status: 'pending', assigned_to: 'w2' }), code: 'INVALID_ARGUMENT', msg: ['patch.assigned_to', q('w2')] },
+  { name: 'updateTask: a node for a pending task without a status', op: (s) => s.updateTask('t-pending', { assigned_to: 'w1' }), code: 'INVALID_ARGUMENT', msg: q('w1') },
+  { name: 'updateTask: numeric assigned_to', op: (s) => s.updateTask('t-assigned', any({ assigned_to: 5 })), code: 'INVALID_ARGUMENT', msg: ['patch.assigned_to', 'got 5'] },
+];

@@ -132,11 +132,16 @@ export function readDirectory(bytes: Uint8Array, what = 'directory'): Directory 
   }
   const metaStart = w * 8;
   if (metaStart + metaLength > bytes.byteLength) throw corrupt(`${what}: meta runs past the end`);
-  let meta: DirMeta;
+  let meta: unknown;
   try {
-    meta = JSON.parse(decoder.decode(bytes.subarray(metaStart, metaStart + metaLength))) as DirMeta;
+    meta = JSON.parse(decoder.decode(bytes.subarray(metaStart, metaStart + metaLength)));
   } catch (e) {
     throw corrupt(`${what}: unreadable meta`, e);
   }
-  return { revision, updatedAt, tables, meta };
+  const m = meta as Partial<DirMeta> | null;
+  if (!m || typeof m !== 'object' || Array.isArray(m) || typeof m.cluster_id !== 'string' || !(m.master_id === null || typeof m.master_id === 'string')
+    || typeof m.schema_version !== 'number') {
+    throw corrupt(`${what}: its meta is not { cluster_id, master_id, schema_version }`);
+  }
+  return { revision, updatedAt, tables, meta: m as DirMeta };
 }

@@ -10,6 +10,8 @@ import { checkObject, checkOptions } from '../validate/values.js';
 /** A non-empty string (an id, role, status, type, capability, CID or provider). */
 export function text(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.length === 0) throw invalid(what, value, 'a non-empty string');
+  // A lone surrogate is no string a record can hold (ids are valid Unicode): asking for one is a bad argument, not "not found".
+  if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) throw invalid(what, value, 'well-formed Unicode (it holds a lone surrogate)');
   return value;
 }
 

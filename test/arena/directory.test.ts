@@ -244,13 +244,9 @@ test('directory: meta bytes that are not JSON are CORRUPT (unreadable meta)', (t
   t.regex(err?.message ?? '', /unreadable meta/);
 });
 
-// Known bug (reported to the lead; remove `.failing` once readDirectory checks its meta): a meta
-// that is valid JSON but not a DirMeta is returned as is — `null` makes the readers throw a
-// TypeError (shm/reader.ts and statedir/arena-reader.ts read meta.cluster_id), `{}` gives a state
-// of cluster "undefined". Reaching a reader needs a directory with a valid CRC (a foreign or
-// crafted file), so the fix belongs in readDirectory: CORRUPT unless meta is a plain object with
-// a string cluster_id, a string-or-null master_id and a numeric schema_version.
-test.failing('directory: meta JSON that is not an object with cluster_id, master_id and schema_version is CORRUPT', (t) => {
+// A meta that is valid JSON but not a DirMeta (a foreign or crafted file with a valid CRC) is
+// CORRUPT: `null` once made the readers throw a TypeError, `{}` gave a state of cluster "undefined".
+test('directory: meta JSON that is not an object with cluster_id, master_id and schema_version is CORRUPT', (t) => {
   const dir = randomDirectory(new Rng(34));
   const encoder = new TextEncoder();
   for (const text of ['null', '[]', '5', '"x"', '{}', '{"cluster_id":5,"master_id":null,"schema_version":1}', '{"cluster_id":"c","master_id":7,"schema_version":1}', '{"cluster_id":"c","master_id":null}']) {

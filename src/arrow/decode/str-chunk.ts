@@ -12,26 +12,41 @@ const decoder = new TextDecoder();
 
 export type Codes = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
 
-const dictCache = new WeakMap<object, { values: (string | null)[]; codes: Map<string, number> }>();
+const dictCache = new WeakMap<object, Dict>();
 
 /** Decoded strings of a dictionary vector, cached per vector. */
-function dictionaryOf(v: Vector): { values: (string | null)[]; codes: Map<string, number> } {
+function dictionaryOf(v: Vector): Dict {
   let e = dictCache.get(v);
   if (!e) {
     const values: (string | null)[] = [];
     const codes = new Map<string, number>();
+    let canon: Int32Array | null = null;
     for (const d of v.data) {
       const s = new StrChunk(d, null, d.length);
       for (let i = 0; i < d.length; i++) {
         const x = s.get(i);
-        if (x !== null && !codes.has(x)) codes.set(x, values.length);
+        const code = values.length;
+        const first = x === null ? undefined : codes.get(x);
+        if (x !== null && first === undefined) codes.set(x, code);
+        if (first !== undefined) {
+          // A value the dictionary repeats (Arrow allows it; some writers do it): its codes map to the first.
+          canon ??= Int32Array.from({ length: v.length }, (_, k) => k);
+          canon[code] = first;
+        }
         values.push(x);
       }
     }
-    e = { values, codes };
+    e = { values, codes, canon };
     dictCache.set(v, e);
   }
   return e;
+}
+
+/** A decoded dictionary: its strings by code, the first code of each string, and (when some value repeats) each code's first code. */
+interface Dict {
+  values: (string | null)[];
+  codes: Map<string, number>;
+  canon: Int32Array | null;
 }
 
 /** Buffers over value bytes, for Node's fast native UTF-8 decoding. */
@@ -67,7 +82,7 @@ export class StrChunk {
   private readonly buf: Buffer | null = null;
   /** dictionary: codes and the decoded dictionary. */
   readonly codes: Codes | null = null;
-  readonly dict: { values: (string | null)[]; codes: Map<string, number> } | null = null;
+  readonly dict: Dict | null = null;
 
   /** The column's Data when this chunk is all of it (no parent struct): the key of per-batch caches. */
   private readonly source: Data | null = null;
@@ -78,8 +93,11 @@ export class StrChunk {
     if (!data) return;
     if (parent === null && data.length === length) this.source = data;
     if (data.dictionary) {
-      this.codes = data.values as Codes;
       this.dict = dictionaryOf(data.dictionary);
+      const raw = data.values as Codes;
+      const canon = this.dict.canon;
+      // With repeated dictionary values, compare canonical codes (a copy of this chunk's codes, rare: foreign files only).
+      this.codes = canon ? Int32Array.from(raw, (c) => canon[c] ?? c) : raw;
     } else {
       this.offsets = data.valueOffsets as Int32Array;
       this.bytes = (data.values as Uint8Array | undefined) ?? new Uint8Array(0);

@@ -235,13 +235,10 @@ test('key index: hashBytes is an int32 that depends only on the bytes in [s, e),
   t.pass();
 });
 
-// Known bug (reported to the lead; remove `.failing` once fixed): a dictionary that repeats a
-// value (legal Arrow that foreign writers can produce, e.g. pyarrow's DictionaryArray.from_arrays)
-// — StrChunk's code paths (firstOf, equals, where, counts) look up one code per value and miss the
-// rows coded with the repeat, while the key index reads strings and finds them. So
-// StrColumn.first answers differently from its third lookup on (when it switches to the index),
-// and findNodesByRole(table, 'worker') misses a worker whose role uses the repeated entry.
-test.failing('key index: StrChunk.firstOf finds a value coded by a repeated dictionary entry, as the key index does', (t) => {
+// A dictionary that repeats a value (legal Arrow that foreign writers produce, e.g. pyarrow's
+// DictionaryArray.from_arrays): every code path of StrChunk finds rows coded with either entry,
+// as the key index does (they once used only the first code: findNodesByRole missed workers).
+test('key index: StrChunk.firstOf finds a value coded by a repeated dictionary entry, as the key index does', (t) => {
   const type = new Dictionary(new Utf8(), new Int32(), 0);
   // Dictionary ['w1', 'w2', 'w1']: rows 0 and 2 both hold 'w1' (codes 2 and 0).
   const data = makeData({ type, length: 3, nullCount: 0, data: new Int32Array([2, 1, 0]), dictionary: makeVector(utf8(['w1', 'w2', 'w1'])) } as never) as Data;

@@ -12,83 +12,15 @@
  * queue grew without bound. On the writer a placement costs about one re-encoded batch (see
  * findAvailableNodeForTask), so every pending task is placed within a tick or two.
  */
+import { DueHeap, Queue, type Due } from './queues.js';
 import { isStateError, type ClusterState, type TaskStatus } from '../index.js';
 import { findAvailableNodeForTask } from '../helpers/index.js';
 import { cid as syntheticCid, prng, TASK_TYPES } from './synthetic.js';
 import { checkOptions } from '../validate/values.js';
 import { labels } from '../cli/counts.js';
 
-type EventKind = 'start' | 'finish' | 'retry' | 'recover' | 'place';
 
-interface Due {
-  at: number;
-  kind: EventKind;
-  id: string;
-}
 
-/** A binary min-heap of due events by time. */
-class DueHeap {
-  private readonly items: Due[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  push(d: Due): void {
-    const a = this.items;
-    a.push(d);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (a[p]!.at <= d.at) break;
-      a[i] = a[p]!;
-      i = p;
-    }
-    a[i] = d;
-  }
-  peek(): Due | undefined {
-    return this.items[0];
-  }
-  pop(): Due | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length === 0 || last === undefined) return top;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= a.length) break;
-      const r = l + 1;
-      const c = r < a.length && a[r]!.at < a[l]!.at ? r : l;
-      if (a[c]!.at >= last.at) break;
-      a[i] = a[c]!;
-      i = c;
-    }
-    a[i] = last;
-    return top;
-  }
-}
-
-/** A FIFO queue of strings with O(1) shift (array plus head index, compacted now and then). */
-class Queue {
-  private items: string[] = [];
-  private head = 0;
-  get size(): number {
-    return this.items.length - this.head;
-  }
-  push(x: string): void {
-    this.items.push(x);
-  }
-  shift(): string | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const x = this.items[this.head++];
-    if (this.head > 4096 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return x;
-  }
-}
-
-/** Counters of what the simulator did (monotonic; the view takes differences). */
 export interface SimStats {
   mutations: number;
   heartbeats: number;

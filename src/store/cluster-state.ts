@@ -8,7 +8,7 @@
  * revision exactly as they were.
  */
 import type { Table } from 'apache-arrow';
-import { closed, invalid, StateError, unreadable, ioFailure } from '../errors.js';
+import { closed, invalid, StateError, ioFailure } from '../errors.js';
 import type { EntityKind } from '../schema/entities.js';
 import type {
   ContentInput, ContentRecord, ContentUpdate, NodeInput, NodeRecord, NodeResourcesInput, NodeUpdate, TaskInput,
@@ -25,7 +25,7 @@ import type { Durability, FilesInfo, WriterPort } from './durability.js';
 import { Model } from './model.js';
 import * as nodes from './nodes.js';
 import { parseWriterOptions, type InMemoryOptions, type OpenOptions } from './options.js';
-import { Publishing } from './publishing.js';
+import { Publishing, type MemoryStats } from './publishing.js';
 import { Repair } from './repair.js';
 import { activeByNode, type RestoreTarget } from './restore.js';
 import * as tasks from './tasks.js';
@@ -319,19 +319,7 @@ export class ClusterState {
    */
   trackWorker(worker: { threadId: number; once(event: 'exit', fn: () => void): unknown }): void {
     this.assertOpen();
-    let id: unknown;
-    let once: unknown;
-    try {
-      id = worker.threadId;
-      once = worker.once;
-    } catch (e) {
-      throw unreadable('trackWorker(worker)', e);
-    }
-    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || typeof once !== 'function') throw invalid('trackWorker(worker)', worker, 'a Worker (a thread id and once())');
-    (once as (event: 'exit', fn: () => void) => unknown).call(worker, 'exit', () => {
-      this.pub.publisher.releaseThread(id);
-      if (!this.closedFlag) this.pub.publisher.reclaim();
-    });
+    this.pub.trackWorker(worker);
   }
 
   /**
@@ -339,14 +327,8 @@ export class ClusterState {
    * `retainLimitBytes` after each publish), pins revoked so far, publications (one per published
    * revision, plus one per repair), and what the scrub checked and repaired so far.
    */
-  memoryStats(): { sharedBytes: number; usedBytes: number; liveBytes: number; retiredBytes: number; retainLimitBytes: number; revokedPins: number; publications: number; scrubbedBytes: number; repairs: number } {
-    const p = this.pub.publisher;
-    const retired = p.retiredBytes;
-    return {
-      sharedBytes: this.pub.arena.capacity, usedBytes: this.pub.arena.used, liveBytes: this.pub.arena.used - retired, retiredBytes: retired,
-      retainLimitBytes: p.retentionLimit(), revokedPins: p.revokedPins, publications: p.publications,
-      scrubbedBytes: this.repair.scrubber.checkedBytes, repairs: this.repair.scrubber.repairs,
-    };
+  memoryStats(): MemoryStats {
+    return this.pub.memoryStats(this.repair.scrubber);
   }
 
   /**

@@ -8,7 +8,7 @@
 import type { Table } from 'apache-arrow';
 import { singleRowTable } from '../arrow/encode/single-row.js';
 import type { Directory, DirTable } from '../arena/directory.js';
-import { closed } from '../errors.js';
+import { closed, invalid, unreadable } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import { SCHEMA_VERSION } from '../schema/state-schema.js';
 import { Arena, type Extent } from '../shm/arena.js';
@@ -18,6 +18,19 @@ import type { SharedHandle } from '../shm/reader.js';
 import type { CommitContent } from './durability.js';
 import type { Model } from './model.js';
 import { PrefixCache } from './prefixes.js';
+
+/** Shared-memory figures of a writer (ClusterState.memoryStats). */
+export interface MemoryStats {
+  sharedBytes: number;
+  usedBytes: number;
+  liveBytes: number;
+  retiredBytes: number;
+  retainLimitBytes: number;
+  revokedPins: number;
+  publications: number;
+  scrubbedBytes: number;
+  repairs: number;
+}
 
 /** How the shared arena is sized and bounded (validated by options.ts). */
 export interface ArenaSettings {
@@ -132,6 +145,34 @@ export class Publishing {
   /** What the arena file must hold for the revision last published (immutable heap bytes). */
   content(): CommitContent {
     return this.lastContent ?? this.commitContent();
+  }
+
+  /** Releases the pin of `worker`'s thread when it exits (see ClusterState.trackWorker). */
+  trackWorker(worker: { threadId: number; once(event: 'exit', fn: () => void): unknown }): void {
+    let id: unknown;
+    let once: unknown;
+    try {
+      id = worker.threadId;
+      once = worker.once;
+    } catch (e) {
+      throw unreadable('trackWorker(worker)', e);
+    }
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || typeof once !== 'function') throw invalid('trackWorker(worker)', worker, 'a Worker (a thread id and once())');
+    (once as (event: 'exit', fn: () => void) => unknown).call(worker, 'exit', () => {
+      this.publisher.releaseThread(id);
+      if (!this.closedFlag) this.publisher.reclaim();
+    });
+  }
+
+  /** Shared-memory figures (see ClusterState.memoryStats). */
+  memoryStats(scrub: { checkedBytes: number; repairs: number }): MemoryStats {
+    const p = this.publisher;
+    const retired = p.retiredBytes;
+    return {
+      sharedBytes: this.arena.capacity, usedBytes: this.arena.used, liveBytes: this.arena.used - retired, retiredBytes: retired,
+      retainLimitBytes: p.retentionLimit(), revokedPins: p.revokedPins, publications: p.publications,
+      scrubbedBytes: scrub.checkedBytes, repairs: scrub.repairs,
+    };
   }
 
   /** Marks the shared state closed; pending waits reject with CLOSED. */

@@ -22,9 +22,9 @@
  *   error given to `close(err)`, or an older source's failure. It is given to the first `next()`
  *   pending or made afterwards; later calls give done. What the watcher held unread is dropped.
  */
-import { closed, corrupt, ioFailure, invalid, StateError } from '../errors.js';
+import { closed, corrupt, invalid } from '../errors.js';
 import {
-  backlogCompacted, checkHubOptions, checkPage, checkWatchOptions, Deque, describePage, historyCompacted, tableBit, tableMask,
+  backlogCompacted, checkHubOptions, checkPage, checkWatchOptions, Deque, describePage, historyCompacted, readError, tableBit, tableMask,
   type ChangeSetLike, type CheckedHubOptions, type CheckedWatchOptions, type OlderSource, type WatchHubOptions, type WatchOptions,
 } from './watch-options.js';
 
@@ -399,9 +399,4 @@ class Watcher<CS extends ChangeSetLike> implements Watch<CS> {
     if (kept.length === cs.changes.length) return cs;
     return { revision: cs.revision, updatedAt: cs.updatedAt, masterId: cs.masterId, changes: kept } as unknown as CS;
   }
-}
-
-/** What a failed read of `what` from the older source becomes: its StateError as it is, anything else IO. */
-function readError(e: unknown, what: string): StateError {
-  return e instanceof StateError ? e : ioFailure(`reading ${what} failed: ${e instanceof Error ? e.message : String(e)}`, e);
 }

@@ -4,7 +4,7 @@
  * Every options object is read once into a plain copy by `checkOptions` (unknown keys are
  * INVALID_ARGUMENT); only the checked copy is used.
  */
-import { compacted, invalid, type StateError } from '../errors.js';
+import { compacted, invalid, ioFailure, StateError } from '../errors.js';
 import { checkIdList, checkOneOf, checkOptions } from '../validate/values.js';
 
 /** The tables a change can belong to, in the contract's order. */
@@ -202,6 +202,11 @@ export function backlogCompacted(name: string, maxBacklog: number, at: number, l
     `this watch fell more than maxBacklog = ${maxBacklog} change sets behind at revision ${at} and its backlog was dropped; `
     + `the last revision it delivered was ${last}; ${resume}`,
   );
+}
+
+/** What a failed read of `what` from the older source becomes: its StateError as it is, anything else IO. */
+export function readError(e: unknown, what: string): StateError {
+  return e instanceof StateError ? e : ioFailure(`reading ${what} failed: ${e instanceof Error ? e.message : String(e)}`, e);
 }
 
 /** A bounded-work FIFO: push and shift are amortised O(1), indexed reads O(1). */

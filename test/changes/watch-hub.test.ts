@@ -47,6 +47,8 @@ test('watch() starts after the current revision; every later revision is yielded
   got.forEach((cs, i) => t.is(cs, published[i]));
   t.deepEqual(hub.history, { oldestRevision: 57, newestRevision: 60 });
   t.is(hub.stats().watchers, 0, 'break detached the watcher');
+  const iterable: AsyncIterable<TestCs> = hub.watch(); // the contract's type, checked by tsc
+  t.is(iterable[Symbol.asyncIterator]() as unknown, iterable);
 });
 
 test('afterRevision equal to the newest revision is legal and waits for the next one', async (t) => {

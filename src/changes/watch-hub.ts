@@ -21,6 +21,12 @@
  *   message says from which revision to resume or how to relist), CLOSED (the hub was closed), the
  *   error given to `close(err)`, or an older source's failure. It is given to the first `next()`
  *   pending or made afterwards; later calls give done. What the watcher held unread is dropped.
+ * - maxBacklog counts the change sets published after `watch()` that the watcher has not taken
+ *   yet; the history it replays does not count (it is the hub's ring or the older source, read
+ *   page by page, not a copy). A pending `next()` takes a published change set at once.
+ * - With `tables`, a watcher gets the revisions that change one of them, each with only their
+ *   changes (the published object itself when nothing is left out, else a new one with the four
+ *   contract fields). Change sets are shared by all watchers and the history: read-only.
  */
 import { closed, corrupt, invalid } from '../errors.js';
 import {

@@ -6,7 +6,7 @@
 import { makeBuilder, Table, tableToIPC, RecordBatch, Struct, makeData, Schema, Field } from 'apache-arrow';
 import { columnWriter } from '../../src/arrow/encode/column-writer.js';
 import { StringDictionary } from '../../src/arrow/encode/dictionary.js';
-import { toColumnValue } from '../../src/store/batch-encoding.js';
+import { toColumnValue } from '../../src/tables/batch-encoding.js';
 import { readRecord } from '../../src/arrow/decode/table-view.js';
 import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../../src/schema/entities.js';
 import { entityStruct } from '../../src/schema/state-schema.js';

@@ -26,7 +26,7 @@ import { corrupt, invalid, ioError, StateError, locked, show } from '../errors.j
 import { ClusterState } from '../store/cluster-state.js';
 import type { WriterPort } from '../store/durability.js';
 import { IN_MEMORY_OPTION_KEYS, OPEN_OPTION_KEYS, refuseRetiredOptions, type InMemoryOptions, type OpenOptions } from '../store/options.js';
-import { importFlat, restoreFromArena, type RestoreTarget } from '../store/restore.js';
+import { importFlat, restoreFromArena, type RestoreTarget } from '../tables/restore.js';
 import { checkBool, checkId, checkInt32, checkOptions } from '../validate/values.js';
 import { ArenaReader, type OpenedRevision } from '../statedir/arena-reader.js';
 import { FLAG_CLEAN } from '../statedir/meta-slot.js';

@@ -8,6 +8,13 @@ import type { ColumnSpec, LeafSpec } from './columns.js';
 export const NODE_ROLES = ['master', 'worker', 'leecher'] as const;
 export const NODE_STATUSES = ['online', 'offline', 'degraded'] as const;
 export const TASK_STATUSES = ['pending', 'assigned', 'running', 'completed', 'failed', 'cancelled'] as const;
+/** Task statuses in which a task occupies its node (assigned or running). */
+export const ACTIVE_STATUSES = ['assigned', 'running'] as const;
+
+/** True for a status in which a task occupies its node. */
+export function isActive(status: string): boolean {
+  return status === 'assigned' || status === 'running';
+}
 /** Task types the dictionary starts with; any other type is appended on first use. */
 export const COMMON_TASK_TYPES = ['process', 'analyze', 'transfer'] as const;
 

@@ -22,12 +22,12 @@ import type { Snapshot } from '../snapshot.js';
 import { checkId } from '../validate/values.js';
 import * as content from './content.js';
 import type { Durability, FilesInfo, WriterPort } from './durability.js';
-import { Model } from './model.js';
+import { Model } from '../tables/model.js';
 import * as nodes from './nodes.js';
 import { parseWriterOptions, type InMemoryOptions, type OpenOptions } from './options.js';
-import { Publishing, type MemoryStats } from './publishing.js';
-import { Repair } from './repair.js';
-import { activeByNode, type RestoreTarget } from './restore.js';
+import { Publishing, type MemoryStats } from '../shm/publishing.js';
+import { Repair } from '../shm/repair.js';
+import { activeByNode, type RestoreTarget } from '../tables/restore.js';
 import * as tasks from './tasks.js';
 import { atomically } from './transactions.js';
 

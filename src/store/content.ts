@@ -8,7 +8,7 @@ import { alreadyExists, notFound, show } from '../errors.js';
 import type { ContentRecord, ContentUpdate } from '../schema/records.js';
 import { contentPatch, newContentRecord } from '../validate/content.js';
 import { checkId } from '../validate/values.js';
-import type { Model } from './model.js';
+import type { Model } from '../tables/model.js';
 
 /** Adds a content item; every provider must be a registered node. */
 export function addContent(m: Model, input: unknown): ContentRecord {

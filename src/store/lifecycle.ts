@@ -13,6 +13,7 @@
  * `completed_at` are epoch seconds (float64), as the Python original's helpers expect.
  */
 import type { TaskStatus } from '../schema/entities.js';
+export { ACTIVE_STATUSES, isActive } from '../schema/entities.js';
 import type { TaskRecord } from '../schema/records.js';
 
 const NEXT: Record<TaskStatus, readonly TaskStatus[]> = {
@@ -24,8 +25,6 @@ const NEXT: Record<TaskStatus, readonly TaskStatus[]> = {
   cancelled: [],
 };
 
-/** Statuses in which a task occupies its node. */
-export const ACTIVE_STATUSES: readonly TaskStatus[] = ['assigned', 'running'];
 /** Statuses from which nothing can follow. */
 export const FINAL_STATUSES: readonly TaskStatus[] = ['completed', 'cancelled'];
 
@@ -38,10 +37,6 @@ export function canTransition(from: TaskStatus, to: TaskStatus): boolean {
 export function transitionHint(from: TaskStatus): string {
   const next = NEXT[from];
   return next.length ? `from ${from} a task can go to ${next.join(', ')}` : `${from} is final`;
-}
-
-export function isActive(status: TaskStatus): boolean {
-  return status === 'assigned' || status === 'running';
 }
 
 /**

@@ -9,7 +9,7 @@ import type { NodeRecord, NodeResourcesInput, NodeUpdate } from '../schema/recor
 import { mergeNodeResources, newNodeRecordFrom, nodeFields, nodeResourcesPatch } from '../validate/nodes.js';
 import { checkBool, checkObject, checkOptions } from '../validate/values.js';
 import { transitionStamps } from './lifecycle.js';
-import type { Model } from './model.js';
+import type { Model } from '../tables/model.js';
 
 /** Options of `removeNode`. */
 export interface RemoveNodeOptions {

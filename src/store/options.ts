@@ -10,8 +10,8 @@ import { align } from '../arena/free-list.js';
 import { EXTENT_ALIGN, HEADER_BYTES, MAX_SHARED_BYTES } from '../shm/layout.js';
 import type { ScrubOptions } from '../shm/scrub.js';
 import { checkId, checkInt32, checkOptions } from '../validate/values.js';
-import type { ArenaSettings } from './publishing.js';
-import { checkScrubOptions } from './repair.js';
+import type { ArenaSettings } from '../shm/publishing.js';
+import { checkScrubOptions } from '../shm/repair.js';
 
 /** Options of `ClusterState.inMemory`. */
 export interface InMemoryOptions {

@@ -7,7 +7,7 @@ import { alreadyExists, badTransition, invalid, refusedTransition, show } from '
 import type { NodeRecord, TaskRecord, TaskUpdate } from '../schema/records.js';
 import { newTaskRecord, taskPatch } from '../validate/tasks.js';
 import { canTransition, transitionHint, transitionStamps } from './lifecycle.js';
-import type { Model } from './model.js';
+import type { Model } from '../tables/model.js';
 
 /** The dictionary id of the task `type` column (its codes are bounded). */
 const TYPE_DICTIONARY = 2;

@@ -11,11 +11,12 @@
  * cannot fail half-way.
  */
 import { ENTITY_KINDS } from '../schema/entities.js';
-import type { Undo } from './entity-table.js';
-import type { Model } from './model.js';
+import type { RevisionChanges } from '../changes/change-set.js';
+import type { Undo } from '../tables/entity-table.js';
+import type { Model } from '../tables/model.js';
 
-/** What happens at the outermost commit (the facade publishes). */
-export type OnCommit = (revision: number) => void;
+/** What happens at the outermost commit, with the revision's changes (the facade records them and publishes). */
+export type OnCommit = (changes: RevisionChanges) => void;
 
 /**
  * Runs `fn` as one atomic change on `m` (a savepoint when nested); commits a revision at the
@@ -29,7 +30,10 @@ export function atomically<T>(m: Model, fn: () => T, onCommit: OnCommit, isTrans
     m.mutationNow = t;
     m.revisionNow = Math.max(m.revisionNow ?? t, t);
   }
-  if (outer) setUndo(m, []);
+  if (outer) {
+    setUndo(m, []);
+    m.beginRevision();
+  }
   const log = m.undo!;
   const mark = log.length;
   const master = m.masterId;
@@ -43,8 +47,8 @@ export function atomically<T>(m: Model, fn: () => T, onCommit: OnCommit, isTrans
       if (!isTransaction || log.length > 0) {
         m.revision++;
         m.updatedAt = Math.max(now, m.updatedAt);
-        onCommit(m.revision);
-      }
+        onCommit(m.takeChanges());
+      } else m.discardChanges();
     }
     return result;
   } catch (e) {
@@ -55,6 +59,7 @@ export function atomically<T>(m: Model, fn: () => T, onCommit: OnCommit, isTrans
     if (outer) {
       m.revisionNow = null;
       setUndo(m, null);
+      m.discardChanges();
     }
     throw e;
   }

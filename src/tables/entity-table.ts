@@ -110,6 +110,19 @@ export class EntityTable {
     return this.decodeRow(batch.data!, slot);
   }
 
+  /**
+   * The row with this id as the table holds it — for a row changed since the last encode, the
+   * table's own object, shared, not a copy: callers must only read it (change sets keep it) — or
+   * undefined.
+   */
+  peek(id: string): Readonly<Row> | undefined {
+    const loc = this.index.get(id);
+    if (loc === undefined) return undefined;
+    const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
+    const slot = loc % LOC_BITS;
+    return batch.overlay?.get(slot) ?? this.decodeRow(batch.data!, slot);
+  }
+
   /** One column of the row with this id (cheaper than get() for validation). */
   field(id: string, column: string): unknown {
     const loc = this.index.get(id);

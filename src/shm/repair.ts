@@ -8,9 +8,9 @@ import { invalid } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import {
   DEFAULT_SCRUB_BYTES_PER_TICK, DEFAULT_SCRUB_INTERVAL_MS, Scrubber, type ScrubOptions, type ScrubResult, type ScrubTarget,
-} from '../shm/scrub.js';
+} from './scrub.js';
 import { checkObject } from '../validate/values.js';
-import type { Model } from './model.js';
+import type { Model } from '../tables/model.js';
 import type { Publishing } from './publishing.js';
 
 /** Scrubs the writer's shared memory in the background and on demand. */

@@ -11,12 +11,12 @@ import type { Directory, DirTable } from '../arena/directory.js';
 import { closed, invalid, unreadable } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import { SCHEMA_VERSION } from '../schema/state-schema.js';
-import { Arena, type Extent } from '../shm/arena.js';
-import { LAYOUT_VERSION } from '../shm/layout.js';
-import { Publisher } from '../shm/publisher.js';
-import type { SharedHandle } from '../shm/reader.js';
-import type { CommitContent } from './durability.js';
-import type { Model } from './model.js';
+import { Arena, type Extent } from './arena.js';
+import { LAYOUT_VERSION } from './layout.js';
+import { Publisher } from './publisher.js';
+import type { SharedHandle } from './reader.js';
+import type { CommitContent } from '../store/durability.js';
+import type { Model } from '../tables/model.js';
 import { PrefixCache } from './prefixes.js';
 
 /** Shared-memory figures of a writer (ClusterState.memoryStats). */

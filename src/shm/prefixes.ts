@@ -5,10 +5,10 @@
  */
 import { encodeDictionaryBatch, encodeSchema, writeMessage, type EncodedMessage } from '../arrow/encode/ipc-message.js';
 import type { EntityKind } from '../schema/entities.js';
-import type { Arena, Extent } from '../shm/arena.js';
+import type { Arena, Extent } from './arena.js';
 import { crc32 } from '../arena/crc.js';
 import type { DirEntry } from '../arena/directory.js';
-import type { EntityTable } from './entity-table.js';
+import type { EntityTable } from '../tables/entity-table.js';
 
 interface Entry {
   key: string;

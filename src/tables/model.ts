@@ -1,17 +1,19 @@
 /**
- * The writer's mutable state: three columnar entity tables (entity-table.ts), the shared
- * dictionaries, the per-node index of active tasks, the cluster fields and the revision. Every
- * row write goes through `insert`/`update`/`remove` here (the one place a change to an entity is
- * made), recording an undo step while a mutation runs (transactions.ts). The per-entity rules
- * (nodes.ts, tasks.ts, content.ts) read and write only through this class.
+ * A mutable cluster state — the writer's, and every replica's (followers apply change sets to
+ * one): three columnar entity tables (entity-table.ts), the shared dictionaries, the per-node
+ * index of active tasks, the cluster fields and the revision. Every row write goes through
+ * `insert`/`update`/`remove` here (the one place a change to an entity is made), recording an
+ * undo step while a mutation runs (store/transactions.ts) and the keys the revision in progress
+ * touched, from which its change set is taken at commit (`takeChanges`). The writer's rules
+ * (store/nodes.ts, tasks.ts, content.ts) read and write only through this class.
  */
 import { StringDictionary } from '../arrow/encode/dictionary.js';
 import { invalid, notFound, StateError, unreadable } from '../errors.js';
-import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
+import { ENTITIES, ENTITY_KINDS, isActive, type EntityKind } from '../schema/entities.js';
 import type { ContentRecord, NodeRecord, TaskRecord } from '../schema/records.js';
 import { checkId, MAX_TIME_MS } from '../validate/values.js';
+import type { RevisionChanges } from '../changes/change-set.js';
 import { EntityTable, type Row, type Undo } from './entity-table.js';
-import { isActive } from './lifecycle.js';
 
 /** The record type of each entity kind. */
 export interface RecordOf {
@@ -39,6 +41,8 @@ export class Model {
   mutationNow: number | null = null;
   /** The latest clock reading of the revision in progress (its commit time), else null. */
   revisionNow: number | null = null;
+  /** Keys the revision in progress touched, each with whether it existed before the revision (null between revisions). */
+  private touched: Record<EntityKind, Map<string, boolean>> | null = null;
 
   constructor(readonly clusterId: string, readonly nodeId: string | null, private readonly clock: () => number) {
     this.updatedAt = this.readClock();
@@ -96,6 +100,8 @@ export class Model {
   /** Adds a new row (the caller checked the key is free). */
   insert<K extends EntityKind>(kind: K, rec: RecordOf[K]): RecordOf[K] {
     if (kind === 'tasks') this.trackActive(null, rec as TaskRecord);
+    const key = keyOf(kind, rec);
+    this.touch(kind, key, false);
     this.tables[kind].insert(rec as unknown as Row);
     return rec;
   }
@@ -103,14 +109,61 @@ export class Model {
   /** Replaces the row of `rec`'s key with `rec` (the caller merged the fields). */
   update<K extends EntityKind>(kind: K, before: RecordOf[K], rec: RecordOf[K]): RecordOf[K] {
     if (kind === 'tasks') this.trackActive(before as TaskRecord, rec as TaskRecord);
-    this.tables[kind].update(keyOf(kind, rec), rec as unknown as Row);
+    const key = keyOf(kind, rec);
+    this.touch(kind, key, true);
+    this.tables[kind].update(key, rec as unknown as Row);
     return rec;
   }
 
   /** Removes the row `before` (the caller checked it exists). */
   remove<K extends EntityKind>(kind: K, before: RecordOf[K]): void {
     if (kind === 'tasks') this.trackActive(before as TaskRecord, null);
-    this.tables[kind].remove(keyOf(kind, before));
+    const key = keyOf(kind, before);
+    this.touch(kind, key, true);
+    this.tables[kind].remove(key);
+  }
+
+  // ───────────────────────────── change sets ─────────────────────────────
+
+  /** Starts recording what the next revision touches (store/transactions.ts, at the outermost level). */
+  beginRevision(): void {
+    this.touched = { nodes: new Map(), tasks: new Map(), content: new Map() };
+  }
+
+  /** Stops recording without a revision (the change rolled back, or committed nothing). */
+  discardChanges(): void {
+    this.touched = null;
+  }
+
+  /**
+   * What the revision just committed changed: every touched entity once, as it is now (an
+   * upsert, the table's own row object — read-only), or a delete when it existed before and is
+   * gone; entities added and removed within the revision are left out.
+   */
+  takeChanges(): RevisionChanges {
+    const touched = this.touched;
+    this.touched = null;
+    const upserts = { nodes: [] as Row[], tasks: [] as Row[], content: [] as Row[] };
+    const deletes = { nodes: [] as string[], tasks: [] as string[], content: [] as string[] };
+    if (touched) {
+      for (const kind of ENTITY_KINDS) {
+        const t = this.tables[kind];
+        for (const [key, existed] of touched[kind]) {
+          const row = t.peek(key);
+          if (row) upserts[kind].push(row);
+          else if (existed) deletes[kind].push(key);
+        }
+      }
+    }
+    return { revision: this.revision, updatedAt: this.updatedAt, masterId: this.masterId, upserts, deletes };
+  }
+
+  /** Notes a key the revision in progress changes (first touch only; undone with its mutation). */
+  private touch(kind: EntityKind, key: string, existed: boolean): void {
+    const t = this.touched?.[kind];
+    if (!t || t.has(key)) return;
+    t.set(key, existed);
+    this.undo?.push(() => t.delete(key));
   }
 
   /**

@@ -1,0 +1,222 @@
+/**
+ * Decoding a change batch (format: codec-format.ts; encoder: encode.ts). Decoding trusts nothing:
+ * the header, the checksum, every IPC message (bounds-checked by src/arrow/decode/ipc-message.ts),
+ * every section's schema and row count, the revision columns (ascending, within the batch), the
+ * table codes and keys, and "each entity at most once per revision" are all checked before
+ * `decodeChangeBatch` returns; any failure is CORRUPT naming `what`. Records are made only when
+ * asked for, with the same row readers the store's getters use (TableView), so they are equal to
+ * what the writer held: JSON fields parsed, float32 as its shortest decimal, int64 and timestamps
+ * as numbers, lists as arrays ([] never null).
+ */
+import { RecordBatch, Table, type Data, type Struct } from 'apache-arrow';
+import { StrChunk } from '../arrow/decode/str-chunk.js';
+import { tableView } from '../arrow/decode/table-view.js';
+import { invalid } from '../errors.js';
+import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
+import type { ContentRecord, NodeRecord, TaskRecord } from '../schema/records.js';
+import type { Change, ChangeSet } from './change-set.js';
+import { checkDeletes, checkOnce, checkRevisions, decodeSection, keyColumn, noNulls, readHeader, revisionStarts } from './codec-checks.js';
+import { HEADER_BYTES, SECTIONS, kindOfCode, sectionSchemas, type SectionName } from './codec-format.js';
+
+type AnyRecord = NodeRecord | TaskRecord | ContentRecord;
+
+/** Rows [start, end) of a section's table. */
+export interface RowRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * A decoded, fully checked change batch. Its tables are zero-copy views on the bytes given to
+ * `decodeChangeBatch` (or on one aligned copy of them when those bytes were not 8-aligned): they
+ * stay valid as long as those bytes are not modified. Everything else it returns — change sets,
+ * records, ids — is made fresh on each call and owned by the caller.
+ */
+export class ChangeBatch {
+  /** First and last revision of the batch: it holds one change set for each revision in between. */
+  readonly firstRevision: number;
+  readonly lastRevision: number;
+  /** Size of the encoded batch in bytes. */
+  readonly byteLength: number;
+  private readonly sections: Record<SectionName, Data<Struct> | null>;
+  private readonly tables: Partial<Record<SectionName, Table>> = {};
+  private readonly times: Float64Array;
+  private readonly upsertStarts: Record<EntityKind, Int32Array | null>;
+  private readonly deleteStarts: Int32Array | null;
+  private readonly deleteCodes: Int8Array | null;
+
+  /** @internal Use decodeChangeBatch. */
+  constructor(parts: {
+    first: number; last: number; byteLength: number; sections: Record<SectionName, Data<Struct> | null>; times: Float64Array;
+    upsertStarts: Record<EntityKind, Int32Array | null>; deleteStarts: Int32Array | null; deleteCodes: Int8Array | null;
+  }) {
+    this.firstRevision = parts.first;
+    this.lastRevision = parts.last;
+    this.byteLength = parts.byteLength;
+    this.sections = parts.sections;
+    this.times = parts.times;
+    this.upsertStarts = parts.upsertStarts;
+    this.deleteStarts = parts.deleteStarts;
+    this.deleteCodes = parts.deleteCodes;
+  }
+
+  private table(s: SectionName): Table {
+    let t = this.tables[s];
+    if (!t) {
+      const schema = sectionSchemas()[s];
+      const d = this.sections[s];
+      t = this.tables[s] = d ? new Table(schema, [new RecordBatch(schema, d)]) : new Table(schema);
+    }
+    return t;
+  }
+
+  /** `revision` (int64), `updated_at` (timestamp[ms]), `master_id` (utf8): one row per revision, in order. */
+  get revisions(): Table {
+    return this.table('revisions');
+  }
+
+  /**
+   * The upserted rows of `kind`: `revision` (int64) then the table's flat schema with role,
+   * status and type as plain utf8. Rows are grouped by revision, ascending (see upsertRange); a
+   * table without upserts has 0 rows.
+   */
+  upserts(kind: EntityKind): Table {
+    return this.table(kind);
+  }
+
+  /** `revision` (int64), `table` (int8: 0 nodes, 1 tasks, 2 content), `id` (utf8), ascending revision. */
+  get deletes(): Table {
+    return this.table('deletes');
+  }
+
+  /** Number of revisions (change sets) in the batch. */
+  get revisionCount(): number {
+    return this.lastRevision - this.firstRevision + 1;
+  }
+
+  private index(revision: number): number {
+    if (!Number.isInteger(revision) || revision < this.firstRevision || revision > this.lastRevision) {
+      throw invalid('revision', revision, `a revision of the batch, ${this.firstRevision} to ${this.lastRevision}`);
+    }
+    return revision - this.firstRevision;
+  }
+
+  /** The rows of `upserts(kind)` that belong to `revision` (INVALID_ARGUMENT outside the batch). */
+  upsertRange(kind: EntityKind, revision: number): RowRange {
+    const j = this.index(revision);
+    const s = this.upsertStarts[kind];
+    return s ? { start: s[j]!, end: s[j + 1]! } : { start: 0, end: 0 };
+  }
+
+  /** The rows of `deletes` that belong to `revision` (INVALID_ARGUMENT outside the batch). */
+  deleteRange(revision: number): RowRange {
+    const j = this.index(revision);
+    const s = this.deleteStarts;
+    return s ? { start: s[j]!, end: s[j + 1]! } : { start: 0, end: 0 };
+  }
+
+  /** The change set of one revision of the batch (fresh objects; INVALID_ARGUMENT outside the batch). */
+  changeSet(revision: number): ChangeSet {
+    const j = this.index(revision);
+    const records = {} as Record<EntityKind, AnyRecord[]>;
+    for (const kind of ENTITY_KINDS) {
+      const s = this.upsertStarts[kind];
+      const rows: number[] = [];
+      if (s) for (let i = s[j]!; i < s[j + 1]!; i++) rows.push(i);
+      records[kind] = rows.length ? (tableView(this.upserts(kind)).records(kind, rows) as unknown as AnyRecord[]) : [];
+    }
+    return this.build(j, records, true);
+  }
+
+  /** Every change set of the batch, in revision order (fresh objects on each call). */
+  changeSets(): ChangeSet[] {
+    const records = {} as Record<EntityKind, AnyRecord[]>;
+    for (const kind of ENTITY_KINDS) {
+      records[kind] = this.upsertStarts[kind] ? (tableView(this.upserts(kind)).allRecords(kind) as unknown as AnyRecord[]) : [];
+    }
+    const out = new Array<ChangeSet>(this.revisionCount);
+    for (let j = 0; j < out.length; j++) out[j] = this.build(j, records, false);
+    return out;
+  }
+
+  /**
+   * The change set of revision index j. `records[kind]` holds the upserted records: only those of
+   * revision j (`local`) or all of the table's rows.
+   */
+  private build(j: number, records: Record<EntityKind, AnyRecord[]>, local: boolean): ChangeSet {
+    const changes: Change[] = [];
+    const masterIds = this.masterIds();
+    const delIds = this.deleteIds();
+    for (const kind of ENTITY_KINDS) {
+      const key = ENTITIES[kind].key;
+      const s = this.upsertStarts[kind];
+      if (s) {
+        const base = local ? s[j]! : 0;
+        for (let i = s[j]!; i < s[j + 1]!; i++) {
+          const record = records[kind][i - base]!;
+          changes.push({ table: kind, op: 'upsert', id: (record as unknown as Record<string, string>)[key]!, record });
+        }
+      }
+      const d = this.deleteStarts;
+      if (d) {
+        for (let i = d[j]!; i < d[j + 1]!; i++) {
+          if (kindOfCode(this.deleteCodes![i]!) === kind) changes.push({ table: kind, op: 'delete', id: delIds!.get(i)! });
+        }
+      }
+    }
+    return { revision: this.firstRevision + j, updatedAt: this.times[j]!, masterId: masterIds.get(j), changes };
+  }
+
+  private masterIdChunk: StrChunk | null = null;
+  private masterIds(): StrChunk {
+    return (this.masterIdChunk ??= new StrChunk(this.sections.revisions!.children[2]!, null, this.revisionCount));
+  }
+
+  private deleteIdChunk: StrChunk | null = null;
+  private deleteIds(): StrChunk | null {
+    const d = this.sections.deletes;
+    return d ? (this.deleteIdChunk ??= new StrChunk(d.children[2]!, null, d.length)) : null;
+  }
+}
+
+/**
+ * Decodes and checks a change batch. `what` names the bytes in error messages (e.g. "journal
+ * record at byte 4096"). Any damage — truncation, extension, a flipped bit (the batch carries a
+ * CRC32), a bad magic or version, counts or lengths that disagree, revisions not consecutive or
+ * out of order, an unknown table, an entity changed twice in one revision — is
+ * `StateError('CORRUPT')` naming `what`, never another exception, a hang or an allocation larger
+ * than the bytes. Zero-copy when `bytes` starts 8-aligned in its buffer (the returned tables are
+ * views on it: do not modify it afterwards); otherwise the bytes are copied once.
+ */
+export function decodeChangeBatch(bytes: Uint8Array, what: string): ChangeBatch {
+  if (!(bytes instanceof Uint8Array)) throw invalid(`${what}`, bytes, 'a Uint8Array');
+  let buf = bytes;
+  if (buf.byteOffset % 8 !== 0) {
+    buf = new Uint8Array(bytes.byteLength);
+    buf.set(bytes);
+  }
+  const h = readHeader(buf, what);
+  const sections = {} as Record<SectionName, Data<Struct> | null>;
+  let at = HEADER_BYTES;
+  SECTIONS.forEach((s, i) => {
+    const len = h.lengths[i]!;
+    const rows = s === 'revisions' ? h.lastRevision - h.firstRevision + 1 : h.rows[s];
+    sections[s] = len > 0 ? decodeSection(buf.subarray(at, at + len), s, rows, what) : null;
+    at += len;
+  });
+  const times = checkRevisions(sections.revisions!, h, what);
+  const upsertStarts = {} as Record<EntityKind, Int32Array | null>;
+  const checked = {} as Record<EntityKind, { data: Data<Struct>; starts: Int32Array } | null>;
+  for (const kind of ENTITY_KINDS) {
+    const d = sections[kind];
+    upsertStarts[kind] = d ? revisionStarts(d, kind, h, what) : null;
+    checked[kind] = d ? { data: d, starts: upsertStarts[kind]! } : null;
+    if (d) noNulls(d, keyColumn(kind), kind, what);
+  }
+  const del = sections.deletes;
+  const deleteStarts = del ? revisionStarts(del, 'deletes', h, what) : null;
+  const deleteCodes = del ? checkDeletes(del, what) : null;
+  const count = h.lastRevision - h.firstRevision + 1;
+  checkOnce(checked, del ? { data: del, starts: deleteStarts!, codes: deleteCodes! } : null, count, h.firstRevision, what);
+  return new ChangeBatch({ first: h.firstRevision, last: h.lastRevision, byteLength: buf.byteLength, sections, times, upsertStarts, deleteStarts, deleteCodes });
+}

@@ -166,6 +166,25 @@ export function checkDeletes(data: Data<Struct>, what: string): Int8Array {
   return codes;
 }
 
+/**
+ * Checks the columns the store dictionary-codes (role, status, type): never null, and a closed
+ * set (Int8 codes: role, node and task status) holds one of its values. The key must be present.
+ */
+export function checkUpsertColumns(data: Data<Struct>, kind: EntityKind, what: string): void {
+  noNulls(data, keyColumn(kind), kind, what);
+  ENTITIES[kind].columns.forEach((c, k) => {
+    if (c.kind !== 'dict') return;
+    noNulls(data, k + 1, kind, what);
+    if (c.indexBits !== 8 || !c.values) return;
+    const allowed = new Set(c.values);
+    const col = new StrChunk(data.children[k + 1]!, null, data.length);
+    for (let i = 0; i < data.length; i++) {
+      const v = col.get(i)!;
+      if (!allowed.has(v)) throw corrupt(`${what}: section ${kind}: row ${i} has ${c.name} ${show(v)}, not one of ${c.values.join(', ')}`);
+    }
+  });
+}
+
 /** The key column of an upsert section (after `revision`). */
 export function keyColumn(kind: EntityKind): number {
   return 1 + ENTITIES[kind].columns.findIndex((c) => c.name === ENTITIES[kind].key);

@@ -2,7 +2,8 @@
  * Decoding a change batch (format: codec-format.ts; encoder: encode.ts). Decoding trusts nothing:
  * the header, the checksum, every IPC message (bounds-checked by src/arrow/decode/ipc-message.ts),
  * every section's schema and row count, the revision columns (ascending, within the batch), the
- * table codes and keys, and "each entity at most once per revision" are all checked before
+ * table codes, keys, roles and statuses, and "each entity at most once per revision" are all
+ * checked before
  * `decodeChangeBatch` returns; any failure is CORRUPT naming `what`. Records are made only when
  * asked for, with the same row readers the store's getters use (TableView), so they are equal to
  * what the writer held: JSON fields parsed, float32 as its shortest decimal, int64 and timestamps
@@ -11,11 +12,11 @@
 import { RecordBatch, Table, type Data, type Struct } from 'apache-arrow';
 import { StrChunk } from '../arrow/decode/str-chunk.js';
 import { tableView } from '../arrow/decode/table-view.js';
-import { invalid } from '../errors.js';
+import { corrupt, invalid, isStateError } from '../errors.js';
 import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import type { ContentRecord, NodeRecord, TaskRecord } from '../schema/records.js';
 import type { Change, ChangeSet } from './change-set.js';
-import { checkDeletes, checkOnce, checkRevisions, decodeSection, keyColumn, noNulls, readHeader, revisionStarts } from './codec-checks.js';
+import { checkDeletes, checkOnce, checkRevisions, checkUpsertColumns, decodeSection, readHeader, revisionStarts } from './codec-checks.js';
 import { HEADER_BYTES, SECTIONS, kindOfCode, sectionSchemas, type SectionName } from './codec-format.js';
 
 type AnyRecord = NodeRecord | TaskRecord | ContentRecord;
@@ -40,6 +41,7 @@ export class ChangeBatch {
   readonly byteLength: number;
   private readonly sections: Record<SectionName, Data<Struct> | null>;
   private readonly tables: Partial<Record<SectionName, Table>> = {};
+  private readonly what: string;
   private readonly times: Float64Array;
   private readonly upsertStarts: Record<EntityKind, Int32Array | null>;
   private readonly deleteStarts: Int32Array | null;
@@ -48,8 +50,9 @@ export class ChangeBatch {
   /** @internal Use decodeChangeBatch. */
   constructor(parts: {
     first: number; last: number; byteLength: number; sections: Record<SectionName, Data<Struct> | null>; times: Float64Array;
-    upsertStarts: Record<EntityKind, Int32Array | null>; deleteStarts: Int32Array | null; deleteCodes: Int8Array | null;
+    upsertStarts: Record<EntityKind, Int32Array | null>; deleteStarts: Int32Array | null; deleteCodes: Int8Array | null; what: string;
   }) {
+    this.what = parts.what;
     this.firstRevision = parts.first;
     this.lastRevision = parts.last;
     this.byteLength = parts.byteLength;
@@ -115,7 +118,24 @@ export class ChangeBatch {
     return s ? { start: s[j]!, end: s[j + 1]! } : { start: 0, end: 0 };
   }
 
-  /** The change set of one revision of the batch (fresh objects; INVALID_ARGUMENT outside the batch). */
+  /**
+   * Records of `kind` made by the store's row readers; JSON text that does not parse (only a
+   * batch from a faulty writer, since the checksum held) is CORRUPT naming the batch.
+   */
+  private records(kind: EntityKind, rows: number[] | null): AnyRecord[] {
+    try {
+      const view = tableView(this.upserts(kind));
+      return (rows ? view.records(kind, rows) : view.allRecords(kind)) as unknown as AnyRecord[];
+    } catch (e) {
+      if (isStateError(e, 'CORRUPT')) throw corrupt(`${this.what}: section ${kind}: ${e.message.replace(/^CORRUPT: /, '')}`, e);
+      throw e;
+    }
+  }
+
+  /**
+   * The change set of one revision of the batch (fresh objects; INVALID_ARGUMENT outside the
+   * batch; CORRUPT for a record whose JSON text does not parse).
+   */
   changeSet(revision: number): ChangeSet {
     const j = this.index(revision);
     const records = {} as Record<EntityKind, AnyRecord[]>;
@@ -123,16 +143,16 @@ export class ChangeBatch {
       const s = this.upsertStarts[kind];
       const rows: number[] = [];
       if (s) for (let i = s[j]!; i < s[j + 1]!; i++) rows.push(i);
-      records[kind] = rows.length ? (tableView(this.upserts(kind)).records(kind, rows) as unknown as AnyRecord[]) : [];
+      records[kind] = rows.length ? this.records(kind, rows) : [];
     }
     return this.build(j, records, true);
   }
 
-  /** Every change set of the batch, in revision order (fresh objects on each call). */
+  /** Every change set of the batch, in revision order (fresh objects on each call; CORRUPT as changeSet). */
   changeSets(): ChangeSet[] {
     const records = {} as Record<EntityKind, AnyRecord[]>;
     for (const kind of ENTITY_KINDS) {
-      records[kind] = this.upsertStarts[kind] ? (tableView(this.upserts(kind)).allRecords(kind) as unknown as AnyRecord[]) : [];
+      records[kind] = this.upsertStarts[kind] ? this.records(kind, null) : [];
     }
     const out = new Array<ChangeSet>(this.revisionCount);
     for (let j = 0; j < out.length; j++) out[j] = this.build(j, records, false);
@@ -211,12 +231,12 @@ export function decodeChangeBatch(bytes: Uint8Array, what: string): ChangeBatch 
     const d = sections[kind];
     upsertStarts[kind] = d ? revisionStarts(d, kind, h, what) : null;
     checked[kind] = d ? { data: d, starts: upsertStarts[kind]! } : null;
-    if (d) noNulls(d, keyColumn(kind), kind, what);
+    if (d) checkUpsertColumns(d, kind, what);
   }
   const del = sections.deletes;
   const deleteStarts = del ? revisionStarts(del, 'deletes', h, what) : null;
   const deleteCodes = del ? checkDeletes(del, what) : null;
   const count = h.lastRevision - h.firstRevision + 1;
   checkOnce(checked, del ? { data: del, starts: deleteStarts!, codes: deleteCodes! } : null, count, h.firstRevision, what);
-  return new ChangeBatch({ first: h.firstRevision, last: h.lastRevision, byteLength: buf.byteLength, sections, times, upsertStarts, deleteStarts, deleteCodes });
+  return new ChangeBatch({ first: h.firstRevision, last: h.lastRevision, byteLength: buf.byteLength, sections, times, upsertStarts, deleteStarts, deleteCodes, what });
 }

@@ -87,10 +87,12 @@ export class RowEncoder {
     this.pushRow = fn;
   }
 
+  /** Starts a new batch (the Data of the previous one becomes invalid). */
   reset(): void {
     for (const w of this.writers) w.reset();
   }
 
+  /** Appends one row (only read, never kept). */
   push(row: Row): void {
     this.pushRow(this.writers, row);
   }

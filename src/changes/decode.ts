@@ -3,11 +3,10 @@
  * the header, the checksum, every IPC message (bounds-checked by src/arrow/decode/ipc-message.ts),
  * every section's schema and row count, the revision columns (ascending, within the batch), the
  * table codes, keys, roles and statuses, and "each entity at most once per revision" are all
- * checked before
- * `decodeChangeBatch` returns; any failure is CORRUPT naming `what`. Records are made only when
- * asked for, with the same row readers the store's getters use (TableView), so they are equal to
- * what the writer held: JSON fields parsed, float32 as its shortest decimal, int64 and timestamps
- * as numbers, lists as arrays ([] never null).
+ * checked before `decodeChangeBatch` returns (codec-checks.ts); any failure is CORRUPT naming
+ * `what`. Records are made only when asked for, with the same row readers the store's getters
+ * use (TableView), so they equal what the writer held: JSON fields parsed, float32 as its
+ * shortest decimal, int64 and timestamps as numbers, lists as arrays ([] never null).
  */
 import { RecordBatch, Table, type Data, type Struct } from 'apache-arrow';
 import { StrChunk } from '../arrow/decode/str-chunk.js';
@@ -31,13 +30,44 @@ export interface RowRange {
  * A decoded, fully checked change batch. Its tables are zero-copy views on the bytes given to
  * `decodeChangeBatch` (or on one aligned copy of them when those bytes were not 8-aligned): they
  * stay valid as long as those bytes are not modified. Everything else it returns — change sets,
- * records, ids — is made fresh on each call and owned by the caller.
+ * records, ids, ranges — is made fresh on each call and owned by the caller.
  */
-export class ChangeBatch {
-  /** First and last revision of the batch: it holds one change set for each revision in between. */
+export interface ChangeBatch {
+  /** First revision of the batch: it holds one change set for each revision first..last. */
+  readonly firstRevision: number;
+  /** Last revision of the batch. */
+  readonly lastRevision: number;
+  /** Number of revisions (change sets) in the batch. */
+  readonly revisionCount: number;
+  /** Size of the encoded batch in bytes. */
+  readonly byteLength: number;
+  /** `revision` (int64), `updated_at` (timestamp[ms]), `master_id` (utf8): one row per revision, in order. A view. */
+  readonly revisions: Table;
+  /**
+   * The upserted rows of `kind`: `revision` (int64) then the table's flat schema (flatSchema)
+   * with role, status and type as plain utf8. Rows are grouped by revision, ascending (see
+   * upsertRange); a table without upserts has 0 rows. A view.
+   */
+  upserts(kind: EntityKind): Table;
+  /** `revision` (int64), `table` (int8: TABLE_CODES, 0 nodes, 1 tasks, 2 content), `id` (utf8), ascending revision. A view. */
+  readonly deletes: Table;
+  upsertRange(kind: EntityKind, revision: number): RowRange;
+  deleteRange(revision: number): RowRange;
+  /**
+   * The change set of one revision of the batch: changes in table order (nodes, tasks, content),
+   * each table's upserts in row order, then its deletes. Fresh objects on each call;
+   * INVALID_ARGUMENT outside the batch; CORRUPT naming the batch for a record whose JSON text
+   * does not parse (only from a faulty writer: the checksum held).
+   */
+  changeSet(revision: number): ChangeSet;
+  /** Every change set of the batch, in revision order (as changeSet, fresh objects on each call). */
+  changeSets(): ChangeSet[];
+}
+
+/** The ChangeBatch decodeChangeBatch returns (its checks done; records made on demand). */
+class DecodedBatch implements ChangeBatch {
   readonly firstRevision: number;
   readonly lastRevision: number;
-  /** Size of the encoded batch in bytes. */
   readonly byteLength: number;
   private readonly sections: Record<SectionName, Data<Struct> | null>;
   private readonly tables: Partial<Record<SectionName, Table>> = {};
@@ -47,7 +77,6 @@ export class ChangeBatch {
   private readonly deleteStarts: Int32Array | null;
   private readonly deleteCodes: Int8Array | null;
 
-  /** @internal Use decodeChangeBatch. */
   constructor(parts: {
     first: number; last: number; byteLength: number; sections: Record<SectionName, Data<Struct> | null>; times: Float64Array;
     upsertStarts: Record<EntityKind, Int32Array | null>; deleteStarts: Int32Array | null; deleteCodes: Int8Array | null; what: string;
@@ -73,26 +102,18 @@ export class ChangeBatch {
     return t;
   }
 
-  /** `revision` (int64), `updated_at` (timestamp[ms]), `master_id` (utf8): one row per revision, in order. */
   get revisions(): Table {
     return this.table('revisions');
   }
 
-  /**
-   * The upserted rows of `kind`: `revision` (int64) then the table's flat schema with role,
-   * status and type as plain utf8. Rows are grouped by revision, ascending (see upsertRange); a
-   * table without upserts has 0 rows.
-   */
   upserts(kind: EntityKind): Table {
     return this.table(kind);
   }
 
-  /** `revision` (int64), `table` (int8: 0 nodes, 1 tasks, 2 content), `id` (utf8), ascending revision. */
   get deletes(): Table {
     return this.table('deletes');
   }
 
-  /** Number of revisions (change sets) in the batch. */
   get revisionCount(): number {
     return this.lastRevision - this.firstRevision + 1;
   }
@@ -104,14 +125,12 @@ export class ChangeBatch {
     return revision - this.firstRevision;
   }
 
-  /** The rows of `upserts(kind)` that belong to `revision` (INVALID_ARGUMENT outside the batch). */
   upsertRange(kind: EntityKind, revision: number): RowRange {
     const j = this.index(revision);
     const s = this.upsertStarts[kind];
     return s ? { start: s[j]!, end: s[j + 1]! } : { start: 0, end: 0 };
   }
 
-  /** The rows of `deletes` that belong to `revision` (INVALID_ARGUMENT outside the batch). */
   deleteRange(revision: number): RowRange {
     const j = this.index(revision);
     const s = this.deleteStarts;
@@ -132,10 +151,6 @@ export class ChangeBatch {
     }
   }
 
-  /**
-   * The change set of one revision of the batch (fresh objects; INVALID_ARGUMENT outside the
-   * batch; CORRUPT for a record whose JSON text does not parse).
-   */
   changeSet(revision: number): ChangeSet {
     const j = this.index(revision);
     const records = {} as Record<EntityKind, AnyRecord[]>;
@@ -148,7 +163,6 @@ export class ChangeBatch {
     return this.build(j, records, true);
   }
 
-  /** Every change set of the batch, in revision order (fresh objects on each call; CORRUPT as changeSet). */
   changeSets(): ChangeSet[] {
     const records = {} as Record<EntityKind, AnyRecord[]>;
     for (const kind of ENTITY_KINDS) {
@@ -238,5 +252,5 @@ export function decodeChangeBatch(bytes: Uint8Array, what: string): ChangeBatch 
   const deleteCodes = del ? checkDeletes(del, what) : null;
   const count = h.lastRevision - h.firstRevision + 1;
   checkOnce(checked, del ? { data: del, starts: deleteStarts!, codes: deleteCodes! } : null, count, h.firstRevision, what);
-  return new ChangeBatch({ first: h.firstRevision, last: h.lastRevision, byteLength: buf.byteLength, sections, times, upsertStarts, deleteStarts, deleteCodes, what });
+  return new DecodedBatch({ first: h.firstRevision, last: h.lastRevision, byteLength: buf.byteLength, sections, times, upsertStarts, deleteStarts, deleteCodes, what });
 }

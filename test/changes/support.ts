@@ -42,7 +42,9 @@ export function recordPool(seed: number): Pool {
   s.registerNode({ id: '节点-🚀', role: 'worker', address: '', metadata: { 'ключ': ['ü', { deep: [1, 2.5, -3e300, null, true] }], '': '' }, resources: { cpu_load: 73.3, memory_total: 2 ** 53 - 1, memory_available: 2 ** 53 - 1, disk_total: 2 ** 52, gpu: 2 } });
   s.heartbeat('节点-🚀', { cpu_load: 0.1 });
   pool.nodes.push(s.getNode('节点-🚀')!);
-  s.heartbeat('节点-🚀', { cpu_load: 99.9, gpu_available: true });
+  s.heartbeat('节点-🚀', { cpu_load: 33.333333333, gpu_available: true }); // float32: reads back as 33.333332, as getNode shows it
+  pool.nodes.push(s.getNode('节点-🚀')!);
+  s.heartbeat('节点-🚀', { cpu_load: 99.9 });
   pool.nodes.push(s.getNode('节点-🚀')!);
   s.addContent({ cid: 'bafy-max-é', size: 2 ** 53 - 1, providers: ['节点-🚀'], pinned: true, replication: 2 ** 31 - 1 });
   pool.content.push(s.getContent('bafy-max-é')!);

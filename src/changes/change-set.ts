@@ -1,0 +1,52 @@
+/**
+ * Change sets: what one committed revision changed (the public shape, binding: ../shared
+ * CONTRACT "Change sets and watch"), and what the writer hands the change-batch encoder
+ * (encode.ts) for each revision. The encoded form and its decoder: encode.ts, decode.ts,
+ * codec-format.ts.
+ */
+import type { EntityKind } from '../schema/entities.js';
+import type { ContentRecord, NodeRecord, TaskRecord } from '../schema/records.js';
+
+/**
+ * Everything one committed revision changed. There is exactly one ChangeSet per committed
+ * revision; `changes` names every entity the commit changed, once each, with its value after
+ * the commit. A change set a decoder returns is a fresh object graph owned by the caller.
+ */
+export interface ChangeSet {
+  /** The committed revision. */
+  revision: number;
+  /** Epoch ms of the commit. */
+  updatedAt: number;
+  /** `master_id` after the commit. */
+  masterId: string | null;
+  /** Every entity the commit changed, once each, value after the commit. */
+  changes: Change[];
+}
+
+/**
+ * One changed entity. `id` is the entity's key (content: its `cid`); `record` (upserts only) has
+ * exactly the shape `getNode`/`getTask`/`getContent` return.
+ */
+export type Change =
+  | { table: 'nodes' | 'tasks' | 'content'; op: 'upsert'; id: string; record: NodeRecord | TaskRecord | ContentRecord }
+  | { table: 'nodes' | 'tasks' | 'content'; op: 'delete'; id: string };
+
+/**
+ * A row as the writer holds it: the public record shape (the schema's field names; JSON fields —
+ * `payload`, `result`, `metadata` — as JSON values, not text). The encoder only reads it.
+ */
+export type Row = NodeRecord | TaskRecord | ContentRecord | Readonly<Record<string, unknown>>;
+
+/**
+ * What the writer hands the encoder for one committed revision: the rows upserted and the keys
+ * deleted, per table. Each entity appears at most once per revision (in `upserts` or in
+ * `deletes` of its table, not both). A table may be left out: it counts as no change.
+ */
+export interface RevisionChanges {
+  revision: number;
+  /** Epoch ms of the commit (whole, 0 .. 8.64e15). */
+  updatedAt: number;
+  masterId: string | null;
+  upserts: Readonly<Record<EntityKind, readonly Row[]>>;
+  deletes: Readonly<Record<EntityKind, readonly string[]>>;
+}

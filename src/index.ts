@@ -25,6 +25,6 @@ export { canTransition, ACTIVE_STATUSES, FINAL_STATUSES } from './store/lifecycl
 export type { Snapshot, SnapshotSource } from './snapshot.js';
 export * from './helpers/index.js';
 export { followState, Follower, type FollowOptions } from './follower/index.js';
-export { readStateSnapshot } from './statedir/arena-reader.js';
+export { readStateSnapshot } from './statedir/replica.js';
 export type { SharedHandle } from './shm/reader.js';
 export type { ScrubOptions, ScrubResult } from './shm/scrub.js';

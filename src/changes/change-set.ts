@@ -1,6 +1,6 @@
 /**
- * Change sets: what one committed revision changed (the public shape, binding: ../shared
- * CONTRACT "Change sets and watch"), and what the writer hands the change-batch encoder
+ * Change sets: what one committed revision changed (the public shape: docs/changes.md), and
+ * what the writer hands the change-batch encoder
  * (encode.ts) for each revision. The encoded form and its decoder: encode.ts, decode.ts,
  * codec-format.ts.
  */
@@ -49,4 +49,25 @@ export interface RevisionChanges {
   masterId: string | null;
   upserts: Readonly<Record<EntityKind, readonly Row[]>>;
   deletes: Readonly<Record<EntityKind, readonly string[]>>;
+}
+
+const ORDER: readonly EntityKind[] = ['nodes', 'tasks', 'content'];
+const KEY: Record<EntityKind, string> = { nodes: 'id', tasks: 'id', content: 'cid' };
+
+/**
+ * The change set of one revision as the writer's watchers see it: its records are built on
+ * access, each access a fresh copy (so no consumer can change what another sees, nor the rows
+ * the writer keeps). Changes come in table order (nodes, tasks, content), upserts then deletes,
+ * as the decoder gives them.
+ */
+export function changeSetOf(rc: RevisionChanges): ChangeSet {
+  const changes: Change[] = [];
+  for (const table of ORDER) {
+    for (const row of rc.upserts[table] ?? []) {
+      const id = (row as Record<string, string>)[KEY[table]]!;
+      changes.push({ table, op: 'upsert', id, get record() { return JSON.parse(JSON.stringify(row)) as NodeRecord; } });
+    }
+    for (const id of rc.deletes[table] ?? []) changes.push({ table, op: 'delete', id });
+  }
+  return { revision: rc.revision, updatedAt: rc.updatedAt, masterId: rc.masterId, changes };
 }

@@ -136,9 +136,10 @@ export async function runDemo(o: DemoOptions, io: Context['io']): Promise<number
       follower = new FollowerProcess(o.dir);
       say(`simulating: writer pid ${process.pid}, query pool on worker threads, follower process pid ${follower.pid}${o.durationMs ? `, for ${duration(o.durationMs)}` : ''}; Ctrl-C stops`);
       if (tty) say('');
-      // Start the query pool before the clock of --duration starts: a worker thread loading the
-      // library takes a while on a busy machine, and the run is about the living cluster.
-      await writer.query('revision');
+      // Start the query pool and let the follower process attach before the clock of --duration
+      // starts: a worker thread or a process loading the library takes a while on a busy machine,
+      // and the run is about the living cluster (a follower that never attaches is reported later).
+      await Promise.all([writer.query('revision'), follower.reach(writer.revision, 10_000)]);
       const result = await simulate(writer, follower, o, ctx, stop, tty);
       mutationsTotal = result.mutations;
       runMs = result.ms;

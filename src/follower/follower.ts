@@ -11,11 +11,14 @@ import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { closed, invalid, isStateError, StateError, ioFailure, missing, show } from '../errors.js';
+import { closed, compacted, invalid, isStateError, StateError, ioFailure, missing, show } from '../errors.js';
 import { checkBool, checkInt32, checkOptions } from '../validate/values.js';
 import { METADATA_FILE } from '../statedir/names.js';
 import type { Snapshot } from '../snapshot.js';
-import { ArenaReader } from '../statedir/arena-reader.js';
+import { Replica } from '../statedir/replica.js';
+import type { ChangeSet } from '../changes/change-set.js';
+import { WatchHub } from '../changes/watch-hub.js';
+import type { OlderSource, WatchOptions } from '../changes/watch-options.js';
 
 const FOLLOW_KEYS = ['polling', 'intervalMs', 'trailingMs', 'safetyPollMs'] as const;
 
@@ -31,9 +34,15 @@ export interface FollowOptions {
   safetyPollMs?: number;
 }
 
-/** Events of a Follower: `change` with each newer durable revision loaded; `error` when files are missing or damaged (the last good state is kept). */
+/**
+ * Events of a Follower: `change` with each newer durable revision loaded; `reload` when it had to
+ * load the state afresh from the checkpoint (it fell behind the journal's retained history, or a
+ * new writer took over with an older state) — watchers then end with COMPACTED; `error` when files
+ * are missing or damaged (the last good state is kept).
+ */
 export interface FollowerEvents {
   change: [revision: number];
+  reload: [revision: number];
   error: [error: StateError];
 }
 
@@ -41,14 +50,14 @@ export interface FollowerEvents {
 export class Follower extends EventEmitter<FollowerEvents> {
   readonly dir: string;
   private watcher: FSWatcher | null = null;
-  private readonly reader: ArenaReader;
-  private current: Snapshot | null = null;
+  private readonly replica: Replica;
+  private hub: WatchHub<ChangeSet> | null = null;
   private checking = false;
   private again = false;
   private trailing: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
   private closedFlag = false;
-  /** Extents read by the last load (for measurements). */
+  /** Journal bytes read by the last refresh (for measurements). */
   lastReadBytes = 0;
   /** Loads performed. */
   loads = 0;
@@ -56,14 +65,32 @@ export class Follower extends EventEmitter<FollowerEvents> {
   constructor(dir: string, private readonly opts: FollowOptions = {}) {
     super();
     this.dir = resolve(dir);
-    this.reader = new ArenaReader(this.dir, { source: 'follower', onWarning: (e) => {
+    this.replica = new Replica(this.dir, 'follower', (e) => {
       if (this.listenerCount('error') > 0) this.emit('error', e);
-    } });
+    });
   }
 
   /** The loaded revision (-1 before the first). */
   get revision(): number {
-    return this.current?.revision ?? -1;
+    return this.replica.revision;
+  }
+
+  /**
+   * The change sets of every durable revision after `afterRevision` (default: the loaded one),
+   * in order, one per revision, without gaps or duplicates, served from the journal's retained
+   * history and then live as the follower loads them; the same guarantees and options as
+   * ClusterState.watch (COMPACTED past the history or the backlog; also when the follower has to
+   * reload from a checkpoint). Change sets are shared by every watcher: treat them as read-only.
+   * NOT_FOUND until a state has been loaded.
+   */
+  watch(options?: WatchOptions): AsyncIterable<ChangeSet> & AsyncIterator<ChangeSet> {
+    if (this.closedFlag) throw closed('follower');
+    return this.requireHub().watch(options);
+  }
+
+  /** The revisions `watch({ afterRevision })` can start after (the journal's history up to the loaded revision). */
+  get history(): { oldestRevision: number; newestRevision: number } {
+    return this.requireHub().history;
   }
 
   /**
@@ -72,8 +99,7 @@ export class Follower extends EventEmitter<FollowerEvents> {
    */
   snapshot(): Snapshot {
     if (this.closedFlag) throw closed('follower');
-    if (!this.current) throw missing(`no state has been found in ${show(this.dir)} yet`);
-    return this.current;
+    return this.replica.snapshot();
   }
 
   /** Resolves with the loaded revision once it is at least `revision` (or rejects after timeoutMs). */
@@ -144,7 +170,8 @@ export class Follower extends EventEmitter<FollowerEvents> {
     if (this.trailing) clearTimeout(this.trailing);
     if (this.poll) clearInterval(this.poll);
     await this.watcher?.close();
-    this.reader.close();
+    this.hub?.close();
+    this.replica.close();
   }
 
   /** Coalesces bursts of events into one check now and one trailing re-check. */
@@ -196,16 +223,35 @@ export class Follower extends EventEmitter<FollowerEvents> {
   }
 
   private reopen(): void {
-    this.reader.close();
+    this.replica.close();
   }
 
   private loadNewer(): void {
-    const snap = this.reader.load(this.revision);
-    if (!snap) return;
-    this.lastReadBytes = this.reader.lastReadBytes;
+    const before = this.replica.revision;
+    const r = this.replica.refresh();
+    this.lastReadBytes = this.replica.lastReadBytes;
+    if (r.reloaded) {
+      // The state was replaced, not continued: watchers cannot go on without a gap.
+      this.hub?.close(compacted(`follower of ${show(this.dir)} reloaded its state at revision ${this.replica.revision} from a checkpoint (it fell behind the journal's history, or the directory was taken over); relist: const s = follower.snapshot(); follower.watch({ afterRevision: s.revision })`));
+      this.hub = new WatchHub<ChangeSet>({ revision: this.replica.revision, name: 'follower', olderSource: this.older() });
+      this.loads++;
+      if (before >= 0) this.emit('reload', this.replica.revision);
+      this.emit('change', this.replica.revision);
+      return;
+    }
+    if (!r.applied.length) return;
+    for (const cs of r.applied) this.hub!.publish(cs);
     this.loads++;
-    this.current = snap;
-    this.emit('change', snap.revision);
+    this.emit('change', this.replica.revision);
+  }
+
+  private older(): OlderSource<ChangeSet> {
+    return { oldestRevision: () => this.replica.oldestRevision, read: (from, to) => this.replica.readChangeSets(from, to) };
+  }
+
+  private requireHub(): WatchHub<ChangeSet> {
+    if (!this.hub) throw missing(`no state has been found in ${show(this.dir)} yet`);
+    return this.hub;
   }
 }
 

@@ -36,7 +36,7 @@ export {
 // writes) before falling back to Parquet. Installed here so that every entry point (the main
 // one, `arrow-cluster-state/helpers`, the pool's workers) gets it.
 import { setDirectoryReader as installDirectoryReader } from './source.js';
-import { readStateSnapshot } from '../statedir/arena-reader.js';
+import { readStateSnapshot } from '../statedir/replica.js';
 installDirectoryReader(readStateSnapshot);
 
 import * as access from './access.js';

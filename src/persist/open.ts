@@ -30,12 +30,16 @@ import { importFlat, restoreFromArena, type RestoreTarget } from '../tables/rest
 import { checkBool, checkId, checkInt32, checkOptions } from '../validate/values.js';
 import { ArenaReader, type OpenedRevision } from '../statedir/arena-reader.js';
 import { FLAG_CLEAN } from '../statedir/meta-slot.js';
-import { localFileOf, readMetadata, type StateMetadata } from '../statedir/metadata.js';
-import { arenaFileName, HOLDER_FILE, listStateDirectory, METADATA_FILE, parquetFileName } from '../statedir/names.js';
+import { isOurMetadata, localFileOf, readMetadata, type StateMetadata } from '../statedir/metadata.js';
+import { arenaFileName, HOLDER_FILE, journalFileName, listStateDirectory, METADATA_FILE, parquetFileName } from '../statedir/names.js';
 import { fsyncDir, removeQuietly, sweepTempFiles } from './atomic.js';
 import { ArenaFileWriter, GenerationTaken } from './arena-writer.js';
+import { Checkpoints } from './checkpoints.js';
+import { Journal } from './journal.js';
+import { replayJournal, type Replayed } from '../statedir/replay.js';
+import type { JournalRecord } from '../statedir/journal-format.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import { StateDirectory } from './state-dir.js';
+import { StateDirectory, type CheckpointPolicy } from './state-dir.js';
 
 /** A cluster id that can be part of a file name (no separators, not hidden). */
 function checkFileSafeId(id: string, what: string): string {
@@ -74,6 +78,7 @@ interface ParsedOptions {
   startFresh: boolean;
   recoverOlder: boolean;
   graceMs: number;
+  checkpoint: CheckpointPolicy;
   parquet: OpenOptions['parquet'];
   onFatal: OpenOptions['onFatal'];
   /** The options for the in-memory core (validated there). */
@@ -99,9 +104,19 @@ function parseOptions(opts: OpenOptions): ParsedOptions {
     startFresh: o.startFresh === undefined ? false : checkBool(o.startFresh, 'options.startFresh'),
     recoverOlder: o.recoverOlder === undefined ? false : checkBool(o.recoverOlder, 'options.recoverOlder'),
     graceMs: o.readerGraceMs === undefined ? 1000 : checkInt32(o.readerGraceMs, 'options.readerGraceMs'),
+    checkpoint: checkCheckpointPolicy(o.checkpoint),
     parquet: o.parquet as OpenOptions['parquet'],
     onFatal: o.onFatal as OpenOptions['onFatal'],
     core: core as ParsedOptions['core'],
+  };
+}
+
+/** `options.checkpoint`: positive whole numbers (defaults: 16 MiB of journal, 20,000 revisions). */
+function checkCheckpointPolicy(v: unknown): CheckpointPolicy {
+  const c = checkOptions(v, ['bytes', 'revisions'], 'options.checkpoint');
+  return {
+    bytes: c.bytes === undefined ? 16 << 20 : checkInt32(c.bytes, 'options.checkpoint.bytes', 1),
+    revisions: c.revisions === undefined ? 20_000 : checkInt32(c.revisions, 'options.checkpoint.revisions', 1),
   };
 }
 
@@ -129,7 +144,7 @@ function stateDirectory(o: ParsedOptions): string {
 
 /** Step 3: every state file present must be a regular file (a symbolic link could make the writer act outside the directory). */
 function refuseIrregularFiles(dir: string, names: string[], clusterId: string): void {
-  const ours = (n: string) => n === METADATA_FILE || n === HOLDER_FILE || n === parquetFileName(clusterId) || /^state_.+\.\d+\.arena$/.test(n);
+  const ours = (n: string) => n === METADATA_FILE || n === HOLDER_FILE || n === parquetFileName(clusterId) || n === journalFileName(clusterId) || /^state_.+\.\d+\.arena$/.test(n);
   for (const n of names.filter(ours)) {
     const st = lstatSync(join(dir, n));
     if (!st.isFile()) throw corrupt(`${show(join(dir, n))} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; the writer only works on regular files inside its state directory`);
@@ -152,7 +167,7 @@ function moveAside(dir: string, clusterId: string, keep: string): void {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const { names } = listStateDirectory(dir);
   for (const n of names) {
-    const isState = n === METADATA_FILE || n === parquetFileName(clusterId) || (n.startsWith(`state_${clusterId}.`) && n.endsWith('.arena'));
+    const isState = n === METADATA_FILE || n === parquetFileName(clusterId) || n === journalFileName(clusterId) || (n.startsWith(`state_${clusterId}.`) && n.endsWith('.arena'));
     if (!isState || n === keep) continue;
     const p = join(dir, n);
     if (lstatSync(p).isFile()) renameSync(p, `${p}.corrupt-${stamp}`);
@@ -181,7 +196,7 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
     const listing = listStateDirectory(dir);
     const clusterId = clusterOf(dir, o, md, listing.arenas);
     refuseIrregularFiles(dir, listing.names, clusterId);
-    const reader = new ArenaReader(dir, { policy: 'writer', recoverOlder: o.recoverOlder });
+    const reader = new ArenaReader(dir, { policy: 'writer' });
     const gens = listing.arenas.get(clusterId) ?? [];
     const read = (): { rev: OpenedRevision | null; damaged: unknown } => {
       try {
@@ -212,13 +227,17 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
       rev = null;
     }
 
-    // Step 5: recover (the restore runs inside the writer's one constructor path), then step 6.
+    // Step 5: recover (the restore runs inside the writer's one constructor path): the checkpoint,
+    // then the journal replayed onto it; then step 6.
     const found = rev;
     let restoreFailed: unknown = null;
+    let replayed: Replayed | null = null;
+    const acknowledged = isOurMetadata(md) && Number.isSafeInteger(md!.version) ? md!.version! : -1;
     const restore = (t: RestoreTarget) => {
       try {
         if (found) restoreFromArena(t, found.dir, found.read);
         else if (!damaged) importSeedParquet(dir, clusterId, md, o.startFresh, t);
+        if (!damaged) replayed = replayJournal(dir, clusterId, t.model, Math.max(acknowledged, found?.mark ?? -1), { recoverOlder: o.recoverOlder });
       } catch (e) {
         restoreFailed = e;
         throw e;
@@ -228,13 +247,21 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
       reader.close();
       const writer = resume && found ? await ArenaFileWriter.resume(found, o.graceMs) : claimed!;
       const content = port.content();
+      const recovered = content.revision;
       await writer.commit(content, 0, () => {
         lock.check();
         if (listStateDirectory(dir).arenas.get(clusterId)?.some((g) => g > writer.generation)) throw locked(`another writer took over ${show(dir)} while this one was opening it`);
       });
-      await writer.writeMark(content.revision);
-      sd = new StateDirectory({ dir, clusterId, writer, durableRevision: content.revision, port, lock, graceMs: o.graceMs, parquet: o.parquet, onFatal: o.onFatal });
-      await sd.start(content);
+      await writer.writeMark(recovered);
+      const checkpoints = new Checkpoints(dir, clusterId, writer, recovered, lock, o.graceMs);
+      // A new journal file (a new inode: a zombie's appends go nowhere), carrying the history.
+      const history = carriedHistory((replayed as Replayed | null)?.records ?? [], recovered, port.history);
+      const journal = await Journal.start(dir, clusterId, history.length ? history[0]!.first - 1 : recovered, history, recovered, () => fsyncDir(dir));
+      sd = new StateDirectory({
+        dir, clusterId, checkpoints, journal, durableRevision: recovered, head: { updatedAt: content.updatedAt, masterId: content.meta.master_id as string | null },
+        port, lock, parquet: o.parquet, onFatal: o.onFatal, checkpoint: o.checkpoint,
+      });
+      await sd.start();
       for (const g of gens) if (g < writer.generation) removeQuietly(join(dir, arenaFileName(clusterId, g)));
       return sd;
     };
@@ -248,6 +275,7 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
       moveAside(dir, clusterId, keep);
       damaged = e;
       rev = null;
+      replayed = null;
       return await ClusterState.restored(core, () => undefined, attach);
     }
   } catch (e) {
@@ -258,6 +286,19 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
     await lock.release();
     throw e;
   }
+}
+
+/**
+ * The journal records to carry into the new journal: the last `history` revisions, when they
+ * end exactly at the recovered revision (a checkpoint written past the journal's end leaves a
+ * hole the new journal cannot carry across: then none are carried).
+ */
+function carriedHistory(records: readonly JournalRecord[], recovered: number, history: number): JournalRecord[] {
+  if (!records.length || records[records.length - 1]!.last !== recovered || history <= 0) return [];
+  const from = recovered - history;
+  let i = records.length;
+  while (i > 0 && records[i - 1]!.last > from) i--;
+  return records.slice(i);
 }
 
 /** Step 5 without an arena file: a seed-layout Parquet file in the directory (the metadata's, else the default name). */

@@ -1,93 +1,110 @@
 /**
- * The writer's state directory while it is open: group-committed flushes to the arena file,
- * compaction into a new generation, `state_metadata.json`, the Parquet mirror, and the fence.
+ * The writer's state directory while it is open (the durability of store/durability.ts): the
+ * journal that makes revisions durable, the checkpoints it follows, `state_metadata.json`, the
+ * Parquet mirror, and the fence.
  *
- * Flushes run one at a time, each covering every revision published before it started:
- * commit (extents, directory, meta slot, each synced) → fence check → durable mark →
- * acknowledge → (compaction) → metadata, written in the background.
+ * Flushes run one at a time, each a group commit of every revision committed before it started:
+ * change batch appended to the journal and fdatasynced → fence check → durable mark →
+ * acknowledge → metadata in the background. Checkpoints (the arena file) are written in the
+ * background from published revisions when the journal has grown past a threshold; after one,
+ * the journal is cut behind it, keeping the configured history.
  *
  * The fence: this writer owns generation G of the arena file. Whoever takes the directory over
  * (after this process was presumed dead) first claims generation G+1 exclusively and only then
- * reads G. Before every meta slot, every acknowledgement and every file it replaces
- * (metadata, Parquet), this writer checks that its lock directory is still the one it made and
- * that G+1 does not exist; if either fails it stops for good (LOCKED through `onFatal`) and
- * writes nothing more. Since the new writer claims before it reads, any revision this writer
- * acknowledged is in what the new writer reads, and whatever this writer still writes lands in
- * generation G, which nothing reads any more. (What remains: a writer paused between its check
- * and a rename may replace state_metadata.json or the Parquet file once; readers do not take
- * durability from those, and the new writer rewrites them at its next flush or export.)
+ * reads. Before every meta slot, every acknowledgement and every file it replaces (metadata,
+ * Parquet), this writer checks that its lock directory is still the one it made and that G+1 does
+ * not exist; if either fails it stops for good (LOCKED through `onFatal`) and writes nothing more.
+ * The newcomer starts a new journal file, so whatever this writer still appends lands in a file
+ * nothing reads. (What remains: a writer paused between its check and a rename may replace
+ * state_metadata.json or the Parquet file once; readers do not take durability from those.)
  */
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { closed, invalid, StateError, locked, show } from '../errors.js';
-import type { Durability, FilesInfo, WriterPort } from '../store/durability.js';
+import type { ChangeSet, RevisionChanges } from '../changes/change-set.js';
+import type { OlderSource } from '../changes/watch-options.js';
+import { closed, invalid, locked, show, StateError } from '../errors.js';
+import type { CommitContent, Durability, FilesInfo, WriterPort } from '../store/durability.js';
+import type { ParquetOptions } from '../store/options.js';
 import { FLAG_CLEAN } from '../statedir/meta-slot.js';
-import { arenaFileName, parquetFileName } from '../statedir/names.js';
-import { fsyncDir, removeQuietly, writeTempFile, installFile } from './atomic.js';
-import { ArenaFileWriter, GenerationTaken, type CommitContent } from './arena-writer.js';
+import { arenaFileName, METADATA_FILE, parquetFileName } from '../statedir/names.js';
+import { fsyncDir, installFile, removeQuietly, writeTempFile } from './atomic.js';
+import type { Checkpoints } from './checkpoints.js';
+import type { Journal } from './journal.js';
 import type { HeldLock } from './lock.js';
 import { buildMetadata } from './metadata.js';
-import { ParquetMirror, type MirrorOptions } from './parquet-mirror.js';
-import { METADATA_FILE } from '../statedir/names.js';
+import { ParquetMirror } from './parquet-mirror.js';
 
 /** One completed flush: the durable revision, its I/O time and bytes written. */
 export interface FlushStats {
-  /** Durable revision. */
   revision: number;
   ms: number;
   bytes: number;
+}
+
+/** When to write a checkpoint (and cut the journal behind it). */
+export interface CheckpointPolicy {
+  /** Journal bytes appended since the last checkpoint (default 16 MiB). */
+  bytes: number;
+  /** Revisions since the last checkpoint (default 20,000). */
+  revisions: number;
 }
 
 /** What a StateDirectory is made of (built by persist/open.ts after recovery). */
 export interface StateDirectoryInit {
   dir: string;
   clusterId: string;
-  writer: ArenaFileWriter;
-  /** The revision the writer's file holds durably (acknowledged). */
+  checkpoints: Checkpoints;
+  journal: Journal;
+  /** The revision recovery ended at (durable: in the checkpoint it just wrote). */
   durableRevision: number;
-  /** The writer it serves. */
+  /** updated_at and master_id of that revision (for the metadata). */
+  head: { updatedAt: number; masterId: string | null };
   port: WriterPort;
   lock: HeldLock;
-  /** Freed file space stays unused this long (ms), so that readers reading within it are never torn. */
-  graceMs: number;
-  parquet?: MirrorOptions | false;
-  /** Compact when the file exceeds this multiple of the live data (default 2). */
-  compactRatio?: number;
+  parquet?: ParquetOptions | false;
+  checkpoint?: CheckpointPolicy;
   /** Called (once) when this writer must stop: its lock was lost or another writer claimed the directory. */
   onFatal?: (err: StateError) => void;
 }
 
-/** The durability of one writer: flushes (group commits), compaction, metadata, Parquet mirror, the fence. */
+const DEFAULT_CHECKPOINT: CheckpointPolicy = { bytes: 16 << 20, revisions: 20_000 };
+
+/** The durability of one writer: journal group commits, checkpoints, metadata, Parquet mirror, the fence. */
 export class StateDirectory implements Durability {
   readonly dir: string;
   readonly clusterId: string;
   readonly parquetPath: string;
-  private writer: ArenaFileWriter;
+  readonly mirror: ParquetMirror | null;
+  /** Recent flushes (for stats); the last 256. */
+  readonly flushes: FlushStats[] = [];
+  private readonly cp: Checkpoints;
+  private readonly journal: Journal;
+  private readonly policy: CheckpointPolicy;
   private durable: number;
+  private durableHead: { updatedAt: number; masterId: string | null };
+  private pending: RevisionChanges[] = [];
   private inFlight: Promise<void> | null = null;
   private waiters: { revision: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private fatal: StateError | null = null;
   private closedFlag = false;
-  readonly mirror: ParquetMirror | null;
-  /** Recent flushes (for stats); the last 256. */
-  readonly history: FlushStats[] = [];
-  compactions = 0;
-  private readonly compactRatio: number;
-  private lastCommitted: CommitContent | null = null;
-  private metaWanted: CommitContent | null = null;
+  private appendedSinceCheckpoint = 0;
+  private checkpointing: Promise<void> | null = null;
+  /** A checkpoint finished: cut the journal at the next flush (inside the flush loop, between appends). */
+  private cutDue = false;
+  private cutWaiters: (() => void)[] = [];
+  private metaWanted = false;
   private metaInFlight: Promise<void> | null = null;
-  /** The generation this writer is claiming for a compaction (not another writer's claim). */
-  private compacting: number | null = null;
-  /** The last failure to write state_metadata.json (reported by close()). */
   private metaError: unknown = null;
 
   constructor(private readonly init: StateDirectoryInit) {
     this.dir = init.dir;
     this.clusterId = init.clusterId;
-    this.writer = init.writer;
+    this.cp = init.checkpoints;
+    this.journal = init.journal;
     this.durable = init.durableRevision;
+    this.durableHead = init.head;
+    this.policy = init.checkpoint ?? DEFAULT_CHECKPOINT;
     this.parquetPath = join(init.dir, parquetFileName(init.clusterId));
-    this.compactRatio = init.compactRatio ?? 2;
     this.mirror = init.parquet === false ? null : new ParquetMirror(init.port.handle, this.parquetPath, () => init.port.publishedRevision(), () => this.scheduleMeta(), init.parquet ?? {}, {
       // The fence: an exported file is put in place only while this writer owns the directory.
       install: (tmp) => {
@@ -100,49 +117,42 @@ export class StateDirectory implements Durability {
     this.mirror?.setRepair(() => init.port.repair());
   }
 
-  /** The arena file being written. */
-  get arenaPath(): string {
-    return this.writer.path;
-  }
-
   /** The durable (acknowledged) revision. */
   get durableRevision(): number {
     return this.durable;
-  }
-
-  get fileBytes(): number {
-    return this.writer.fileBytes;
-  }
-
-  get liveBytes(): number {
-    return this.writer.liveBytes();
-  }
-
-  /** The arena generation being written. */
-  get generation(): number {
-    return this.writer.generation;
   }
 
   get failure(): StateError | null {
     return this.fatal;
   }
 
-  /** Records what was committed at open and writes the metadata for it (resolves once written). */
-  async start(committed: CommitContent): Promise<void> {
-    this.lastCommitted = committed;
-    this.scheduleMeta(committed);
+  /** The journal's change sets, older than the writer's in-memory history. */
+  get olderHistory(): OlderSource<ChangeSet> {
+    return this.journal.olderSource();
+  }
+
+  /** Writes the metadata for the recovered revision (resolves once written). */
+  async start(): Promise<void> {
+    this.scheduleMeta();
     await this.metaInFlight;
     if (this.metaError) throw this.metaError;
   }
 
-  /** A new revision was published: schedule a group-commit flush and a mirror export. */
-  published(): void {
+  /** A revision was committed: its changes go to the journal with the next group commit. */
+  committed(changes: RevisionChanges): void {
     if (this.closedFlag || this.fatal) return;
+    this.pending.push(changes);
     this.kick();
-    this.mirror?.changed();
   }
 
-  /** Resolves once `revision` (already published) is durable. */
+  /** A new revision was published: the Parquet mirror and (when due) a checkpoint follow it. */
+  published(): void {
+    if (this.closedFlag || this.fatal) return;
+    this.mirror?.changed();
+    this.maybeCheckpoint();
+  }
+
+  /** Resolves once `revision` is durable (in the journal, synced and marked). */
   flush(revision: number): Promise<void> {
     if (this.fatal) return Promise.reject(this.fatal);
     if (this.durable >= revision) return Promise.resolve();
@@ -161,8 +171,7 @@ export class StateDirectory implements Durability {
     if (this.fatal) throw this.fatal;
     try {
       this.init.lock.check();
-      // The generation after this writer's own (while it compacts, after the one it is claiming).
-      const next = join(this.dir, arenaFileName(this.clusterId, (this.compacting ?? this.writer.generation) + 1));
+      const next = join(this.dir, arenaFileName(this.clusterId, this.cp.fenceGeneration()));
       if (existsSync(next)) throw locked(`another writer took over ${show(this.dir)} (it claimed ${show(next)}); this writer has stopped writing`);
     } catch (e) {
       this.fail(e as StateError);
@@ -189,19 +198,23 @@ export class StateDirectory implements Durability {
   /** Where the files are, and how far they are. */
   files(): FilesInfo {
     return {
-      dir: this.dir, arena: this.arenaPath, parquet: this.parquetPath, durableRevision: this.durable,
-      parquetRevision: this.mirror?.revision ?? -1, fileBytes: this.fileBytes, liveBytes: this.liveBytes, compactions: this.compactions,
+      dir: this.dir, arena: this.cp.path, parquet: this.parquetPath, durableRevision: this.durable,
+      parquetRevision: this.mirror?.revision ?? -1, fileBytes: this.cp.fileBytes, liveBytes: this.cp.liveBytes, compactions: this.cp.compactions,
       parquetBytes: this.mirror?.fileBytes ?? 0, parquetWasmBytes: this.mirror?.wasmBytes ?? 0,
+      journal: this.journal.path, journalBytes: this.journal.bytes, checkpointRevision: this.cp.revision,
     };
   }
 
-  /** Final flush and Parquet export, a clean-close mark in the arena file, the metadata, then the lock is released. */
+  /**
+   * Final flush and Parquet export, a last checkpoint flagged clean (the next writer may resume
+   * the arena file without a new generation), the metadata, then the lock is released.
+   */
   async close(): Promise<void> {
     if (this.closedFlag) return;
     let err: unknown = null;
     try {
       if (!this.fatal) {
-        await this.flush(this.init.port.publishedRevision());
+        await this.flush(this.pending.length ? this.pending[this.pending.length - 1]!.revision : this.durable);
         if (this.mirror) await this.mirror.exportNow();
       }
     } catch (e) {
@@ -209,12 +222,11 @@ export class StateDirectory implements Durability {
     }
     this.closedFlag = true;
     await this.inFlight?.catch(() => undefined);
+    await this.checkpointing?.catch(() => undefined);
     await this.mirror?.close();
-    if (!this.fatal && !err && this.lastCommitted) {
+    if (!this.fatal && !err) {
       try {
-        // The same revision again, flagged clean: the next writer may resume this file without a new generation.
-        await this.writer.commit(this.lastCommitted, FLAG_CLEAN, () => this.checkOwnership());
-        await this.writer.writeMark(this.lastCommitted.revision);
+        await this.cp.checkpoint(this.init.port.content(), () => this.checkOwnership(), FLAG_CLEAN);
       } catch (e) {
         err ??= e;
       }
@@ -222,7 +234,8 @@ export class StateDirectory implements Durability {
     this.scheduleMeta();
     await this.metaInFlight?.catch(() => undefined);
     err ??= this.metaError;
-    await this.writer.close();
+    await this.journal.close().catch(() => undefined);
+    await this.cp.close();
     if (!this.fatal) await this.init.lock.release();
     if (err) throw err;
   }
@@ -236,83 +249,105 @@ export class StateDirectory implements Durability {
       })
       .finally(() => {
         this.inFlight = null;
-        if (!this.fatal && !this.closedFlag && this.init.port.publishedRevision() > this.durable) this.kick();
-        else if (this.waiters.length && !this.fatal) this.kick();
+        if (!this.fatal && (this.pending.length || this.waiters.length || this.cutDue)) this.kick();
+        else if (this.fatal) for (const w of this.cutWaiters.splice(0)) w();
       });
   }
 
+  /** One group commit: every change set committed so far, appended, synced, fenced, marked, acknowledged. */
   private async flushOnce(): Promise<void> {
     if (this.fatal) throw this.fatal;
-    const target = this.init.port.publishedRevision();
-    if (target <= this.durable) {
+    if (this.cutDue) await this.cut();
+    const group = this.pending.splice(0);
+    if (!group.length) {
       this.resolveWaiters();
       return;
     }
     const t0 = performance.now();
-    const c = this.init.port.content();
-    await this.writer.commit(c, 0, () => this.checkOwnership());
+    const bytes = await this.journal.append(group);
     this.checkOwnership();
-    await this.writer.writeMark(c.revision);
-    this.durable = c.revision;
-    this.lastCommitted = c;
+    const last = group[group.length - 1]!;
+    await this.journal.mark(last.revision);
+    this.durable = last.revision;
+    this.durableHead = { updatedAt: last.updatedAt, masterId: last.masterId };
     // Durable and marked: acknowledge first, then the bookkeeping.
-    this.history.push({ revision: c.revision, ms: performance.now() - t0, bytes: this.writer.lastCommitBytes });
-    if (this.history.length > 256) this.history.shift();
+    this.flushes.push({ revision: last.revision, ms: performance.now() - t0, bytes });
+    if (this.flushes.length > 256) this.flushes.shift();
     this.resolveWaiters();
-    if (this.writer.fileBytes > 8 << 20 && this.writer.fileBytes > this.compactRatio * this.writer.liveBytes()) await this.compact(c);
-    this.scheduleMeta(c);
+    this.appendedSinceCheckpoint += bytes;
+    this.maybeCheckpoint();
+    this.scheduleMeta();
   }
 
-  /** Writes the live extents into a new generation, switches to it, and removes the old file. */
-  private async compact(c: CommitContent): Promise<void> {
-    const g = this.writer.generation + 1;
-    let next: ArenaFileWriter;
-    this.compacting = g;
-    try {
-      next = await ArenaFileWriter.claim(join(this.dir, arenaFileName(this.clusterId, g)), g, this.init.graceMs, () => fsyncDir(this.dir));
-    } catch (e) {
-      this.compacting = null;
-      if (e instanceof GenerationTaken) this.checkOwnership(); // another writer claimed it: we stop
-      throw e;
-    }
-    const guard = () => {
-      this.init.lock.check();
-      if (existsSync(join(this.dir, arenaFileName(this.clusterId, g + 1)))) throw locked(`another writer took over ${show(this.dir)}; this writer has stopped writing`);
-    };
-    try {
-      await next.commit(c, 0, guard);
-      await next.writeMark(c.revision);
-    } catch (e) {
-      this.compacting = null;
-      await next.close().catch(() => undefined);
-      removeQuietly(next.path);
-      throw e;
-    }
-    const old = this.writer;
-    this.writer = next; // from now on the fence is generation g + 1
-    this.compacting = null;
-    this.compactions++;
-    this.scheduleMeta(c);
-    await this.metaInFlight; // the metadata names the new generation before the old file goes
-    await old.close();
-    removeQuietly(old.path);
+  /** Starts a checkpoint of the published revision in the background when the journal has grown enough since the last one. */
+  private maybeCheckpoint(): void {
+    if (this.checkpointing || this.closedFlag || this.fatal) return;
+    const revisions = this.durable - this.cp.revision;
+    if (this.appendedSinceCheckpoint < this.policy.bytes && revisions < this.policy.revisions) return;
+    const content = this.init.port.content();
+    if (content.revision <= this.cp.revision) return;
+    this.appendedSinceCheckpoint = 0;
+    this.checkpointing = this.cp.checkpoint(content, () => this.checkOwnership())
+      .then(() => {
+        this.cutDue = true;
+        this.kick();
+      })
+      .catch((e) => {
+        if (!this.fatal) console.error(`arrow-cluster-state: a checkpoint of ${show(this.dir)} failed (the journal keeps every revision): ${(e as Error).message}`);
+      })
+      .finally(() => {
+        this.checkpointing = null;
+      });
   }
 
-  /** Rewrites state_metadata.json for the newest committed revision, in the background, one write at a time. */
-  private scheduleMeta(c: CommitContent | null = this.lastCommitted): void {
-    if (!c || this.fatal) return;
-    this.metaWanted = c;
+  /** Cuts the journal behind the newest checkpoint, keeping the writer's history. */
+  private async cut(): Promise<void> {
+    this.cutDue = false;
+    const waiters = this.cutWaiters.splice(0);
+    try {
+      const keepAfter = Math.min(this.cp.revision, this.durable - this.init.port.history);
+      if (keepAfter > this.journal.baseRevision) await this.journal.cut(keepAfter, this.durable);
+    } finally {
+      for (const w of waiters) w();
+    }
+  }
+
+  /**
+   * Writes a checkpoint of the published revision now (after making every committed revision
+   * durable) and cuts the journal behind it; resolves with the checkpoint's revision.
+   */
+  async checkpoint(): Promise<number> {
+    if (this.fatal) throw this.fatal;
+    if (this.closedFlag) throw closed('state directory');
+    await this.flush(this.pending.length ? this.pending[this.pending.length - 1]!.revision : this.durable);
+    await this.checkpointing?.catch(() => undefined);
+    const content = this.init.port.content();
+    if (content.revision > this.cp.revision) {
+      this.appendedSinceCheckpoint = 0;
+      await this.cp.checkpoint(content, () => this.checkOwnership());
+    }
+    await new Promise<void>((resolve) => {
+      this.cutWaiters.push(resolve);
+      this.cutDue = true;
+      this.kick();
+    });
+    return this.cp.revision;
+  }
+
+  /** Rewrites state_metadata.json for the durable revision, in the background, one write at a time. */
+  private scheduleMeta(): void {
+    if (this.fatal) return;
+    this.metaWanted = true;
     if (this.metaInFlight) return;
     this.metaInFlight = (async () => {
       while (this.metaWanted && !this.fatal) {
-        const want = this.metaWanted;
-        this.metaWanted = null;
+        this.metaWanted = false;
         const meta = buildMetadata(this.dir, {
           clusterId: this.clusterId,
-          masterId: (want.meta.master_id as string | null) ?? null,
-          version: Math.min(want.revision, this.durable),
-          updatedAtMs: want.updatedAt,
-          arenaGeneration: this.writer.generation,
+          masterId: this.durableHead.masterId,
+          version: this.durable,
+          updatedAtMs: this.durableHead.updatedAt,
+          arenaGeneration: this.cp.generation,
           parquetRevision: this.mirror?.revision ?? -1,
           parquetUpdatedAtMs: this.mirror?.updatedAt ?? null,
         });
@@ -332,7 +367,7 @@ export class StateDirectory implements Durability {
       console.error(`arrow-cluster-state: writing ${METADATA_FILE} failed: ${(e as Error).message}`);
     }).finally(() => {
       this.metaInFlight = null;
-      if (this.metaWanted && !this.fatal) this.scheduleMeta(this.metaWanted);
+      if (this.metaWanted && !this.fatal) this.scheduleMeta();
     });
   }
 
@@ -342,3 +377,5 @@ export class StateDirectory implements Durability {
     this.waiters = still;
   }
 }
+
+export type { CommitContent };

@@ -203,7 +203,8 @@ export class Publishing {
     for (const k of ENTITY_KINDS) {
       const t = this.m.tables[k];
       const prefix = this.prefixes.get(k, t);
-      const batches = t.batchData().map((b) => ({ offset: b.extent.offset, length: b.master.byteLength, version: b.version, crc: b.crc, rows: b.data.length }));
+      // Every batch was shared by materialize(true) before a publish: its extent is set.
+      const batches = t.batchData().map((b) => ({ offset: b.extent!.offset, length: b.master.byteLength, version: b.version, crc: b.crc, rows: b.data.length }));
       tables[k] = { prefix, batches, rows: t.size };
     }
     return { revision: this.m.revision, updatedAt: this.m.updatedAt, tables, meta: this.meta() };

@@ -1,19 +1,17 @@
 /**
- * The one reader of a state directory's arena files, for the writer's recovery and for every
- * reader (followers, one-shot reads by the helpers and the command line). It never takes the
- * lock and never writes. `open()` applies the rules of choose.ts to the metadata and the arena
- * files' headers and returns the chosen revision with a checked reader of its extents; `load()`
- * decodes that revision into a Snapshot, re-decoding only extents it has not seen, and retries a
- * read torn by a busy writer (the writer keeps freed space unused for a grace period, so a read
- * that finishes within it is never torn; a checksum catches any that is).
+ * The one reader of a state directory's arena files (the checkpoints), for the writer's recovery
+ * and for every reader (replica.ts: followers, one-shot reads by the helpers and the command
+ * line). It never takes the lock and never writes. `open()` applies the rules of choose.ts to the
+ * metadata and the arena files' headers and returns the chosen revision with a checked reader of
+ * its extents (the writer keeps freed space unused for a grace period, so a read that finishes
+ * within it is never torn; a checksum catches any that is).
  */
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { corrupt, ioError, isStateError, StateError, missing, show } from '../errors.js';
-import { ArenaDecoder } from '../arena/decode.js';
 import { readDirectory, type DirEntry, type Directory } from '../arena/directory.js';
-import type { Snapshot, SnapshotSource } from '../snapshot.js';
+import type { SnapshotSource } from '../snapshot.js';
 import { chooseGeneration, type ChoicePolicy } from './choose.js';
 import { DATA_START, decodeHead, type ArenaHead, type MetaSlot } from './meta-slot.js';
 import { metadataFacts, readMetadata, type StateMetadata } from './metadata.js';
@@ -23,6 +21,8 @@ import { arenaFileName, legacyArenaFileName, listStateDirectory } from './names.
 export interface OpenedRevision {
   path: string;
   generation: number;
+  /** The checkpoint the file's durable mark says was acknowledged (-1: none). */
+  mark: number;
   head: ArenaHead;
   slot: MetaSlot;
   dir: Directory;
@@ -35,33 +35,23 @@ export interface OpenedRevision {
 export interface ArenaReaderOptions {
   /** 'writer' for recovery (every synced revision), 'reader' for everyone else (durable bound). */
   policy?: ChoicePolicy;
-  /** Writer only: continue from an older slot when the newest acknowledged one is damaged. */
-  recoverOlder?: boolean;
-  /** What the snapshots say they come from. */
+  /** What the snapshots made from it say they come from. */
   source?: SnapshotSource;
   /** Called with non-fatal problems (e.g. garbage metadata, which is then ignored). */
   onWarning?: (e: StateError) => void;
 }
 
-const MAX_ATTEMPTS = 8;
 
 /** Reads a state directory's arena files; keeps the chosen file open between loads. */
 export class ArenaReader {
   readonly dir: string;
   private fd: number | null = null;
   private fdPath: string | null = null;
-  private fdId = '';
-  private readonly decoder = new ArenaDecoder();
   private readonly policy: ChoicePolicy;
-  private lastIdentity: { id: string; generation: number } | null = null;
   /** The metadata read by the last open() (null when absent or garbage). */
   metadata: Partial<StateMetadata> | null = null;
   /** The cluster whose arena files were looked at by the last open(). */
   clusterId: string | null = null;
-  /** Bytes read by the last load. */
-  lastReadBytes = 0;
-  /** Whether the last load found a committed revision (false: no state in the directory yet). */
-  present = false;
 
   constructor(dir: string, private readonly opts: ArenaReaderOptions = {}) {
     this.dir = resolve(dir);
@@ -73,7 +63,6 @@ export class ArenaReader {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     this.fdPath = null;
-    this.fdId = '';
   }
 
   /**
@@ -111,7 +100,7 @@ export class ArenaReader {
       heads.set(g, h);
       return h;
     };
-    const picked = chooseGeneration(gens, pathOf, headOf, this.policy, metadataFacts(md), this.opts.recoverOlder);
+    const picked = chooseGeneration(gens, pathOf, headOf, this.policy, metadataFacts(md));
     if (!picked) return null;
     if (picked.choice.kind === 'damaged') throw picked.choice.error;
     const path = pathOf(picked.generation);
@@ -136,7 +125,7 @@ export class ArenaReader {
     const dir = readDirectory(dirBytes, `arena file ${JSON.stringify(path)} directory of revision ${slot.revision}`);
     if (dir.revision !== slot.revision) throw corrupt(`arena file ${show(path)}: its directory says revision ${dir.revision}, its meta slot ${slot.revision}`);
     return {
-      path, generation: picked.generation, head: heads.get(picked.generation)!, slot, dir, fileBytes: size,
+      path, generation: picked.generation, mark: picked.choice.mark, head: heads.get(picked.generation)!, slot, dir, fileBytes: size,
       read: (e, what) => {
         const b = read(e.offset, e.length, what);
         if (crc32(b) !== e.crc) throw corrupt(`arena file ${show(path)}: ${what} of revision ${slot.revision} fails its checksum`);
@@ -146,62 +135,15 @@ export class ArenaReader {
   }
 
   /**
-   * The newest durable revision as a Snapshot (heap copies, immutable) if it is newer than
-   * `after`; null when there is nothing newer or no committed state yet. A revision from another
-   * lineage (the directory was replaced: an older generation, or the same one with another
-   * file) is loaded whatever `after` says. Torn reads are retried; damage is CORRUPT.
+   * True when the newest file or its header changed since `rev` was opened: a read of it that
+   * failed a check was torn by the writer moving on (read again), not damage.
    */
-  load(after: number): Snapshot | null {
-    let lastError: unknown = null;
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      let rev: OpenedRevision | null = null;
-      try {
-        rev = this.open();
-        this.present = rev !== null;
-        if (!rev) {
-          if (this.lastIdentity !== null) throw missing(`the arena files of ${show(this.dir)} disappeared (revision ${after} was read before)`);
-          return null;
-        }
-        const identity = { id: this.fdId, generation: rev.generation };
-        const sameLineage = this.lastIdentity !== null && (rev.generation > this.lastIdentity.generation || identity.id === this.lastIdentity.id);
-        if (sameLineage && rev.slot.revision <= after) return null;
-        let bytesRead = rev.slot.dirLength;
-        if (!sameLineage) this.decoder.reset();
-        const opened = rev;
-        const tables = this.decoder.decode(rev.dir, (e, what) => {
-          const b = opened.read(e, what);
-          bytesRead += b.byteLength;
-          return b;
-        });
-        this.lastReadBytes = bytesRead;
-        this.lastIdentity = identity;
-        return {
-          revision: rev.dir.revision,
-          clusterId: String(rev.dir.meta.cluster_id),
-          masterId: (rev.dir.meta.master_id as string | null) ?? null,
-          updatedAt: rev.dir.updatedAt,
-          ...tables,
-          source: this.opts.source ?? 'file',
-          release: () => undefined,
-        };
-      } catch (e) {
-        lastError = e;
-        if (!isStateError(e, 'CORRUPT') || !this.changedSince(rev)) throw e;
-        this.close(); // the writer moved on (or replaced the file) while we read: read again
-      }
-    }
-    throw lastError;
-  }
-
-  /** True when the directory's chosen file or its header changed since `rev` was opened (a torn read, not damage). */
-  private changedSince(rev: OpenedRevision | null): boolean {
-    if (!rev) return true;
+  changedSince(rev: OpenedRevision): boolean {
     try {
       const listing = listStateDirectory(this.dir);
       const gens = (this.clusterId !== null && listing.arenas.get(this.clusterId)) || [];
       if (gens[0] !== rev.generation) return true;
-      const now = this.head(rev.path, rev.generation);
-      return JSON.stringify(now) !== JSON.stringify(rev.head);
+      return JSON.stringify(this.head(rev.path, rev.generation)) !== JSON.stringify(rev.head);
     } catch {
       return true;
     }
@@ -233,7 +175,6 @@ export class ArenaReader {
     }
     this.fd = fd;
     this.fdPath = path;
-    this.fdId = `${st.dev}:${st.ino}`;
     return fd;
   }
 
@@ -251,41 +192,3 @@ export class ArenaReader {
   }
 }
 
-/** Readers of recently read directories: repeated one-shot reads decode only what changed, and never go back in time. */
-const oneShot = new Map<string, { reader: ArenaReader; snap: Snapshot }>();
-const ONE_SHOT_DIRECTORIES = 8;
-
-/**
- * The newest durable revision of the state directory `dir` as a Snapshot (heap copies,
- * immutable), read without the lock and without writing; null when the directory holds no
- * committed arena file (a new directory, or one another tool wrote: read its Parquet file).
- * Under a busy writer it retries torn reads; a revision it returned is never followed by an
- * older one for the same files. CORRUPT when files are damaged (never an older or empty state).
- */
-export function readStateSnapshot(dir: string): Snapshot | null {
-  const abs = resolve(dir);
-  let entry = oneShot.get(abs);
-  const reader = entry?.reader ?? new ArenaReader(abs, { source: 'file' });
-  let snap: Snapshot | null;
-  try {
-    snap = reader.load(entry?.snap.revision ?? -1);
-  } catch (e) {
-    reader.close();
-    oneShot.delete(abs);
-    throw e;
-  }
-  if (snap) entry = { reader, snap };
-  else if (!reader.present) entry = undefined;
-  oneShot.delete(abs);
-  if (!entry) {
-    reader.close();
-    return null;
-  }
-  oneShot.set(abs, entry);
-  while (oneShot.size > ONE_SHOT_DIRECTORIES) {
-    const [k, v] = oneShot.entries().next().value!;
-    v.reader.close();
-    oneShot.delete(k);
-  }
-  return entry.snap;
-}

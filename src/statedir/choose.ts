@@ -9,14 +9,14 @@
  *    acknowledged — and the generation below it is used.
  * 2. A committed file whose header is damaged is CORRUPT: shorter than its header, both slots
  *    invalid or zeroed, or a durable mark with no valid slot.
- * 3. What was acknowledged must be there: if the durable mark, or `state_metadata.json` (whose
- *    `version` is written after the acknowledgement), names a revision newer than the newest valid
- *    meta slot, the newer slot is damaged: CORRUPT — for readers always, for the writer unless
- *    `recoverOlder`.
- * 4. The writer recovers the newest valid slot (a slot past the mark was synced before its crash).
- *    Readers take the newest valid slot at or below the durable bound (the mark, or the
- *    metadata's version if larger), else the older valid slot: never a revision that is not yet
- *    durable, never an older one than the bound allows.
+ * 3. What was acknowledged must be there: the arena file's durable mark (the newest acknowledged
+ *    checkpoint), the journal's mark and `state_metadata.json`'s `version` — the journal replayed
+ *    onto the chosen checkpoint must reach all of them (replay.ts), else CORRUPT (for the writer,
+ *    unless `recoverOlder`). A damaged newest checkpoint is no loss when the journal bridges the
+ *    older one to what was acknowledged.
+ * 4. The writer recovers from the newest valid slot (a slot past the mark was synced before its
+ *    crash). Readers take the newest valid slot at or below the mark, else the older valid slot:
+ *    never a checkpoint that is not yet durable.
  */
 import { corrupt, type StateError, show } from '../errors.js';
 import type { ArenaHead, MetaSlot } from './meta-slot.js';
@@ -27,45 +27,34 @@ export type ChoicePolicy = 'writer' | 'reader';
 
 /** The outcome for one arena file. */
 export type SlotChoice =
-  | { kind: 'revision'; slot: MetaSlot }
+  /** `mark`: the checkpoint the file's durable mark says was acknowledged (-1: none). */
+  | { kind: 'revision'; slot: MetaSlot; mark: number }
   /** Never committed: an interrupted creation; nothing in it was acknowledged. */
   | { kind: 'uncommitted' }
   | { kind: 'damaged'; error: StateError };
 
-/** A durable revision known from outside the file (state_metadata.json), with where it was said. */
-export interface KnownDurable {
-  version: number;
-  what: string;
-}
-
-/** Decides which revision of one arena file to use (rules 2–4 of the file comment). */
-export function chooseSlot(file: string, head: ArenaHead, policy: ChoicePolicy, known: KnownDurable | null, recoverOlder = false): SlotChoice {
+/** Decides which revision of one arena file to use (rules 2 and 4 of the file comment). */
+export function chooseSlot(file: string, head: ArenaHead, policy: ChoicePolicy): SlotChoice {
   const damaged = (why: string): SlotChoice => ({ kind: 'damaged', error: corrupt(`arena file ${show(file)}: ${why}`) });
   if (head.size === 0) return { kind: 'uncommitted' };
   if (head.size < DATA_START) return damaged(`${head.size} bytes is shorter than its ${DATA_START}-byte header (truncated?)`);
   const valid = head.slots.filter((s): s is MetaSlot => typeof s === 'object' && 'revision' in s && s.generation === head.generation)
     .sort((a, b) => b.revision - a.revision);
   const claims = head.slots.filter((s) => typeof s === 'object' && 'claim' in s).length;
-  const mark = typeof head.mark === 'object' && head.mark.generation === head.generation ? head.mark.revision : null;
+  const mark = typeof head.mark === 'object' && head.mark.generation === head.generation ? head.mark.revision : -1;
   if (valid.length === 0) {
-    if (mark !== null) return damaged(`its durable mark says revision ${mark} was acknowledged, but neither meta slot is valid`);
+    if (mark >= 0) return damaged(`its durable mark says revision ${mark} was acknowledged, but neither meta slot is valid`);
     if (claims > 0 && !head.slots.includes('empty')) return { kind: 'uncommitted' };
     if (head.slots.every((s) => s === 'empty')) return damaged('both meta slots are zeroed');
     return damaged('neither meta slot is valid (bad magic, format or checksum)');
   }
-  const newest = valid[0]!;
-  const acknowledged = Math.max(mark ?? -1, known?.version ?? -1);
-  if (newest.revision < acknowledged && !(policy === 'writer' && recoverOlder)) {
-    const by = mark !== null && mark >= (known?.version ?? -1) ? 'its durable mark' : known!.what;
-    return damaged(`${by} says revision ${acknowledged} was acknowledged as durable, but the newest valid meta slot holds revision ${newest.revision} (the newer slot is damaged)${policy === 'writer' ? `; pass { recoverOlder: true } to continue from ${newest.revision}, or { startFresh: true }` : ''}`);
-  }
-  if (policy === 'writer') return { kind: 'revision', slot: newest };
-  if (acknowledged < 0) {
+  if (policy === 'writer') return { kind: 'revision', slot: valid[0]!, mark };
+  if (mark < 0) {
     // No durable bound yet: the first commit of this file is not acknowledged until its mark is written.
     if (valid.length === 1 && claims === 1) return { kind: 'uncommitted' };
-    return { kind: 'revision', slot: valid[valid.length - 1]! };
+    return { kind: 'revision', slot: valid[valid.length - 1]!, mark };
   }
-  return { kind: 'revision', slot: valid.find((s) => s.revision <= acknowledged) ?? valid[valid.length - 1]! };
+  return { kind: 'revision', slot: valid.find((s) => s.revision <= mark) ?? valid[valid.length - 1]!, mark };
 }
 
 /** What the metadata says, as far as the choice needs it. */
@@ -85,15 +74,15 @@ export function chooseGeneration(
   headOf: (generation: number) => ArenaHead,
   policy: ChoicePolicy,
   meta: MetadataFacts,
-  recoverOlder = false,
 ): { generation: number; choice: SlotChoice & { kind: 'revision' | 'damaged' } } | null {
   // A metadata file is written only after its generation committed: naming a newer one than the
   // newest committed generation means that file is gone or damaged.
   const missing = (g: number | null) => corrupt(`state_metadata.json says revision ${meta.version} is durable in ${show(pathOf(meta.generation!))}, which is ${g === null ? 'missing' : 'missing or was never committed'}`);
   if (meta.generation !== null && (generations.length === 0 || meta.generation > generations[0]!)) throw missing(null);
   for (const g of generations) {
-    const known = meta.version !== null && (meta.generation === null || meta.generation <= g) ? { version: meta.version, what: 'state_metadata.json' } : null;
-    const choice = chooseSlot(pathOf(g), headOf(g), policy, known, recoverOlder);
+    // What was acknowledged (the mark, the metadata's version) may lie past the chosen checkpoint
+    // — the journal holds the rest — so it is checked after the journal is replayed (replay.ts).
+    const choice = chooseSlot(pathOf(g), headOf(g), policy);
     if (choice.kind === 'uncommitted') continue;
     if (meta.generation !== null && meta.generation > g) throw missing(g);
     return { generation: g, choice };

@@ -24,7 +24,10 @@ import * as content from './content.js';
 import type { Durability, FilesInfo, WriterPort } from './durability.js';
 import { Model } from '../tables/model.js';
 import * as nodes from './nodes.js';
-import { parseWriterOptions, type InMemoryOptions, type OpenOptions } from './options.js';
+import { parseWriterOptions, type HistorySettings, type InMemoryOptions, type OpenOptions } from './options.js';
+import { changeSetOf, type ChangeSet, type RevisionChanges } from '../changes/change-set.js';
+import { WatchHub } from '../changes/watch-hub.js';
+import type { OlderSource, WatchOptions } from '../changes/watch-options.js';
 import { Publishing, type MemoryStats } from '../shm/publishing.js';
 import { Repair } from '../shm/repair.js';
 import { activeByNode, type RestoreTarget } from '../tables/restore.js';
@@ -50,6 +53,8 @@ export class ClusterState {
   private readonly pub: Publishing;
   private readonly repair: Repair;
   private durability: Durability | null = null;
+  private hub: WatchHub<ChangeSet>;
+  private readonly historySettings: HistorySettings;
   private fatal: StateError | null = null;
   private closedFlag = false;
   private pool: QueryPool | null = null;
@@ -63,6 +68,8 @@ export class ClusterState {
     this.m = new Model(o.clusterId, o.nodeId, o.clock);
     this.pub = new Publishing(this.m, o.arena);
     this.repair = new Repair(this.m, this.pub, o.scrub);
+    this.historySettings = o.history;
+    this.hub = this.newHub(null);
     if (publishInitial) this.publishNow();
   }
 
@@ -93,7 +100,7 @@ export class ClusterState {
     const s = new ClusterState(opts, false);
     const m = s.m;
     restore({
-      tables: m.tables, dicts: m.dicts, arena: s.pub.arena,
+      model: m, tables: m.tables, dicts: m.dicts, arena: s.pub.arena,
       raiseVersion: (v) => void (m.version = Math.max(m.version, v)),
       setHead: (revision, updatedAt, masterId) => Object.assign(m, { revision, updatedAt, masterId }),
     });
@@ -106,8 +113,10 @@ export class ClusterState {
       content: () => s.pub.content(),
       fail: (e) => void (s.fatal ??= e),
       repair: () => void s.repair.all(),
+      history: s.historySettings.revisions,
     });
     s.pub.onPublished = () => s.durability!.published();
+    s.hub = s.newHub(s.durability.olderHistory ?? null);
     return s;
   }
 
@@ -164,12 +173,12 @@ export class ClusterState {
    * for as long as you hold them. Not available inside a transaction.
    */
   getTables(): Record<EntityKind, Table> {
-    return this.committed().tables().tables;
+    return this.reading().tables().tables;
   }
 
   /** The single-row seed layout as an Arrow Table (a heap copy), cached per revision. */
   getState(): Table {
-    return this.committed().stateTable();
+    return this.reading().stateTable();
   }
 
   /**
@@ -177,8 +186,29 @@ export class ClusterState {
    * tables as getTables(); `release()` is a no-op for the writer's snapshots).
    */
   snapshot(): Snapshot {
-    const cur = this.committed().tables();
+    const cur = this.reading().tables();
     return { revision: cur.revision, clusterId: this.clusterId, masterId: this.m.masterId, updatedAt: this.m.updatedAt, ...cur.tables, source: 'writer', release: () => undefined };
+  }
+
+  // ─────────────────────────── change sets ───────────────────────────
+
+  /**
+   * The change sets of every revision after `afterRevision` (default: the current one), in
+   * order, one per revision, without gaps or duplicates — as they commit (visible before they are
+   * durable, like worker threads' snapshots). With `tables`, revisions that change none of them
+   * are skipped and the others carry only those tables' changes. COMPACTED when `afterRevision`
+   * is older than `history.oldestRevision`, or when this consumer falls `maxBacklog` change sets
+   * behind (relist: `const s = state.snapshot(); state.watch({ afterRevision: s.revision })`).
+   * `break` or an aborted `signal` ends it. See docs/changes.md.
+   */
+  watch(options?: WatchOptions): AsyncIterable<ChangeSet> & AsyncIterator<ChangeSet> {
+    this.assertOpen();
+    return this.hub.watch(options);
+  }
+
+  /** The revisions `watch({ afterRevision })` can start after: `oldestRevision` up to `newestRevision`. */
+  get history(): { oldestRevision: number; newestRevision: number } {
+    return this.hub.history;
   }
 
   // ─────────────────────────── mutations ───────────────────────────
@@ -283,7 +313,7 @@ export class ClusterState {
    */
   async flush(): Promise<number> {
     const d = this.files_('flush()');
-    const rev = await this.published();
+    const rev = this.m.revision;
     await d.flush(rev);
     return rev;
   }
@@ -293,6 +323,17 @@ export class ClusterState {
     const d = this.files_('exportParquet()');
     await this.published();
     return d.exportParquet();
+  }
+
+  /**
+   * Writes a checkpoint (the arena file) of the current revision now — after making it durable —
+   * and cuts the journal behind it, keeping the configured history; resolves with its revision.
+   * Checkpoints also happen on their own as the journal grows (`checkpoint` option of open).
+   */
+  async checkpoint(): Promise<number> {
+    const d = this.files_('checkpoint()');
+    await this.published();
+    return d.checkpoint();
   }
 
   /** Where the files are, and how far they are (for a directory-backed state; else null). */
@@ -372,6 +413,7 @@ export class ClusterState {
       err ??= e;
     }
     this.closedFlag = true;
+    this.hub.close();
     this.repair.stop();
     this.pub.close();
     const pool = this.pool;
@@ -390,11 +432,22 @@ export class ClusterState {
     if (this.closedFlag) throw closed('cluster state');
   }
 
-  /** One atomic change: refused after a fatal error; a commit schedules a publish. */
+  /** One atomic change: refused after a fatal error; a commit hands its changes on and schedules a publish. */
   private mutate<T>(fn: () => T, isTransaction = false): T {
     this.assertOpen();
     if (this.fatal) throw this.fatal;
-    return atomically(this.m, fn, () => this.pub.schedule(), isTransaction);
+    return atomically(this.m, fn, (changes) => this.onCommit(changes), isTransaction);
+  }
+
+  private onCommit(changes: RevisionChanges): void {
+    this.durability?.committed(changes);
+    this.hub.publish(changeSetOf(changes));
+    this.pub.schedule();
+  }
+
+  private newHub(older: OlderSource<ChangeSet> | null): WatchHub<ChangeSet> {
+    const h = this.historySettings;
+    return new WatchHub<ChangeSet>({ revision: this.m.revision, historySize: h.revisions, maxBacklog: h.maxBacklog, ...(older ? { olderSource: older } : {}) });
   }
 
   /** @internal Publishes now, synchronously (benchmarks and tests measure the publish path). */
@@ -409,7 +462,7 @@ export class ClusterState {
    * helpers over the last committed revision would not see the transaction's own changes (a
    * placement would double-book), so neither is offered.
    */
-  private committed(): Publishing {
+  private reading(): Publishing {
     this.assertOpen();
     if (this.m.undo) {
       throw invalid('getTables()/getState()/snapshot() (and helpers given the writer)', 'inside a transaction',

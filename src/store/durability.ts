@@ -7,6 +7,8 @@ import type { StateError } from '../errors.js';
 import type { SharedHandle } from '../shm/reader.js';
 import type { EntityKind } from '../schema/entities.js';
 import type { DirMeta } from '../arena/directory.js';
+import type { ChangeSet, RevisionChanges } from '../changes/change-set.js';
+import type { OlderSource } from '../changes/watch-options.js';
 
 /** One extent to persist: identified by its version (unique across the writer's life); immutable bytes. */
 export interface PersistExtent {
@@ -35,14 +37,24 @@ export interface FilesInfo {
   compactions: number;
   parquetBytes: number;
   parquetWasmBytes: number;
+  /** The journal file and its size, and the revision of the newest checkpoint in the arena file. */
+  journal: string;
+  journalBytes: number;
+  checkpointRevision: number;
 }
 
 /** The durability of a writer opened on a state directory. */
 export interface Durability {
+  /** A revision was committed: its changes go to the journal with the next group commit (they must arrive in order). */
+  committed(changes: RevisionChanges): void;
+  /** Change sets older than the writer's in-memory history (the journal's), for watch(). */
+  readonly olderHistory?: OlderSource<ChangeSet>;
   /** A new revision was published (its content is available from the writer): schedule a flush. */
   published(): void;
   /** Resolves once `revision` (already published) is durable; LOCKED after this writer lost the directory. */
   flush(revision: number): Promise<void>;
+  /** Writes a checkpoint of the published revision now and cuts the journal behind it; resolves with its revision. */
+  checkpoint(): Promise<number>;
   /** Resolves with the revision the Parquet mirror holds once it holds at least the published one; INVALID_ARGUMENT without a mirror. */
   exportParquet(): Promise<number>;
   files(): FilesInfo;
@@ -64,4 +76,6 @@ export interface WriterPort {
   fail(err: StateError): void;
   /** Repairs damaged shared memory now (an export that found damage asks before it retries). */
   repair(): void;
+  /** Revisions of history the writer keeps (the journal keeps at least as many). */
+  readonly history: number;
 }

@@ -50,6 +50,18 @@ export interface InMemoryOptions {
    * turns it off (`scrubNow()` still works).
    */
   scrub?: ScrubOptions | false;
+  /**
+   * How much change history `watch()` can replay: `revisions` kept in memory (default 10,000; a
+   * state directory's journal keeps at least as many, across restarts) and the backlog a watcher
+   * may fall behind by before it fails with COMPACTED (`maxBacklog`, default 10,000).
+   */
+  history?: { revisions?: number; maxBacklog?: number };
+}
+
+/** History settings after the checks. */
+export interface HistorySettings {
+  revisions: number;
+  maxBacklog: number;
 }
 
 /** Parquet mirror settings (`parquet` option of `ClusterState.open`). */
@@ -91,16 +103,22 @@ export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
    * another process that reads a revision within it is never torn (a checksum catches one that is).
    */
   readerGraceMs?: number;
+  /**
+   * When the writer checkpoints on its own (the arena file; the journal is then cut behind it):
+   * after `bytes` of journal (default 16 MiB) or `revisions` revisions (default 20,000) since the
+   * last checkpoint. More often: faster recovery and reader cold loads, more writing.
+   */
+  checkpoint?: { bytes?: number; revisions?: number };
 }
 
 /** The keys `ClusterState.inMemory` accepts. Add a new option here and to InMemoryOptions. */
 export const IN_MEMORY_OPTION_KEYS = [
-  'clusterId', 'nodeId', 'clock', 'initialSharedBytes', 'maxSharedBytes', 'queryThreads', 'maxRetainedBytes', 'scrub',
+  'clusterId', 'nodeId', 'clock', 'initialSharedBytes', 'maxSharedBytes', 'queryThreads', 'maxRetainedBytes', 'scrub', 'history',
 ] as const satisfies readonly (keyof InMemoryOptions)[];
 
 /** The keys `ClusterState.open` accepts beyond IN_MEMORY_OPTION_KEYS. */
 export const OPEN_OPTION_KEYS = [
-  'statePath', 'lockStaleMs', 'lockWaitMs', 'parquet', 'startFresh', 'onFatal', 'recoverOlder', 'readerGraceMs',
+  'statePath', 'lockStaleMs', 'lockWaitMs', 'parquet', 'startFresh', 'onFatal', 'recoverOlder', 'readerGraceMs', 'checkpoint',
 ] as const satisfies readonly (keyof OpenOptions)[];
 
 const DEFAULT_SHARED_BYTES = 1 << 20;
@@ -113,6 +131,7 @@ export interface WriterSettings {
   queryThreads: number | undefined;
   arena: ArenaSettings;
   scrub: Required<ScrubOptions> | null;
+  history: HistorySettings;
 }
 
 /** Options that no longer exist get an answer saying what replaced them (before the unknown-key check). */
@@ -148,6 +167,16 @@ export function parseWriterOptions(opts: unknown): WriterSettings {
       maxRetainedBytes: retained as number | undefined,
     },
     scrub: checkScrubOptions(o.scrub),
+    history: checkHistory(o.history),
+  };
+}
+
+/** `options.history`: whole numbers; defaults 10,000 revisions and a 10,000 change-set backlog. */
+function checkHistory(v: unknown): HistorySettings {
+  const o = checkOptions(v, ['revisions', 'maxBacklog'], 'options.history');
+  return {
+    revisions: o.revisions === undefined ? 10_000 : checkInt32(o.revisions, 'options.history.revisions'),
+    maxBacklog: o.maxBacklog === undefined ? 10_000 : checkInt32(o.maxBacklog, 'options.history.maxBacklog', 1),
   };
 }
 

@@ -23,11 +23,11 @@ import { BatchEncoder, type Batch, type Row } from './batch-encoding.js';
 export type { Row };
 
 
-/** One encoded batch: its decoded data, its heap message, and its shared-memory extent. */
+/** One encoded batch: its decoded data, its heap message, and its shared-memory extent (null: not shared yet). */
 export interface EncodedBatch {
   data: Data<Struct>;
   master: Uint8Array;
-  extent: Extent;
+  extent: Extent | null;
   version: number;
   /** CRC32 of `master` (computed from it when not given). */
   crc?: number;
@@ -212,7 +212,7 @@ export class EntityTable {
    * between two publishes is copied to shared memory once. Must not be called while a
    * transaction is open.
    */
-  materialize(arena: Arena, retire: RetireFn, share = true): number {
+  materialize(arena: Arena | null, retire: RetireFn, share = arena !== null): number {
     if (this.undo) throw new Error('internal: materialize inside a transaction');
     let count = 0;
     for (const batch of this.pending) {
@@ -233,7 +233,7 @@ export class EntityTable {
       count++;
     }
     this.pending.clear();
-    if (share) this.share(arena, retire);
+    if (share && arena) this.share(arena, retire);
     return count;
   }
 
@@ -307,6 +307,7 @@ export class EntityTable {
       b.data = it.data;
       b.master = it.master;
       b.extent = it.extent;
+      if (!it.extent) this.unshared.add(b);
       b.version = it.version;
       b.crc = it.crc ?? crc32(it.master);
       const key = it.data.children[this.keyColumn]!;

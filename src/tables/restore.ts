@@ -18,12 +18,16 @@ import type { Arena } from '../shm/arena.js';
 import { decodePrefix } from '../arena/decode.js';
 import type { DirEntry, Directory } from '../arena/directory.js';
 import type { EntityTable, Row } from './entity-table.js';
+import type { Model } from './model.js';
 
 /** What restoring needs from the writer (ClusterState.restored hands it to recovery). */
 export interface RestoreTarget {
+  /** The model being restored (change sets are applied to it: apply.ts). */
+  model: Model;
   tables: Record<EntityKind, EntityTable>;
   dicts: Map<number, StringDictionary>;
-  arena: Arena;
+  /** Shared memory to copy the batches into (a writer's); absent for a replica that does not share. */
+  arena?: Arena;
   /** Extent versions continue above this. */
   raiseVersion(v: number): void;
   setHead(revision: number, updatedAt: number, masterId: string | null): void;
@@ -57,8 +61,8 @@ export function restoreFromArena(st: RestoreTarget, dir: Directory, read: (e: Di
         const master = read(e, `${kind} batch ${i}`);
         const data = decodeRecordBatch(master, current.fields, vectors, `${kind} batch ${i}`);
         if (data.length !== e.rows) throw corrupt(`${kind} batch ${i}: ${data.length} rows, the directory says ${e.rows}`);
-        const extent = st.arena.alloc(master.byteLength);
-        st.arena.bytes(extent, master.byteLength).set(master);
+        const extent = st.arena ? st.arena.alloc(master.byteLength) : null;
+        if (extent) st.arena!.bytes(extent, master.byteLength).set(master);
         return { data, master, extent, version: e.version, crc: e.crc }; // e.crc: verified against these bytes by `read`
       }));
     } else {

@@ -27,23 +27,28 @@ import { pyarrowFixtures } from '../helpers/support.js';
 
 const FIXTURES = pyarrowFixtures();
 
-/** A directory with two durable revisions (older, newer) and their content hashes. */
-async function twoRevisions() {
-  const dir = tracked(join(tmpdir(), 'acs-files-'));
-  const s = await ClusterState.open({ statePath: dir, clusterId: 'files' });
+/**
+ * A directory as a crash right after two checkpoints leaves it: the arena file's meta slots hold
+ * the older and the newer checkpoint, the journal every revision (with `history: 0`, only those
+ * after the newer checkpoint).
+ */
+async function twoRevisions(history = 10_000) {
+  const dir = mkdtempSync(join(tmpdir(), 'acs-files-'));
+  const s = await ClusterState.open({ statePath: dir, clusterId: 'files', checkpoint: { revisions: 1_000_000 }, history: { revisions: history } });
   const { step } = consistencyWriter(s, 9, 300);
   for (let i = 0; i < 50; i++) step();
   const older = await s.flush();
+  await s.checkpoint();
   const olderHash = hashRows(s.getTables());
   for (let i = 0; i < 50; i++) step();
   const newer = await s.flush();
+  await s.checkpoint();
   const newerHash = hashRows(s.getTables());
-  // The arena file as a crash right after this flush leaves it: its two meta slots hold the older
-  // and the newer revision (a clean close would rewrite the older slot with the newer revision).
-  const crashed = readFileSync(arenaOf(dir));
+  const crashed = { arena: readFileSync(arenaOf(dir)), journal: readFileSync(join(dir, 'state_files.journal')) };
   await s.close();
-  writeFileSync(arenaOf(dir), crashed);
-  return { dir, older, olderHash, newer, newerHash, arena: arenaOf(dir), parquet: join(dir, 'state_files.parquet') };
+  writeFileSync(arenaOf(dir), crashed.arena);
+  writeFileSync(join(dir, 'state_files.journal'), crashed.journal);
+  return { dir, older, olderHash, newer, newerHash, arena: arenaOf(dir), journal: join(dir, 'state_files.journal'), parquet: join(dir, 'state_files.parquet') };
 }
 
 /** The one arena file of a closed directory. */

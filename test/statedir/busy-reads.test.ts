@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getClusterStatusSummary, readStateSnapshot } from '../../src/index.js';
-import { ArenaReader } from '../../src/statedir/arena-reader.js';
+import { Replica } from '../../src/statedir/replica.js';
 import type { Snapshot } from '../../src/snapshot.js';
 import { aggregatesOf, recordedOf } from '../fixtures/invariants.js';
 import { kill9, startWriter } from '../fixtures/writer-child.js';
@@ -38,9 +38,10 @@ test('one-shot reads under a busy writer: consistent, durable, never null, never
     while (Date.now() < until) {
       // The cached one-shot reader (helpers, CLI in-process), and a cold reader each time.
       const cold = () => {
-        const r = new ArenaReader(dir);
+        const r = new Replica(dir, 'file');
         try {
-          return r.load(-1);
+          r.refresh();
+          return r.present ? r.snapshot() : null;
         } finally {
           r.close();
         }

@@ -1,0 +1,148 @@
+/**
+ * The writer's journal: group commits of change batches (src/changes/encode.ts) appended to
+ * `state_<id>.journal` (journal-writer.ts), an index of the records in the current file, the
+ * cut behind a checkpoint (a new file holding the retained history), and the older history it
+ * serves to `watch()` (records read back and decoded on demand).
+ */
+import { join } from 'node:path';
+import type { ChangeSet, RevisionChanges } from '../changes/change-set.js';
+import { decodeChangeBatch } from '../changes/decode.js';
+import { encodeChangeBatch } from '../changes/encode.js';
+import type { OlderSource } from '../changes/watch-options.js';
+import { JournalReader } from '../statedir/journal-reader.js';
+import { recordSize, JOURNAL_DATA_START, type JournalRecord } from '../statedir/journal-format.js';
+import { journalFileName } from '../statedir/names.js';
+import { JournalWriter } from './journal-writer.js';
+
+/** Change batches above this many bytes are split over several records (by revision). */
+const MAX_RECORD_BYTES = 8 << 20;
+
+/** Where a record of the current file is. */
+interface Indexed {
+  first: number;
+  last: number;
+  offset: number;
+  length: number;
+}
+
+/** The journal of one writer (one file at a time; a cut replaces it). */
+export class Journal {
+  readonly path: string;
+  private writer: JournalWriter;
+  private index: Indexed[] = [];
+
+  private constructor(dir: string, private readonly clusterId: string, writer: JournalWriter, carried: readonly JournalRecord[], private readonly fsyncDir: () => void) {
+    this.path = join(dir, journalFileName(clusterId));
+    this.writer = writer;
+    this.indexRecords(carried, JOURNAL_DATA_START);
+  }
+
+  /**
+   * Starts a new journal file following `baseRevision` with the history `carried` (contiguous
+   * records from baseRevision + 1), durable and acknowledged up to `acknowledged`.
+   */
+  static async start(dir: string, clusterId: string, baseRevision: number, carried: readonly JournalRecord[], acknowledged: number, fsyncDir: () => void): Promise<Journal> {
+    const w = await JournalWriter.create(join(dir, journalFileName(clusterId)), clusterId, baseRevision, carried, acknowledged, fsyncDir);
+    return new Journal(dir, clusterId, w, carried, fsyncDir);
+  }
+
+  /** The newest revision in the journal. */
+  get lastRevision(): number {
+    return this.writer.lastRevision;
+  }
+
+  /** The revision the current file follows (its oldest record starts after it). */
+  get baseRevision(): number {
+    return this.writer.baseRevision;
+  }
+
+  /** Bytes of the current file. */
+  get bytes(): number {
+    return this.writer.bytes;
+  }
+
+  /** Appends the change sets of consecutive revisions `revs` (one group commit: one write, one fdatasync). Returns the bytes written. */
+  async append(revs: readonly RevisionChanges[]): Promise<number> {
+    const records: JournalRecord[] = [];
+    let from = 0;
+    while (from < revs.length) {
+      // Split a huge group so that no record is absurdly large (a bulk load of a million rows).
+      let to = revs.length;
+      let payload = encodeChangeBatch(revs.slice(from, to));
+      while (payload.byteLength > MAX_RECORD_BYTES && to - from > 1) {
+        to = from + Math.ceil((to - from) / 2);
+        payload = encodeChangeBatch(revs.slice(from, to));
+      }
+      records.push({ first: revs[from]!.revision, last: revs[to - 1]!.revision, payload });
+      from = to;
+    }
+    const at = this.writer.bytes;
+    await this.writer.append(records);
+    this.indexRecords(records, at);
+    return this.writer.bytes - at;
+  }
+
+  /** Writes the durable mark (after the caller checked it still owns the directory). */
+  async mark(revision: number): Promise<void> {
+    await this.writer.writeMark(revision);
+  }
+
+  /**
+   * Cuts the journal behind `keepAfter`: a new file holds the records whose revisions reach past
+   * it (whole records, so a little more may be kept), and replaces the current one.
+   */
+  async cut(keepAfter: number, acknowledged: number): Promise<void> {
+    const keep = this.index.filter((r) => r.last > keepAfter);
+    const base = keep.length ? keep[0]!.first - 1 : this.writer.lastRevision;
+    const carried = this.readRecords(keep);
+    const next = await JournalWriter.create(this.path, this.clusterId, base, carried, acknowledged, this.fsyncDir);
+    const old = this.writer;
+    this.writer = next;
+    this.index = [];
+    this.indexRecords(carried, JOURNAL_DATA_START);
+    await old.close();
+  }
+
+  /** The change sets of revisions `from..to` still in the journal (for watch()), decoded from the file. */
+  readChangeSets(from: number, to: number): ChangeSet[] {
+    const out: ChangeSet[] = [];
+    for (const { first, last, payload } of this.readRecords(this.index.filter((r) => r.last >= from && r.first <= to))) {
+      const batch = decodeChangeBatch(payload, `journal ${this.path} revisions ${first}..${last}`);
+      for (let r = Math.max(from, first); r <= Math.min(to, last); r++) out.push(batch.changeSet(r));
+    }
+    return out;
+  }
+
+  /** The journal as the older history of the writer's watch(). */
+  olderSource(): OlderSource<ChangeSet> {
+    return {
+      oldestRevision: () => this.writer.baseRevision,
+      read: (from, to) => this.readChangeSets(from, to),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+  }
+
+  private indexRecords(records: readonly JournalRecord[], at: number): void {
+    for (const r of records) {
+      this.index.push({ first: r.first, last: r.last, offset: at, length: r.payload.byteLength });
+      at += recordSize(r.payload.byteLength);
+    }
+  }
+
+  /** Reads records of the current file back (checked as a reader checks them). */
+  private readRecords(wanted: readonly Indexed[]): JournalRecord[] {
+    if (!wanted.length) return [];
+    const reader = new JournalReader(this.path, this.clusterId);
+    try {
+      const out: JournalRecord[] = [];
+      const last = wanted[wanted.length - 1]!.last;
+      reader.scan({ offset: wanted[0]!.offset, next: wanted[0]!.first }, -1, last, (r) => out.push({ first: r.first, last: r.last, payload: r.payload }));
+      return out;
+    } finally {
+      reader.close();
+    }
+  }
+}

@@ -65,7 +65,8 @@ function checkRevisions(revs: readonly RevisionChanges[]): void {
   for (let i = 0; i < revs.length; i++) {
     const r = revs[i]!;
     if (r.revision !== first + i) throw internal(`revisions are not consecutive: ${show(r.revision)} at position ${i} after ${first}`);
-    if (!Number.isSafeInteger(r.updatedAt) || r.updatedAt < 0 || r.updatedAt > MAX_TIME_MS) throw internal(`revision ${r.revision}: updatedAt ${show(r.updatedAt)} is not whole epoch ms`);
+    // A fractional time (left by an earlier writer whose clock was not checked) is floored to whole ms.
+    if (!Number.isFinite(r.updatedAt) || r.updatedAt < 0 || r.updatedAt > MAX_TIME_MS) throw internal(`revision ${r.revision}: updatedAt ${show(r.updatedAt)} is not epoch ms`);
     if (r.masterId !== null && typeof r.masterId !== 'string') throw internal(`revision ${r.revision}: masterId ${show(r.masterId)}`);
   }
 }
@@ -120,7 +121,7 @@ function revisionsMessage(revs: readonly RevisionChanges[], masterId: ColumnWrit
   for (let i = 0; i < n; i++) {
     const r = revs[i]!;
     put64(rev, i, r.revision);
-    put64(at, i, r.updatedAt);
+    put64(at, i, Math.floor(r.updatedAt));
     masterId.push(r.masterId);
   }
   return encodeRecordBatch(n, [int64Data(rev, n), int64Data(at, n, true), masterId.finish()]);

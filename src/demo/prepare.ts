@@ -16,7 +16,7 @@ export const DEMO_CLUSTER_ID = 'demo';
 export const DEFAULT_DEMO_DIR = '.cluster-state';
 
 /** Files of a demo state that a fresh start removes (temp and moved-aside files included). */
-const DEMO_FILE = /^(state_demo\.(\d+\.)?(arena|parquet)|state_metadata\.json|writer\.json)(\..+)?$/;
+const DEMO_FILE = /^(state_demo\.((\d+\.)?arena|parquet|journal)|state_metadata\.json|writer\.json)(\..+)?$/;
 
 /**
  * Makes `dir` ready for the demo. Refuses a directory holding another cluster's state; with
@@ -34,7 +34,7 @@ export async function prepareDir(dir: string, fresh: boolean): Promise<'new' | '
       md = null;
     }
   }
-  const foreignFile = names.find((n) => /^state_.+\.(arena|parquet)$/.test(n) && !n.startsWith(`state_${DEMO_CLUSTER_ID}.`));
+  const foreignFile = names.find((n) => /^state_.+\.(arena|parquet|journal)$/.test(n) && !n.startsWith(`state_${DEMO_CLUSTER_ID}.`));
   if ((md && md.cluster_id !== DEMO_CLUSTER_ID) || foreignFile) {
     const what = md && md.cluster_id !== DEMO_CLUSTER_ID ? `the state of cluster ${JSON.stringify(md.cluster_id)}` : `another cluster's state (${foreignFile})`;
     throw new CliFailure(`${displayPath(dir)} holds ${what}, not a demo state; the demo never touches other states: choose another --dir`);

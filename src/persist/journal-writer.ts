@@ -15,6 +15,14 @@ import {
 import { tempPathFor } from '../statedir/names.js';
 import { removeQuietly } from './atomic.js';
 
+/** Who writes a journal file (its header's `writer` and `recovered`; journal-format.ts). */
+export interface JournalSession {
+  /** A random id of the writer session (from its open to its close). */
+  writer: number;
+  /** The revision its recovery ended at. */
+  recovered: number;
+}
+
 /** Appends records to one journal file. Owned by the writer; one append at a time. */
 export class JournalWriter {
   private end: number;
@@ -31,15 +39,15 @@ export class JournalWriter {
   /**
    * Creates the journal of `clusterId` at `path` following `baseRevision`, holding the records
    * `carried` (contiguous from baseRevision + 1), synced and renamed into place; its mark says
-   * `acknowledged` (the revisions carried were durable before). The directory is synced by
-   * `fsyncDir`.
+   * `acknowledged` (the revisions carried were durable before); its header names `session`. The
+   * directory is synced by `fsyncDir`.
    */
-  static async create(path: string, clusterId: string, baseRevision: number, carried: readonly JournalRecord[], acknowledged: number, fsyncDir: () => void): Promise<JournalWriter> {
+  static async create(path: string, clusterId: string, session: JournalSession, baseRevision: number, carried: readonly JournalRecord[], acknowledged: number, fsyncDir: () => void): Promise<JournalWriter> {
     const tmp = tempPathFor(path);
     let fh: FileHandle | null = null;
     try {
       fh = await open(tmp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-      const header = encodeJournalHeader({ baseRevision, createdAt: Date.now(), clusterId });
+      const header = encodeJournalHeader({ baseRevision, createdAt: Date.now(), clusterId, ...session });
       header.set(encodeJournalMark(acknowledged), JOURNAL_MARK_OFFSET);
       const body = encodeRecords(carried);
       await writeAll(fh, header, 0);

@@ -12,7 +12,7 @@ import type { OlderSource } from '../changes/watch-options.js';
 import { JournalReader } from '../statedir/journal-reader.js';
 import { recordSize, JOURNAL_DATA_START, type JournalRecord } from '../statedir/journal-format.js';
 import { journalFileName } from '../statedir/names.js';
-import { JournalWriter } from './journal-writer.js';
+import { JournalWriter, type JournalSession } from './journal-writer.js';
 
 /** Change batches above this many bytes are split over several records (by revision). */
 const MAX_RECORD_BYTES = 8 << 20;
@@ -31,7 +31,7 @@ export class Journal {
   private writer: JournalWriter;
   private index: Indexed[] = [];
 
-  private constructor(dir: string, private readonly clusterId: string, writer: JournalWriter, carried: readonly JournalRecord[], private readonly fsyncDir: () => void) {
+  private constructor(dir: string, private readonly clusterId: string, private readonly session: JournalSession, writer: JournalWriter, carried: readonly JournalRecord[], private readonly fsyncDir: () => void) {
     this.path = join(dir, journalFileName(clusterId));
     this.writer = writer;
     this.indexRecords(carried, JOURNAL_DATA_START);
@@ -39,11 +39,12 @@ export class Journal {
 
   /**
    * Starts a new journal file following `baseRevision` with the history `carried` (contiguous
-   * records from baseRevision + 1), durable and acknowledged up to `acknowledged`.
+   * records from baseRevision + 1), durable and acknowledged up to `acknowledged`, for the
+   * writer `session` (every file of this journal names it).
    */
-  static async start(dir: string, clusterId: string, baseRevision: number, carried: readonly JournalRecord[], acknowledged: number, fsyncDir: () => void): Promise<Journal> {
-    const w = await JournalWriter.create(join(dir, journalFileName(clusterId)), clusterId, baseRevision, carried, acknowledged, fsyncDir);
-    return new Journal(dir, clusterId, w, carried, fsyncDir);
+  static async start(dir: string, clusterId: string, session: JournalSession, baseRevision: number, carried: readonly JournalRecord[], acknowledged: number, fsyncDir: () => void): Promise<Journal> {
+    const w = await JournalWriter.create(join(dir, journalFileName(clusterId)), clusterId, session, baseRevision, carried, acknowledged, fsyncDir);
+    return new Journal(dir, clusterId, session, w, carried, fsyncDir);
   }
 
   /** The newest revision in the journal. */
@@ -95,7 +96,7 @@ export class Journal {
     const keep = this.index.filter((r) => r.last > keepAfter);
     const base = keep.length ? keep[0]!.first - 1 : this.writer.lastRevision;
     const carried = this.readRecords(keep);
-    const next = await JournalWriter.create(this.path, this.clusterId, base, carried, acknowledged, this.fsyncDir);
+    const next = await JournalWriter.create(this.path, this.clusterId, this.session, base, carried, acknowledged, this.fsyncDir);
     const old = this.writer;
     this.writer = next;
     this.index = [];

@@ -17,6 +17,7 @@
  * `startFresh` moves the damaged directory's state files aside (renamed `*.corrupt-<time>`,
  * never deleted) and starts empty; without it a damaged file is CORRUPT and no file is changed.
  */
+import { randomInt } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
@@ -39,7 +40,7 @@ import { Journal } from './journal.js';
 import { replayJournal, type Replayed } from '../statedir/replay.js';
 import type { JournalRecord } from '../statedir/journal-format.js';
 import { acquireLock, type HeldLock } from './lock.js';
-import { StateDirectory, type CheckpointPolicy } from './state-dir.js';
+import { DEFAULT_CHECKPOINT, StateDirectory, type CheckpointPolicy } from './state-dir.js';
 
 /** A cluster id that can be part of a file name (no separators, not hidden). */
 function checkFileSafeId(id: string, what: string): string {
@@ -111,12 +112,12 @@ function parseOptions(opts: OpenOptions): ParsedOptions {
   };
 }
 
-/** `options.checkpoint`: positive whole numbers (defaults: 16 MiB of journal, 20,000 revisions). */
+/** `options.checkpoint`: positive whole numbers (defaults: DEFAULT_CHECKPOINT). */
 function checkCheckpointPolicy(v: unknown): CheckpointPolicy {
   const c = checkOptions(v, ['bytes', 'revisions'], 'options.checkpoint');
   return {
-    bytes: c.bytes === undefined ? 16 << 20 : checkInt32(c.bytes, 'options.checkpoint.bytes', 1),
-    revisions: c.revisions === undefined ? 20_000 : checkInt32(c.revisions, 'options.checkpoint.revisions', 1),
+    bytes: c.bytes === undefined ? DEFAULT_CHECKPOINT.bytes : checkInt32(c.bytes, 'options.checkpoint.bytes', 1),
+    revisions: c.revisions === undefined ? DEFAULT_CHECKPOINT.revisions : checkInt32(c.revisions, 'options.checkpoint.revisions', 1),
   };
 }
 
@@ -256,7 +257,7 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
       const checkpoints = new Checkpoints(dir, clusterId, writer, recovered, lock, o.graceMs);
       // A new journal file (a new inode: a zombie's appends go nowhere), carrying the history.
       const history = carriedHistory((replayed as Replayed | null)?.records ?? [], recovered, port.history);
-      const journal = await Journal.start(dir, clusterId, history.length ? history[0]!.first - 1 : recovered, history, recovered, () => fsyncDir(dir));
+      const journal = await Journal.start(dir, clusterId, { writer: randomInt(2 ** 47), recovered }, history.length ? history[0]!.first - 1 : recovered, history, recovered, () => fsyncDir(dir));
       sd = new StateDirectory({
         dir, clusterId, checkpoints, journal, durableRevision: recovered, head: { updatedAt: content.updatedAt, masterId: content.meta.master_id as string | null },
         port, lock, parquet: o.parquet, onFatal: o.onFatal, checkpoint: o.checkpoint,

@@ -43,9 +43,9 @@ export interface FlushStats {
 
 /** When to write a checkpoint (and cut the journal behind it). */
 export interface CheckpointPolicy {
-  /** Journal bytes appended since the last checkpoint (default 16 MiB). */
+  /** Journal bytes appended since the last checkpoint (default 1 MiB). */
   bytes: number;
-  /** Revisions since the last checkpoint (default 20,000). */
+  /** Revisions since the last checkpoint (default 1,000). */
   revisions: number;
 }
 
@@ -67,7 +67,12 @@ export interface StateDirectoryInit {
   onFatal?: (err: StateError) => void;
 }
 
-const DEFAULT_CHECKPOINT: CheckpointPolicy = { bytes: 16 << 20, revisions: 20_000 };
+/**
+ * The default checkpoint policy: bounds what recovery and a cold reader replay (about 1 MiB of
+ * change batches, well under 100 ms here) while a checkpoint, which writes only the batches
+ * changed since the last, stays rare under load.
+ */
+export const DEFAULT_CHECKPOINT: CheckpointPolicy = { bytes: 1 << 20, revisions: 1_000 };
 
 /** The durability of one writer: journal group commits, checkpoints, metadata, Parquet mirror, the fence. */
 export class StateDirectory implements Durability {

@@ -64,6 +64,18 @@ export interface MetadataFacts {
   generation: number | null;
 }
 
+function missingGeneration(meta: MetadataFacts, pathOf: (generation: number) => string, g: number | null): StateError {
+  return corrupt(`state_metadata.json says revision ${meta.version} is durable in ${show(pathOf(meta.generation!))}, which is ${g === null ? 'missing' : 'missing or was never committed'}`);
+}
+
+/**
+ * A metadata file is written only after its generation committed: naming a newer one than the
+ * newest generation present (`generations`, descending) means that file is gone (CORRUPT).
+ */
+export function checkMetadataGeneration(generations: number[], pathOf: (generation: number) => string, meta: MetadataFacts): void {
+  if (meta.generation !== null && (generations.length === 0 || meta.generation > generations[0]!)) throw missingGeneration(meta, pathOf, null);
+}
+
 /**
  * The generation to use among `generations` (descending) — rule 1 — with the choice for it.
  * `headOf` reads a file's header. Returns null when no generation was ever committed.
@@ -75,10 +87,8 @@ export function chooseGeneration(
   policy: ChoicePolicy,
   meta: MetadataFacts,
 ): { generation: number; choice: SlotChoice & { kind: 'revision' | 'damaged' } } | null {
-  // A metadata file is written only after its generation committed: naming a newer one than the
-  // newest committed generation means that file is gone or damaged.
-  const missing = (g: number | null) => corrupt(`state_metadata.json says revision ${meta.version} is durable in ${show(pathOf(meta.generation!))}, which is ${g === null ? 'missing' : 'missing or was never committed'}`);
-  if (meta.generation !== null && (generations.length === 0 || meta.generation > generations[0]!)) throw missing(null);
+  const missing = (g: number | null) => missingGeneration(meta, pathOf, g);
+  checkMetadataGeneration(generations, pathOf, meta);
   for (const g of generations) {
     // What was acknowledged (the mark, the metadata's version) may lie past the chosen checkpoint
     // — the journal holds the rest — so it is checked after the journal is replayed (replay.ts).

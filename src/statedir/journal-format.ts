@@ -6,7 +6,8 @@
  *
  * ```
  *  0     header (64 bytes)   magic "ACSJ" u32 · format u32 · base revision f64 · created_at f64
- *                            · cluster id length u32 · reserved · CRC32 of bytes 0..59 and the id u32
+ *                            · cluster id length u32 · 0 u32 · writer f64 · recovered revision f64
+ *                            · reserved · CRC32 of bytes 0..59 and the id u32
  *  64    durable mark (16)   magic "ACSK" u32 · CRC32 of the revision u32 · revision f64
  *  128   cluster id (UTF-8, up to 2 KiB)
  *  4096  records ...         [magic "ACSR" u32 · payload length u32 · first revision f64
@@ -14,7 +15,9 @@
  *                            [payload, zero-padded to 8 bytes] ...
  * ```
  * The base revision is the revision the first record follows (records are contiguous:
- * base + 1, ...). The durable mark is written (not synced on its own) after each acknowledged
+ * base + 1, ...). `writer` names the writer session that made the file (a random id from its
+ * open to its close; its cuts keep it), `recovered` the revision that writer's recovery ended at:
+ * a reader that holds a newer revision than a new writer recovered must reload. The durable mark is written (not synced on its own) after each acknowledged
  * append: after a crash it may be older, never newer, than what the file holds. A record that
  * starts at or below the mark must be whole; a damaged record after it is a torn tail.
  */
@@ -43,6 +46,10 @@ export interface JournalHeader {
   baseRevision: number;
   createdAt: number;
   clusterId: string;
+  /** The writer session that made the file (a random id; its cuts keep it). */
+  writer: number;
+  /** The revision that writer's recovery ended at (its own commits follow it). */
+  recovered: number;
 }
 
 /** The first JOURNAL_DATA_START bytes of a new journal (no mark yet). */
@@ -56,6 +63,8 @@ export function encodeJournalHeader(h: JournalHeader): Uint8Array {
   v.setFloat64(8, h.baseRevision, true);
   v.setFloat64(16, h.createdAt, true);
   v.setUint32(24, id.byteLength, true);
+  v.setFloat64(32, h.writer, true);
+  v.setFloat64(40, h.recovered, true);
   b.set(id, JOURNAL_ID_OFFSET);
   v.setUint32(60, headerCrc(b, id.byteLength), true);
   return b;
@@ -75,8 +84,11 @@ export function decodeJournalHeader(b: Uint8Array): JournalHeader | null {
   const idLength = v.getUint32(24, true);
   if (idLength > MAX_CLUSTER_ID_BYTES || b.byteLength < JOURNAL_ID_OFFSET + idLength) return null;
   if (headerCrc(b, idLength) !== v.getUint32(60, true)) return null;
-  const h = { baseRevision: v.getFloat64(8, true), createdAt: v.getFloat64(16, true), clusterId: decoder.decode(b.subarray(JOURNAL_ID_OFFSET, JOURNAL_ID_OFFSET + idLength)) };
-  return isWhole(h.baseRevision) && Number.isFinite(h.createdAt) ? h : null;
+  const h: JournalHeader = {
+    baseRevision: v.getFloat64(8, true), createdAt: v.getFloat64(16, true), clusterId: decoder.decode(b.subarray(JOURNAL_ID_OFFSET, JOURNAL_ID_OFFSET + idLength)),
+    writer: v.getFloat64(32, true), recovered: v.getFloat64(40, true),
+  };
+  return isWhole(h.baseRevision) && Number.isFinite(h.createdAt) && isWhole(h.writer) && isWhole(h.recovered) ? h : null;
 }
 
 /** The 16 bytes of the durable mark. */

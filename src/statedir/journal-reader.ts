@@ -121,6 +121,23 @@ export class JournalReader {
     return { position: { offset, next }, torn: null };
   }
 
+  /**
+   * The position of the record that holds revision `revision + 1` (or starts after `revision`),
+   * walking record headers from `from` without reading payloads; at the end of the file (or at a
+   * record whose header is damaged, left to the next scan) when there is none yet.
+   */
+  seek(from: JournalPosition, revision: number): JournalPosition {
+    const size = this.size();
+    let { offset, next } = from;
+    while (offset + RECORD_HEADER_BYTES <= size) {
+      const h = decodeRecordHeader(this.readAt(offset, RECORD_HEADER_BYTES));
+      if ('bad' in h || h.first !== next || h.last > revision) break;
+      offset += recordSize(h.length);
+      next = h.last + 1;
+    }
+    return { offset, next };
+  }
+
   close(): void {
     closeSync(this.fd);
   }

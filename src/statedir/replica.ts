@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import type { Table } from 'apache-arrow';
 import type { ChangeSet } from '../changes/change-set.js';
 import { decodeChangeBatch } from '../changes/decode.js';
-import { isStateError, missing, show, type StateError } from '../errors.js';
+import { corrupt, ioError, isStateError, missing, show, type StateError } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import type { Snapshot, SnapshotSource } from '../snapshot.js';
 import { applyChangeSet } from '../tables/apply.js';
@@ -21,8 +21,9 @@ import { Model } from '../tables/model.js';
 import { restoreFromArena } from '../tables/restore.js';
 import { ArenaReader, type OpenedRevision } from './arena-reader.js';
 import { JournalReader, type JournalPosition } from './journal-reader.js';
-import { metadataFacts, type StateMetadata } from './metadata.js';
-import { journalFileName } from './names.js';
+import { metadataFacts, readMetadata, type StateMetadata } from './metadata.js';
+import { arenaFileName, journalFileName, listStateDirectory, METADATA_FILE } from './names.js';
+import { checkMetadataGeneration } from './choose.js';
 import { replayJournal } from './replay.js';
 
 /** What a refresh did. */
@@ -48,7 +49,12 @@ export class Replica {
   /** Bytes of journal records read by the last refresh (for measurements). */
   lastReadBytes = 0;
 
-  constructor(dir: string, private readonly source: SnapshotSource = 'follower', onWarning?: (e: StateError) => void) {
+  /** The writer session of the journal last read (journal-format.ts), -1 before one was. */
+  private writerSeen = -1;
+  /** The metadata file's identity when last looked at (a changed file is read again). */
+  private metadataSeen = '';
+
+  constructor(dir: string, private readonly source: SnapshotSource = 'follower', private readonly onWarning?: (e: StateError) => void) {
     this.dir = resolve(dir);
     this.arena = new ArenaReader(this.dir, { source, onWarning });
   }
@@ -69,6 +75,7 @@ export class Replica {
    */
   refresh(): Refreshed {
     if (!this.m) return this.load() ? { applied: [], reloaded: true } : NOTHING;
+    this.checkDirectory();
     const path = join(this.dir, journalFileName(this.clusterId!));
     let ino: string | null = null;
     try {
@@ -79,17 +86,37 @@ export class Replica {
     }
     if (ino === null) return this.load() ? { applied: [], reloaded: true } : NOTHING; // no journal (an older layout): the checkpoint alone
     if (!this.journal || this.journal.reader.id !== ino) {
-      // A new journal file (a cut, or another writer): continue in it if it reaches back to us.
       this.journal?.reader.close();
       this.journal = null;
-      const reader = new JournalReader(path, this.clusterId!);
-      if (reader.header.baseRevision > this.m.revision) {
-        reader.close();
-        return this.load() ? { applied: [], reloaded: true } : NOTHING;
-      }
-      this.journal = { reader, position: reader.start };
+      if (!this.openJournal(path, this.m.revision)) return this.load() ? { applied: [], reloaded: true } : NOTHING;
     }
     return { applied: this.follow(this.m), reloaded: false };
+  }
+
+  /**
+   * Continues in a journal file not read before (a cut, another writer, or the same file after
+   * an error): true when it carries on from `revision` with the same history; false when the
+   * replica must reload from the checkpoint (the file starts after `revision`, or another writer
+   * recovered to an older revision than the replica holds); CORRUPT when the file, by its own
+   * mark, lost records the replica already read.
+   */
+  private openJournal(path: string, revision: number): boolean {
+    const reader = new JournalReader(path, this.clusterId!);
+    const h = reader.header;
+    if (h.baseRevision > revision || (h.writer !== this.writerSeen && h.recovered < revision)) {
+      reader.close();
+      return false;
+    }
+    const position = reader.seek(reader.start, revision);
+    if (position.next <= revision) {
+      const mark = reader.mark() ?? -1;
+      reader.close();
+      if (mark >= revision) throw corrupt(`journal ${show(path)} ends at revision ${position.next - 1} (byte ${position.offset}), but its durable mark says ${mark} and revision ${revision} was read from it before`);
+      return false;
+    }
+    this.journal = { reader, position };
+    this.writerSeen = h.writer;
+    return true;
   }
 
   /** The replica's state as a Snapshot (immutable heap tables; cached per revision). */
@@ -131,6 +158,46 @@ export class Replica {
     this.arena.close();
   }
 
+  /**
+   * What the journal alone does not show: the directory's checkpoints all gone (NOT_FOUND: the
+   * state was removed, however intact the journal), a metadata file naming a generation that is
+   * missing (CORRUPT, as for a fresh reader) and a metadata file turned to garbage (a warning,
+   * once per change of the file; readers do not need it). One listing and one stat per refresh.
+   */
+  private checkDirectory(): void {
+    let listing;
+    try {
+      listing = listStateDirectory(this.dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw missing(`state directory ${show(this.dir)} does not exist any more (revision ${this.revision} was read before)`);
+      throw ioError('list', this.dir, e);
+    }
+    if (!listing.arenas.get(this.clusterId!)?.length) throw missing(`the checkpoints of ${show(this.dir)} disappeared (revision ${this.revision} was read before)`);
+    const seen = this.metadataSignature();
+    if (seen === this.metadataSeen) return;
+    let md: Partial<StateMetadata> | null;
+    try {
+      md = readMetadata(this.dir);
+    } catch (e) {
+      if (!isStateError(e, 'CORRUPT')) throw e;
+      this.metadataSeen = seen;
+      this.onWarning?.(e);
+      return;
+    }
+    checkMetadataGeneration(listing.arenas.get(this.clusterId!)!, (g) => join(this.dir, arenaFileName(this.clusterId!, g)), metadataFacts(md));
+    this.metadataSeen = seen;
+  }
+
+  private metadataSignature(): string {
+    try {
+      const st = statSync(join(this.dir, METADATA_FILE));
+      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      return 'absent';
+    }
+  }
+
   /** (Re)loads from the checkpoint and the journal; false when the directory holds no state. */
   private load(): boolean {
     let lastError: unknown = null;
@@ -168,17 +235,24 @@ export class Replica {
     this.journal = null;
     if (replayed.present && replayed.position) {
       const reader = new JournalReader(join(this.dir, journalFileName(clusterId)), clusterId);
-      if (reader.id === replayed.fileId) this.journal = { reader, position: replayed.position };
-      else reader.close(); // replaced meanwhile: the next refresh starts over in the new file
+      if (reader.id === replayed.fileId) {
+        this.journal = { reader, position: replayed.position };
+        this.writerSeen = reader.header.writer;
+      } else reader.close(); // replaced meanwhile: the next refresh starts over in the new file
     }
     this.m = m;
     this.clusterId = clusterId;
     this.snap = null;
+    this.metadataSeen = this.metadataSignature(); // read by arena.open() just now
   }
 
   /** Applies the journal records past the replica's revision, up to the durable mark. */
   private follow(m: Model): ChangeSet[] {
     const j = this.journal!;
+    // The writer only appends to a journal file (a cut or a takeover makes a new one): one that
+    // shrank below what was read lost acknowledged records.
+    const size = j.reader.size();
+    if (size < j.position.offset) throw corrupt(`journal ${show(j.reader.path)} shrank to ${size} bytes, but revisions up to ${j.position.next - 1} were read from it up to byte ${j.position.offset}`);
     const mark = j.reader.mark();
     const applied: ChangeSet[] = [];
     let bytes = 0;

@@ -105,7 +105,7 @@ export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
   readerGraceMs?: number;
   /**
    * When the writer checkpoints on its own (the arena file; the journal is then cut behind it):
-   * after `bytes` of journal (default 16 MiB) or `revisions` revisions (default 20,000) since the
+   * after `bytes` of journal (default 1 MiB) or `revisions` revisions (default 1,000) since the
    * last checkpoint. More often: faster recovery and reader cold loads, more writing.
    */
   checkpoint?: { bytes?: number; revisions?: number };

@@ -376,10 +376,22 @@ function sameValue(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** A deep copy of a JSON-like value, as a JSON round trip makes it (undefined properties dropped, undefined array items null), without the text. */
 function cloneValue<T>(v: T): T {
-  return v === null || typeof v !== 'object' ? v : (JSON.parse(JSON.stringify(v)) as T);
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = v[i] === undefined ? null : cloneValue(v[i]);
+    return out as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) {
+    const x = (v as Record<string, unknown>)[k];
+    if (x !== undefined) out[k] = cloneValue(x);
+  }
+  return out as T;
 }
 
 function cloneRow(r: Row): Row {
-  return JSON.parse(JSON.stringify(r)) as Row;
+  return cloneValue(r);
 }

@@ -34,8 +34,11 @@ test('one-shot reads under a busy writer: consistent, durable, never null, never
   let scrapes = 0;
   try {
     const info = await srv.json<{ metrics: string }>((v) => typeof v.metrics === 'string');
+    // At least 6 s and 60 reads (a cold read replays the journal since the checkpoint: on a busy
+    // machine that takes a while), at most 60 s.
     const until = Date.now() + 6000;
-    while (Date.now() < until) {
+    const limit = Date.now() + 60_000;
+    while ((Date.now() < until || reads < 60) && Date.now() < limit) {
       // The cached one-shot reader (helpers, CLI in-process), and a cold reader each time.
       const cold = () => {
         const r = new Replica(dir, 'file');
@@ -78,7 +81,7 @@ test('one-shot reads under a busy writer: consistent, durable, never null, never
     await kill9(w);
   }
   t.log(`${reads} reads, ${scrapes} scrapes, writer at ${Math.max(...w.acks)}`);
-  t.true(reads > 100);
+  t.true(reads >= 60);
   t.deepEqual(problems.slice(0, 10), []);
   rmSync(dir, { recursive: true, force: true });
 });

@@ -9,6 +9,7 @@ import { ClusterState, readStateSnapshot, StateError, getClusterStatusSummary } 
 import { followState } from '../../src/follower/index.js';
 import { ArenaReader } from '../../src/statedir/arena-reader.js';
 import { claimedHeader, DATA_START, SLOT_OFFSETS } from '../../src/statedir/meta-slot.js';
+import { JOURNAL_DATA_START } from '../../src/statedir/journal-format.js';
 import { kill9, startWriter } from '../fixtures/writer-child.js';
 import { run } from '../cli/support.js';
 
@@ -74,26 +75,36 @@ test('in a copied directory whose metadata names the original\'s files by absolu
   rmSync(copy, { recursive: true, force: true });
 });
 
-test('a flipped byte in the newer meta slot: CORRUPT for the writer, one-shot readers, the CLI and a fresh follower; a follower that holds a state says so with an error event', async (t) => {
+test('a flipped byte in the newer meta slot: the journal bridges the older checkpoint to what was acknowledged; without the journal\'s records it is CORRUPT for the writer, one-shot readers, the CLI and a fresh follower, and a follower that holds a state says so', async (t) => {
   const dir = tempDir();
   const s = await ClusterState.open({ statePath: dir, clusterId: 'dmg', parquet: false });
   s.registerNode({ id: 'a', role: 'worker' });
   await s.flush();
-  const f = await followState(dir, { safetyPollMs: 100 });
+  await s.checkpoint();
   s.registerNode({ id: 'b', role: 'worker' });
   const rev = await s.flush();
+  await s.checkpoint();
+  const f = await followState(dir, { safetyPollMs: 100 });
   await f.waitFor(rev);
-  // A crash right now (the arena holds two revisions), then the newer slot is hit.
+  // A crash right now (the arena holds two checkpoints, the journal every revision), then the newer slot is hit.
   const arena = join(dir, arenas(dir)[0]!);
+  const journal = join(dir, 'state_dmg.journal');
   const crashed = readFileSync(arena);
+  const crashedJournal = readFileSync(journal);
   await s.close();
   const r = new ArenaReader(dir, { policy: 'writer' });
   const newest = r.open()!;
   r.close();
+  t.is(newest.slot.revision, rev);
   crashed[SLOT_OFFSETS[newest.slot.slot] + 9] ^= 0x01;
   writeFileSync(arena, crashed);
+  writeFileSync(journal, crashedJournal);
+  t.is(readStateSnapshot(dir)!.revision, rev, 'the older checkpoint and the journal');
+  t.is(JSON.parse((await run(['status', dir, '--json'])).stdout).revision, rev);
+  // The journal's records lost (its header and durable mark kept): what was acknowledged is missing.
   const error = new Promise<StateError>((resolve) => f.once('error', resolve));
-  await corruptEverywhere(t, dir, /acknowledged|meta slot/);
+  writeFileSync(journal, crashedJournal.subarray(0, JOURNAL_DATA_START));
+  await corruptEverywhere(t, dir, /acknowledged/);
   t.is((await error).code, 'CORRUPT', 'the follower reports the damage');
   t.is(f.revision, rev, 'and keeps its last good state');
   await f.close();

@@ -16,6 +16,8 @@ function setup(t: import('ava').ExecutionContext) {
   return { dir, path: join(dir, 'state_j.journal') };
 }
 
+/** The writer session every journal of these tests names. */
+const SESSION = { writer: 7, recovered: 0 };
 const payload = (r: number, n = 40) => Uint8Array.from({ length: n + (r % 7) }, (_, i) => (r * 31 + i) & 255);
 const rec = (first: number, last = first): JournalRecord => ({ first, last, payload: payload(first) });
 
@@ -33,7 +35,7 @@ function scanAll(path: string, bound = Infinity) {
 /** A journal following revision 10 with records 11..15 (13..14 in one group), marked up to `mark`. */
 async function written(path: string, mark: number) {
   const dir = join(path, '..');
-  const w = await JournalWriter.create(path, 'j', 10, [rec(11)], 11, () => fsyncDir(dir));
+  const w = await JournalWriter.create(path, 'j', SESSION, 10, [rec(11)], 11, () => fsyncDir(dir));
   await w.append([rec(12)]);
   await w.append([rec(13, 14), rec(15)]);
   await w.writeMark(mark);
@@ -93,7 +95,7 @@ test('a damaged record at or below the mark is CORRUPT; past the mark it is a to
 
 test('a gap, an overlap, a damaged header, another cluster\'s journal: CORRUPT, saying which', async (t) => {
   const { dir, path } = setup(t);
-  const w = await JournalWriter.create(path, 'j', 0, [], 0, () => fsyncDir(dir));
+  const w = await JournalWriter.create(path, 'j', SESSION, 0, [], 0, () => fsyncDir(dir));
   await w.append([rec(1)]);
   await t.throwsAsync(w.append([rec(3)]), { message: /internal/ }, 'the writer itself refuses a gap');
   await w.close();
@@ -114,8 +116,8 @@ test('a gap, an overlap, a damaged header, another cluster\'s journal: CORRUPT, 
 
 test('a new journal replaces the old file (a new inode): a writer still holding the old one appends where nothing reads', async (t) => {
   const { dir, path } = setup(t);
-  const old = await JournalWriter.create(path, 'j', 0, [rec(1)], 1, () => fsyncDir(dir));
-  const fresh = await JournalWriter.create(path, 'j', 1, [], 1, () => fsyncDir(dir));
+  const old = await JournalWriter.create(path, 'j', SESSION, 0, [rec(1)], 1, () => fsyncDir(dir));
+  const fresh = await JournalWriter.create(path, 'j', SESSION, 1, [], 1, () => fsyncDir(dir));
   await old.append([rec(2)]); // the zombie's append
   await fresh.append([rec(2)]);
   await fresh.writeMark(2);

@@ -28,3 +28,6 @@ export { followState, Follower, type FollowOptions } from './follower/index.js';
 export { readStateSnapshot } from './statedir/replica.js';
 export type { SharedHandle } from './shm/reader.js';
 export type { ScrubOptions, ScrubResult } from './shm/scrub.js';
+export type { ChangeSet, Change } from './changes/change-set.js';
+export { WATCH_TABLES, type WatchOptions, type WatchTable } from './changes/watch-options.js';
+export type { WatchHistory } from './changes/watch-hub.js';

@@ -154,7 +154,7 @@ test('watch --after <rev> --count n resumes exactly after rev (from the journal\
   t.deepEqual(tasks.stdout.trim().split('\n').map((l) => (JSON.parse(l) as ChangeSet).revision), [from + 1, from + 3]);
   const text = await run(['watch', dir, '--after', String(from + 2), '--count', '1']);
   t.is(text.code, 0, text.stderr);
-  t.regex(text.stdout, new RegExp(`^revision ${from + 3} .* 1 change\\n {2}upsert tasks {3}a2 {2}\\(pending\\)$`, 'm'));
+  t.regex(text.stdout, new RegExp(`^revision ${from + 3} .* 1 change {2}master m1\\n {2}upsert tasks {3}a2 {2}\\(pending\\)$`, 'm'));
 });
 
 test('watch --after older than the history: COMPACTED naming the oldest revision that can be watched (exit 1, one line); bad --after and --tables are usage errors', async (t) => {

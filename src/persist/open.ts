@@ -26,9 +26,9 @@ import { flatFromSingleRow } from '../arrow/decode/flat-tables.js';
 import { corrupt, invalid, ioError, StateError, locked, show } from '../errors.js';
 import { ClusterState } from '../store/cluster-state.js';
 import type { WriterPort } from '../store/durability.js';
-import { IN_MEMORY_OPTION_KEYS, OPEN_OPTION_KEYS, refuseRetiredOptions, type InMemoryOptions, type OpenOptions } from '../store/options.js';
+import { IN_MEMORY_OPTION_KEYS, OPEN_OPTION_KEYS, PARQUET_CODECS, parseWriterOptions, refuseRetiredOptions, type InMemoryOptions, type OpenOptions } from '../store/options.js';
 import { importFlat, restoreFromArena, type RestoreTarget } from '../tables/restore.js';
-import { checkBool, checkId, checkInt32, checkOptions } from '../validate/values.js';
+import { checkBool, checkId, checkInt32, checkOneOf, checkOptions } from '../validate/values.js';
 import { ArenaReader, type OpenedRevision } from '../statedir/arena-reader.js';
 import { FLAG_CLEAN } from '../statedir/meta-slot.js';
 import { isOurMetadata, localFileOf, readMetadata, type StateMetadata } from '../statedir/metadata.js';
@@ -94,8 +94,17 @@ function parseOptions(opts: OpenOptions): ParsedOptions {
   for (const [k, v] of Object.entries(o)) if (!(OPEN_OPTION_KEYS as readonly string[]).includes(k) && k !== 'clusterId') core[k] = v;
   if (typeof o.statePath !== 'string' || o.statePath.length === 0) throw invalid('options.statePath', o.statePath, 'a directory path');
   if (o.onFatal !== undefined && typeof o.onFatal !== 'function') throw invalid('options.onFatal', o.onFatal, 'a function');
+  // The writer's own options, checked here before anything touches the disk (the writer checks
+  // them again; the cluster id, found in the directory, is checked below).
+  parseWriterOptions({ ...core, clusterId: 'options-check' });
+  let parquet: OpenOptions['parquet'] = o.parquet === false ? false : undefined;
   if (o.parquet !== undefined && o.parquet !== false) {
-    checkOptions(o.parquet, ['codec', 'maxAgeMs', 'minIntervalMs'], 'options.parquet', false);
+    const p = checkOptions(o.parquet, ['codec', 'maxAgeMs', 'minIntervalMs'], 'options.parquet', false) as Record<string, unknown>;
+    parquet = {
+      codec: p.codec === undefined ? undefined : checkOneOf(p.codec, PARQUET_CODECS, 'options.parquet.codec'),
+      maxAgeMs: p.maxAgeMs === undefined ? undefined : checkInt32(p.maxAgeMs, 'options.parquet.maxAgeMs'),
+      minIntervalMs: p.minIntervalMs === undefined ? undefined : checkInt32(p.minIntervalMs, 'options.parquet.minIntervalMs'),
+    };
   }
   return {
     statePath: o.statePath,
@@ -106,7 +115,7 @@ function parseOptions(opts: OpenOptions): ParsedOptions {
     recoverOlder: o.recoverOlder === undefined ? false : checkBool(o.recoverOlder, 'options.recoverOlder'),
     graceMs: o.readerGraceMs === undefined ? 1000 : checkInt32(o.readerGraceMs, 'options.readerGraceMs'),
     checkpoint: checkCheckpointPolicy(o.checkpoint),
-    parquet: o.parquet as OpenOptions['parquet'],
+    parquet,
     onFatal: o.onFatal as OpenOptions['onFatal'],
     core: core as ParsedOptions['core'],
   };

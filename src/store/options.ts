@@ -65,9 +65,12 @@ export interface HistorySettings {
 }
 
 /** Parquet mirror settings (`parquet` option of `ClusterState.open`). */
+/** The compressions the Parquet mirror can be written with. */
+export const PARQUET_CODECS = ['zstd', 'snappy', 'none'] as const;
+
 export interface ParquetOptions {
   /** Compression of the file (default 'zstd'). */
-  codec?: 'zstd' | 'snappy' | 'none';
+  codec?: (typeof PARQUET_CODECS)[number];
   /** Upper bound on how stale the Parquet file may get after a change (ms, default 60 s). */
   maxAgeMs?: number;
   /** Lower bound between exports (ms, default 1 s); the 10× rule may make it longer. */

@@ -2,7 +2,7 @@
 // on a second read cannot store a value that was never validated; arguments that cannot reach a
 // worker thread and option keys nobody reads are INVALID_ARGUMENT, before anything happens.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterState, StateError } from '../../src/index.js';
@@ -112,6 +112,33 @@ test('ClusterState.open refuses an option key it does not know (and accepts ever
     queryThreads: 1, lockStaleMs: 5000, lockWaitMs: 0, parquet: false, startFresh: false, onFatal: () => undefined, recoverOlder: false,
   });
   t.is(s.revision, 0);
+  await s.close();
+});
+
+test('ClusterState.open checks the values of nested options (parquet, checkpoint, history): INVALID_ARGUMENT naming the option, no directory created', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'acs-once-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [{ parquet: { codec: 'gzip' } }, /options\.parquet\.codec/],
+    [{ parquet: { maxAgeMs: -1 } }, /options\.parquet\.maxAgeMs/],
+    [{ parquet: { minIntervalMs: 1.5 } }, /options\.parquet\.minIntervalMs/],
+    [{ parquet: { maxAgeMs: '60s' } }, /options\.parquet\.maxAgeMs/],
+    [{ parquet: true }, /options\.parquet/],
+    [{ checkpoint: { bytes: 0 } }, /options\.checkpoint\.bytes/],
+    [{ checkpoint: { revisions: NaN } }, /options\.checkpoint\.revisions/],
+    [{ checkpoint: { every: 1 } }, /options\.checkpoint/],
+    [{ history: { revisions: -1 } }, /options\.history\.revisions/],
+  ];
+  for (const [i, [opts, pattern]] of bad.entries()) {
+    const dir = join(root, `d${i}`);
+    const err = await t.throwsAsync(ClusterState.open({ statePath: dir, clusterId: 'opts', ...opts } as never), { instanceOf: StateError }, JSON.stringify(opts));
+    t.is(err?.code, 'INVALID_ARGUMENT', JSON.stringify(opts));
+    t.regex(err!.message, pattern);
+    t.false(existsSync(dir), 'nothing was created');
+  }
+  const s = await ClusterState.open({ statePath: join(root, 'ok'), clusterId: 'opts', parquet: { codec: 'snappy', maxAgeMs: 1000, minIntervalMs: 0 }, checkpoint: { bytes: 1 << 20, revisions: 10 }, history: { revisions: 5 } });
+  s.registerNode({ id: 'n', role: 'worker' });
+  await s.exportParquet();
   await s.close();
 });
 

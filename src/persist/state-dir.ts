@@ -74,6 +74,9 @@ export interface StateDirectoryInit {
  */
 export const DEFAULT_CHECKPOINT: CheckpointPolicy = { bytes: 1 << 20, revisions: 1_000 };
 
+/** The shortest time between two rewrites of state_metadata.json after flushes (ms). */
+const METADATA_INTERVAL_MS = 200;
+
 /** The durability of one writer: journal group commits, checkpoints, metadata, Parquet mirror, the fence. */
 export class StateDirectory implements Durability {
   readonly dir: string;
@@ -98,6 +101,8 @@ export class StateDirectory implements Durability {
   private cutDue = false;
   private cutWaiters: (() => void)[] = [];
   private metaWanted = false;
+  private metaTimer: NodeJS.Timeout | null = null;
+  private lastMetaAt = -Infinity;
   private metaInFlight: Promise<void> | null = null;
   private metaError: unknown = null;
 
@@ -236,6 +241,8 @@ export class StateDirectory implements Durability {
         err ??= e;
       }
     }
+    if (this.metaTimer) clearTimeout(this.metaTimer);
+    this.metaTimer = null;
     this.scheduleMeta();
     await this.metaInFlight?.catch(() => undefined);
     err ??= this.metaError;
@@ -281,7 +288,22 @@ export class StateDirectory implements Durability {
     this.resolveWaiters();
     this.appendedSinceCheckpoint += bytes;
     this.maybeCheckpoint();
-    this.scheduleMeta();
+    this.requestMeta();
+  }
+
+  /**
+   * The metadata after a flush, at most every METADATA_INTERVAL_MS (its `version` may lag the
+   * durable revision by that much, never lead it): rewriting it costs two fsyncs, a flush one.
+   */
+  private requestMeta(): void {
+    if (this.metaTimer || this.fatal) return;
+    const wait = this.lastMetaAt + METADATA_INTERVAL_MS - performance.now();
+    if (wait <= 0) return this.scheduleMeta();
+    this.metaTimer = setTimeout(() => {
+      this.metaTimer = null;
+      this.scheduleMeta();
+    }, wait);
+    this.metaTimer.unref(); // close() writes the final metadata itself
   }
 
   /** Starts a checkpoint of the published revision in the background when the journal has grown enough since the last one. */
@@ -347,6 +369,7 @@ export class StateDirectory implements Durability {
     this.metaInFlight = (async () => {
       while (this.metaWanted && !this.fatal) {
         this.metaWanted = false;
+        this.lastMetaAt = performance.now();
         const meta = buildMetadata(this.dir, {
           clusterId: this.clusterId,
           masterId: this.durableHead.masterId,

@@ -1,7 +1,7 @@
 /**
  * Making revisions visible: the writer's changed batches are re-encoded (entity-table.ts) and
  * published to worker threads through the shared arena (shm/publisher.ts), coalesced to at most
- * once per turn of the event loop; `published()` waits for it. Also the writer's own tables
+ * once per turn of the event loop and paced under load (PublishPacing); `published()` waits for it. Also the writer's own tables
  * (`getTables()`, `snapshot()`), encoded without sharing and cached per revision, and the content
  * of the published revision for durability (durability.ts).
  */
@@ -39,6 +39,19 @@ export interface ArenaSettings {
   maxRetainedBytes: number | undefined;
 }
 
+/**
+ * How publishing is paced under load (options.publishing): publishing takes at most `maxShare`
+ * of the writer's time (after a publish of P ms the next waits P × (1 / maxShare − 1) ms), and a
+ * commit waits at most `maxDelayMs` for its publish. An idle writer publishes in the next turn.
+ */
+export interface PublishPacing {
+  maxShare: number;
+  maxDelayMs: number;
+}
+
+/** The default pacing: half of the writer's time at most, a commit waits at most 20 ms. */
+export const DEFAULT_PACING: PublishPacing = { maxShare: 0.5, maxDelayMs: 20 };
+
 /** Publishes the model's revisions to shared memory and keeps the writer's own tables. */
 export class Publishing {
   readonly arena: Arena;
@@ -47,6 +60,10 @@ export class Publishing {
   /** Called after each publish (the durability layer schedules a flush). */
   onPublished: (() => void) | null = null;
   private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  /** When the last publish ended and how long it took (performance.now() ms): the pacing. */
+  private lastEnd = -Infinity;
+  private lastMs = 0;
   private waiters: { revision: number; resolve: (r: number) => void; reject: (e: unknown) => void }[] = [];
   private error: unknown = null;
   private closedFlag = false;
@@ -54,7 +71,7 @@ export class Publishing {
   private stateCache: { revision: number; table: Table } | null = null;
   private lastContent: CommitContent | null = null;
 
-  constructor(private readonly m: Model, settings: ArenaSettings) {
+  constructor(private readonly m: Model, settings: ArenaSettings, private readonly pacing: PublishPacing = DEFAULT_PACING) {
     this.arena = new Arena(settings.initialBytes, settings.maxBytes);
     this.publisher = new Publisher(this.arena);
     if (settings.maxRetainedBytes !== undefined) this.publisher.maxRetainedBytes = settings.maxRetainedBytes;
@@ -82,25 +99,45 @@ export class Publishing {
     });
   }
 
-  /** A revision was committed: publish it in the next turn (one publish for a burst of commits). */
+  /**
+   * A revision was committed: publish it in the next turn when the writer is idle (one publish
+   * for a burst of commits); under load, paced (see PublishPacing): not before the last publish's
+   * duration × (1 / maxShare − 1) has passed since it ended, at most `maxDelayMs` — every commit
+   * meanwhile is folded into that one publish.
+   */
   schedule(): void {
     if (this.scheduled || this.closedFlag) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      if (this.closedFlag) return;
-      try {
-        this.publishNow();
-      } catch (e) {
-        this.error = e;
-        for (const w of this.waiters.splice(0)) w.reject(e);
-      }
-    });
+    const wait = this.lastEnd + Math.min(this.pacing.maxDelayMs, this.lastMs * (1 / this.pacing.maxShare - 1)) - performance.now();
+    if (wait <= 0) setImmediate(this.run);
+    else this.timer = setTimeout(this.run, wait);
   }
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    this.timer = null;
+    if (this.closedFlag) return;
+    try {
+      this.publishNow();
+    } catch (e) {
+      this.error = e;
+      for (const w of this.waiters.splice(0)) w.reject(e);
+    }
+  };
 
   /** Encodes pending changes and publishes the current revision now (outside mutations only). */
   publishNow(): void {
     if (this.m.undo) return;
+    const t0 = performance.now();
+    try {
+      this.publishChanges();
+    } finally {
+      this.lastEnd = performance.now();
+      this.lastMs = this.lastEnd - t0;
+    }
+  }
+
+  private publishChanges(): void {
     this.materialize(true);
     if (this.publisher.publishedRevision >= this.m.revision && this.publisher.publishedRevision >= 0) return;
     this.publisher.publish(this.directory());
@@ -178,6 +215,8 @@ export class Publishing {
   /** Marks the shared state closed; pending waits reject with CLOSED. */
   close(): void {
     this.closedFlag = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     this.publisher.close();
     this.cache = null;
     const err = closed('cluster state');

@@ -24,10 +24,11 @@ import * as content from './content.js';
 import type { Durability, FilesInfo, WriterPort } from './durability.js';
 import { Model } from '../tables/model.js';
 import * as nodes from './nodes.js';
-import { parseWriterOptions, type HistorySettings, type InMemoryOptions, type OpenOptions } from './options.js';
-import { changeSetOf, type ChangeSet, type RevisionChanges } from '../changes/change-set.js';
-import { WatchHub } from '../changes/watch-hub.js';
-import type { OlderSource, WatchOptions } from '../changes/watch-options.js';
+import { parseWriterOptions, type InMemoryOptions, type OpenOptions } from './options.js';
+import type { ChangeSet, RevisionChanges } from '../changes/change-set.js';
+import { ChangeFeed } from '../changes/feed.js';
+import type { WatchHistory } from '../changes/watch-hub.js';
+import type { WatchOptions } from '../changes/watch-options.js';
 import { Publishing, type MemoryStats } from '../shm/publishing.js';
 import { Repair } from '../shm/repair.js';
 import { activeByNode, type RestoreTarget } from '../tables/restore.js';
@@ -53,8 +54,8 @@ export class ClusterState {
   private readonly pub: Publishing;
   private readonly repair: Repair;
   private durability: Durability | null = null;
-  private hub: WatchHub<ChangeSet>;
-  private readonly historySettings: HistorySettings;
+  private readonly feed: ChangeFeed;
+  private readonly historyRevisions: number;
   private fatal: StateError | null = null;
   private closedFlag = false;
   private pool: QueryPool | null = null;
@@ -66,10 +67,10 @@ export class ClusterState {
     this.nodeId = o.nodeId;
     this.queryThreads = o.queryThreads;
     this.m = new Model(o.clusterId, o.nodeId, o.clock);
-    this.pub = new Publishing(this.m, o.arena);
+    this.pub = new Publishing(this.m, o.arena, o.pacing);
     this.repair = new Repair(this.m, this.pub, o.scrub);
-    this.historySettings = o.history;
-    this.hub = this.newHub(null);
+    this.historyRevisions = o.history.revisions;
+    this.feed = new ChangeFeed(o.history, this.m.revision);
     if (publishInitial) this.publishNow();
   }
 
@@ -113,10 +114,10 @@ export class ClusterState {
       content: () => s.pub.content(),
       fail: (e) => void (s.fatal ??= e),
       repair: () => void s.repair.all(),
-      history: s.historySettings.revisions,
+      history: s.historyRevisions,
     });
     s.pub.onPublished = () => s.durability!.published();
-    s.hub = s.newHub(s.durability.olderHistory ?? null);
+    s.feed.useOlder(m.revision, s.durability.olderHistory ?? null);
     return s;
   }
 
@@ -203,12 +204,12 @@ export class ClusterState {
    */
   watch(options?: WatchOptions): AsyncIterable<ChangeSet> & AsyncIterator<ChangeSet> {
     this.assertOpen();
-    return this.hub.watch(options);
+    return this.feed.watch(options);
   }
 
   /** The revisions `watch({ afterRevision })` can start after: `oldestRevision` up to `newestRevision`. */
-  get history(): { oldestRevision: number; newestRevision: number } {
-    return this.hub.history;
+  get history(): WatchHistory {
+    return this.feed.history;
   }
 
   // ─────────────────────────── mutations ───────────────────────────
@@ -306,10 +307,11 @@ export class ClusterState {
   }
 
   /**
-   * Resolves once the revision current at the call is durable in the state directory (written to
-   * the arena file and fdatasynced, meta slot and durable mark included). Flushes are group
-   * commits. Rejects for an in-memory state (it has no files) and with LOCKED after this writer
-   * lost its directory.
+   * Resolves once the revision current at the call is durable in the state directory: its change
+   * sets appended to the journal and fdatasynced, this writer's ownership checked, the journal's
+   * durable mark written. Flushes are group commits (one append and one fdatasync for every
+   * revision committed before it started). Rejects for an in-memory state (it has no files) and
+   * with LOCKED after this writer lost its directory.
    */
   async flush(): Promise<number> {
     const d = this.files_('flush()');
@@ -413,7 +415,7 @@ export class ClusterState {
       err ??= e;
     }
     this.closedFlag = true;
-    this.hub.close();
+    this.feed.close();
     this.repair.stop();
     this.pub.close();
     const pool = this.pool;
@@ -441,13 +443,8 @@ export class ClusterState {
 
   private onCommit(changes: RevisionChanges): void {
     this.durability?.committed(changes);
-    this.hub.publish(changeSetOf(changes));
+    this.feed.publish(changes);
     this.pub.schedule();
-  }
-
-  private newHub(older: OlderSource<ChangeSet> | null): WatchHub<ChangeSet> {
-    const h = this.historySettings;
-    return new WatchHub<ChangeSet>({ revision: this.m.revision, historySize: h.revisions, maxBacklog: h.maxBacklog, ...(older ? { olderSource: older } : {}) });
   }
 
   /** @internal Publishes now, synchronously (benchmarks and tests measure the publish path). */

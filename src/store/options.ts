@@ -10,7 +10,7 @@ import { align } from '../arena/free-list.js';
 import { EXTENT_ALIGN, HEADER_BYTES, MAX_SHARED_BYTES } from '../shm/layout.js';
 import type { ScrubOptions } from '../shm/scrub.js';
 import { checkId, checkInt32, checkOptions } from '../validate/values.js';
-import type { ArenaSettings } from '../shm/publishing.js';
+import { DEFAULT_PACING, type ArenaSettings, type PublishPacing } from '../shm/publishing.js';
 import { checkScrubOptions } from '../shm/repair.js';
 
 /** Options of `ClusterState.inMemory`. */
@@ -56,6 +56,13 @@ export interface InMemoryOptions {
    * may fall behind by before it fails with COMPACTED (`maxBacklog`, default 10,000).
    */
   history?: { revisions?: number; maxBacklog?: number };
+  /**
+   * How publishing to worker threads is paced under load: an idle writer publishes a commit in
+   * the next turn; a busy one spends at most `maxShare` of its time publishing (default 0.5: after
+   * a publish of P ms the next waits P ms), folding every commit meanwhile into one publish, and
+   * a commit waits at most `maxDelayMs` (default 20) for it. `{ maxShare: 1 }` publishes every turn.
+   */
+  publishing?: { maxShare?: number; maxDelayMs?: number };
 }
 
 /** History settings after the checks. */
@@ -116,7 +123,7 @@ export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
 
 /** The keys `ClusterState.inMemory` accepts. Add a new option here and to InMemoryOptions. */
 export const IN_MEMORY_OPTION_KEYS = [
-  'clusterId', 'nodeId', 'clock', 'initialSharedBytes', 'maxSharedBytes', 'queryThreads', 'maxRetainedBytes', 'scrub', 'history',
+  'clusterId', 'nodeId', 'clock', 'initialSharedBytes', 'maxSharedBytes', 'queryThreads', 'maxRetainedBytes', 'scrub', 'history', 'publishing',
 ] as const satisfies readonly (keyof InMemoryOptions)[];
 
 /** The keys `ClusterState.open` accepts beyond IN_MEMORY_OPTION_KEYS. */
@@ -135,6 +142,7 @@ export interface WriterSettings {
   arena: ArenaSettings;
   scrub: Required<ScrubOptions> | null;
   history: HistorySettings;
+  pacing: PublishPacing;
 }
 
 /** Options that no longer exist get an answer saying what replaced them (before the unknown-key check). */
@@ -171,6 +179,18 @@ export function parseWriterOptions(opts: unknown): WriterSettings {
     },
     scrub: checkScrubOptions(o.scrub),
     history: checkHistory(o.history),
+    pacing: checkPacing(o.publishing),
+  };
+}
+
+/** `options.publishing`: maxShare in (0, 1], maxDelayMs a whole number of ms. */
+function checkPacing(v: unknown): PublishPacing {
+  const o = checkOptions(v, ['maxShare', 'maxDelayMs'], 'options.publishing');
+  const share = o.maxShare;
+  if (share !== undefined && (typeof share !== 'number' || !(share > 0 && share <= 1))) throw invalid('options.publishing.maxShare', share, 'a number in (0, 1]');
+  return {
+    maxShare: share === undefined ? DEFAULT_PACING.maxShare : share,
+    maxDelayMs: o.maxDelayMs === undefined ? DEFAULT_PACING.maxDelayMs : checkInt32(o.maxDelayMs, 'options.publishing.maxDelayMs'),
   };
 }
 

@@ -17,7 +17,7 @@ test('read-only commands leave the state directory byte-for-byte unchanged and t
   const results = await Promise.all([
     run(['status', fx]), run(['status', fx, '--json']), run(['nodes', fx]), run(['tasks', fx, '--json']), run(['content', fx]),
     run(['get', 'node', fx, 'm1']), run(['get', 'task', fx, 'nope']), run(['export', fx, out]), run(['export', fx, '-']),
-    run(['metrics', fx]), run(['watch', fx, '--count', '1']), run(['watch', fx, '--count', '1', '--json']),
+    run(['metrics', fx]), run(['watch', fx, '--summary', '--count', '1']), run(['watch', fx, '--after', '0', '--count', '1', '--json']),
   ]);
   t.deepEqual(results.map((r) => r.code), [0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0]);
   const serve = new Live(['serve', fx, '--port', '0', '--json']);
@@ -37,7 +37,7 @@ test('read-only commands work while a writer holds the lock, and leave it held',
     const rev = await s.flush();
     const [status, nodes, get, metrics, watch] = await Promise.all([
       run(['status', dir, '--json']), run(['nodes', dir, '--json']), run(['get', 'task', dir, 't-running', '--json']),
-      run(['metrics', dir]), run(['watch', dir, '--count', '1', '--json']),
+      run(['metrics', dir]), run(['watch', dir, '--after', String(rev - 1), '--count', '1', '--json']),
     ]);
     t.is(status.code, 0, status.stderr);
     t.is(parsed(status).revision, rev);

@@ -10,8 +10,13 @@ import type { OlderSource, WatchOptions } from './watch-options.js';
 /** How much history the feed keeps in memory, and how far a watcher may fall behind. */
 export interface FeedSettings {
   revisions: number;
+  /** Memory the ring may hold, estimated at CHANGE_BYTES per change. */
+  bytes: number;
   maxBacklog: number;
 }
+
+/** What one change set is taken to hold in memory per changed entity (its record), for `bytes`. */
+const CHANGE_BYTES = 1024;
 
 /** The change sets of one writer. */
 export class ChangeFeed {
@@ -30,7 +35,8 @@ export class ChangeFeed {
 
   /** Publishes the change set of a commit (the revision after the last one published). */
   publish(changes: RevisionChanges): void {
-    this.hub.publish(changeSetOf(changes));
+    const cs = changeSetOf(changes);
+    this.hub.publish(cs, 128 + CHANGE_BYTES * cs.changes.length);
   }
 
   /** See ClusterState.watch. */
@@ -49,6 +55,6 @@ export class ChangeFeed {
 
   private make(revision: number, older: OlderSource<ChangeSet> | null): WatchHub<ChangeSet> {
     const s = this.settings;
-    return new WatchHub<ChangeSet>({ revision, historySize: s.revisions, maxBacklog: s.maxBacklog, ...(older ? { olderSource: older } : {}) });
+    return new WatchHub<ChangeSet>({ revision, historySize: s.revisions, historyBytes: s.bytes, maxBacklog: s.maxBacklog, ...(older ? { olderSource: older } : {}) });
   }
 }

@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { snapshotOf, type Snapshot } from '../index.js';
 import { classify } from '../helpers/source.js';
-import { METADATA_FILE, parseArenaFileName } from '../statedir/names.js';
+import { JOURNAL_SUFFIX, METADATA_FILE, parseArenaFileName } from '../statedir/names.js';
 
 export interface StateLocation {
   /** Absolute path as given (directory or file). */
@@ -45,14 +45,14 @@ export function metadataOf(dir: string): Record<string, unknown> | null {
 
 export interface StateFile {
   /** metadata | arena | parquet */
-  role: 'metadata' | 'arena' | 'parquet';
+  role: 'metadata' | 'arena' | 'journal' | 'parquet';
   name: string;
   path: string;
   bytes: number;
   mtimeMs: number;
 }
 
-/** The state files at a location (what exists of metadata, arena and Parquet files). */
+/** The state files at a location (what exists of metadata, arena, journal and Parquet files). */
 export function stateFiles(loc: StateLocation): StateFile[] {
   const stat = (role: StateFile['role'], path: string): StateFile | null => {
     try {
@@ -73,6 +73,7 @@ export function stateFiles(loc: StateLocation): StateFile[] {
   const push = (f: StateFile | null) => f && out.push(f);
   if (names.includes(METADATA_FILE)) push(stat('metadata', join(loc.dir, METADATA_FILE)));
   for (const n of names) if (parseArenaFileName(n)) push(stat('arena', join(loc.dir, n)));
+  for (const n of names) if (n.startsWith('state_') && n.endsWith(JOURNAL_SUFFIX)) push(stat('journal', join(loc.dir, n)));
   for (const n of names) if (n.startsWith('state_') && n.endsWith('.parquet')) push(stat('parquet', join(loc.dir, n)));
   return out;
 }

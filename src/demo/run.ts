@@ -336,7 +336,8 @@ function report(ctx: { io: Context['io'] }, o: DemoOptions, r: Outcome): void {
   println(out, `state directory ${shown}`);
   const what: Record<string, string> = {
     parquet: 'the state in the seed\'s single-row layout: any Parquet reader',
-    arena: 'durable revisions, read by followers and by this command',
+    arena: 'checkpoints: the state as of a recent revision, read by followers and by this command',
+    journal: 'the change sets since (what makes a flush durable; followers tail it)',
     metadata: 'how other processes find the state (revision, paths, schema)',
   };
   const w = Math.max(...files.map((f) => f.name.length));

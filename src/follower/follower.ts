@@ -13,7 +13,7 @@ import { basename, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { closed, compacted, invalid, isStateError, StateError, ioFailure, missing, show } from '../errors.js';
 import { checkBool, checkInt32, checkOptions } from '../validate/values.js';
-import { METADATA_FILE } from '../statedir/names.js';
+import { JOURNAL_SUFFIX, METADATA_FILE } from '../statedir/names.js';
 import type { Snapshot } from '../snapshot.js';
 import { Replica } from '../statedir/replica.js';
 import type { ChangeSet } from '../changes/change-set.js';
@@ -136,16 +136,16 @@ export class Follower extends EventEmitter<FollowerEvents> {
       atomic: false,
       persistent: true,
     });
+    // The journal's appends (every flush), checkpoints (.arena) and the metadata wake a check.
+    const relevant = (name: string) => name === METADATA_FILE || name.endsWith('.arena') || name.endsWith(JOURNAL_SUFFIX);
     const onEvent = (path: string) => {
-      const name = basename(path);
-      if (name === METADATA_FILE || name.endsWith('.arena')) this.schedule();
+      if (relevant(basename(path))) this.schedule();
     };
     this.watcher.on('add', onEvent).on('change', onEvent).on('unlink', onEvent);
     // chokidar throttles `change` per file (50 ms); its raw events arrive unthrottled, so they
     // wake the follower at once (the throttled ones and the trailing check are the safety net).
     this.watcher.on('raw', (_event: string, path: string) => {
-      const name = basename(String(path ?? ''));
-      if (name === METADATA_FILE || name.endsWith('.arena')) this.schedule();
+      if (relevant(basename(String(path ?? '')))) this.schedule();
     });
     this.watcher.on('error', (e) => this.emit('error', ioFailure(`watching ${show(this.dir)} failed: ${(e as Error).message}`, e)));
     await new Promise<void>((r) => this.watcher!.once('ready', () => r()));

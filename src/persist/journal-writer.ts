@@ -8,7 +8,7 @@
  */
 import { constants } from 'node:fs';
 import { open, rename, type FileHandle } from 'node:fs/promises';
-import { ioError } from '../errors.js';
+import { ioError, StateError } from '../errors.js';
 import {
   encodeJournalHeader, encodeJournalMark, encodeRecords, JOURNAL_DATA_START, JOURNAL_MARK_OFFSET, type JournalRecord,
 } from '../statedir/journal-format.js';
@@ -40,9 +40,9 @@ export class JournalWriter {
    * Creates the journal of `clusterId` at `path` following `baseRevision`, holding the records
    * `carried` (contiguous from baseRevision + 1), synced and renamed into place; its mark says
    * `acknowledged` (the revisions carried were durable before); its header names `session`. The
-   * directory is synced by `fsyncDir`.
+   * directory is synced by `fsyncDir`; `beforeInstall` (the fence) may throw to refuse the rename.
    */
-  static async create(path: string, clusterId: string, session: JournalSession, baseRevision: number, carried: readonly JournalRecord[], acknowledged: number, fsyncDir: () => void): Promise<JournalWriter> {
+  static async create(path: string, clusterId: string, session: JournalSession, baseRevision: number, carried: readonly JournalRecord[], acknowledged: number, fsyncDir: () => void, beforeInstall?: () => void): Promise<JournalWriter> {
     const tmp = tempPathFor(path);
     let fh: FileHandle | null = null;
     try {
@@ -53,6 +53,7 @@ export class JournalWriter {
       await writeAll(fh, header, 0);
       await writeAll(fh, body, JOURNAL_DATA_START);
       await fh.sync();
+      beforeInstall?.(); // the fence: a writer that lost the directory replaces nothing
       await rename(tmp, path);
       fsyncDir();
       const last = carried.length ? carried[carried.length - 1]!.last : baseRevision;
@@ -60,6 +61,7 @@ export class JournalWriter {
     } catch (e) {
       await fh?.close().catch(() => undefined);
       removeQuietly(tmp);
+      if (e instanceof StateError) throw e;
       throw ioError('create', path, e);
     }
   }

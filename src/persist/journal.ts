@@ -10,7 +10,8 @@ import { decodeChangeBatch } from '../changes/decode.js';
 import { encodeChangeBatch } from '../changes/encode.js';
 import type { OlderSource } from '../changes/watch-options.js';
 import { JournalReader } from '../statedir/journal-reader.js';
-import { recordSize, JOURNAL_DATA_START, type JournalRecord } from '../statedir/journal-format.js';
+import { MAX_RECORD_PAYLOAD, recordSize, JOURNAL_DATA_START, type JournalRecord } from '../statedir/journal-format.js';
+import { ioFailure } from '../errors.js';
 import { journalFileName } from '../statedir/names.js';
 import { JournalWriter, type JournalSession } from './journal-writer.js';
 
@@ -74,6 +75,10 @@ export class Journal {
         to = from + Math.ceil((to - from) / 2);
         payload = encodeChangeBatch(revs.slice(from, to));
       }
+      if (payload.byteLength > MAX_RECORD_PAYLOAD) {
+        // One revision bigger than a record may be: refused before anything is written (never acknowledged, never unreadable).
+        throw ioFailure(`revision ${revs[from]!.revision}: its change set encodes to ${payload.byteLength} bytes, over the journal's limit of ${MAX_RECORD_PAYLOAD} bytes per record; it cannot be made durable (split such a transaction)`);
+      }
       records.push({ first: revs[from]!.revision, last: revs[to - 1]!.revision, payload });
       from = to;
     }
@@ -90,13 +95,14 @@ export class Journal {
 
   /**
    * Cuts the journal behind `keepAfter`: a new file holds the records whose revisions reach past
-   * it (whole records, so a little more may be kept), and replaces the current one.
+   * it (whole records, so a little more may be kept), and replaces the current one — unless
+   * `beforeInstall` (the fence) throws.
    */
-  async cut(keepAfter: number, acknowledged: number): Promise<void> {
+  async cut(keepAfter: number, acknowledged: number, beforeInstall: () => void): Promise<void> {
     const keep = this.index.filter((r) => r.last > keepAfter);
     const base = keep.length ? keep[0]!.first - 1 : this.writer.lastRevision;
     const carried = this.readRecords(keep);
-    const next = await JournalWriter.create(this.path, this.clusterId, this.session, base, carried, acknowledged, this.fsyncDir);
+    const next = await JournalWriter.create(this.path, this.clusterId, this.session, base, carried, acknowledged, this.fsyncDir, beforeInstall);
     const old = this.writer;
     this.writer = next;
     this.index = [];

@@ -333,7 +333,7 @@ export class StateDirectory implements Durability {
     const waiters = this.cutWaiters.splice(0);
     try {
       const keepAfter = Math.min(this.cp.revision, this.durable - this.init.port.history);
-      if (keepAfter > this.journal.baseRevision) await this.journal.cut(keepAfter, this.durable);
+      if (keepAfter > this.journal.baseRevision) await this.journal.cut(keepAfter, this.durable, () => this.checkOwnership());
     } finally {
       for (const w of waiters) w();
     }

@@ -34,9 +34,12 @@ export function arenaFileName(clusterId: string, generation: number): string {
   return `state_${clusterId}.${generation}.arena`;
 }
 
+/** How every journal file name ends. */
+export const JOURNAL_SUFFIX = '.journal';
+
 /** The journal of `clusterId` (change batches appended since the checkpoint; see journal-format.ts). */
 export function journalFileName(clusterId: string): string {
-  return `state_${clusterId}.journal`;
+  return `state_${clusterId}${JOURNAL_SUFFIX}`;
 }
 
 /** The Parquet mirror of `clusterId`. */

@@ -84,13 +84,21 @@ export class Replica {
     } catch {
       ino = null;
     }
-    if (ino === null) return this.load() ? { applied: [], reloaded: true } : NOTHING; // no journal (an older layout): the checkpoint alone
+    if (ino === null) return this.reloadIfNewerCheckpoint(); // no journal (an older layout): the checkpoint alone
     if (!this.journal || this.journal.reader.id !== ino) {
       this.journal?.reader.close();
       this.journal = null;
       if (!this.openJournal(path, this.m.revision)) return this.load() ? { applied: [], reloaded: true } : NOTHING;
     }
     return { applied: this.follow(this.m), reloaded: false };
+  }
+
+  /** Without a journal: reloads only when the directory's checkpoint is another revision than the replica's. */
+  private reloadIfNewerCheckpoint(): Refreshed {
+    const rev = this.arena.open();
+    if (!rev) throw missing(`the state of ${show(this.dir)} disappeared (revision ${this.m!.revision} was read before)`);
+    if (rev.slot.revision === this.m!.revision) return NOTHING;
+    return this.load() ? { applied: [], reloaded: true } : NOTHING;
   }
 
   /**

@@ -49,7 +49,7 @@ export interface Durability {
   committed(changes: RevisionChanges): void;
   /** Change sets older than the writer's in-memory history (the journal's), for watch(). */
   readonly olderHistory?: OlderSource<ChangeSet>;
-  /** A new revision was published (its content is available from the writer): schedule a flush. */
+  /** A new revision was published (its content is available from the writer): the Parquet mirror and checkpoints follow it. */
   published(): void;
   /** Resolves once `revision` (already published) is durable; LOCKED after this writer lost the directory. */
   flush(revision: number): Promise<void>;

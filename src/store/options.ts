@@ -52,10 +52,12 @@ export interface InMemoryOptions {
   scrub?: ScrubOptions | false;
   /**
    * How much change history `watch()` can replay: `revisions` kept in memory (default 10,000; a
-   * state directory's journal keeps at least as many, across restarts) and the backlog a watcher
-   * may fall behind by before it fails with COMPACTED (`maxBacklog`, default 10,000).
+   * state directory's journal keeps at least as many, across restarts) but at most about `bytes`
+   * of memory (default 64 MiB, estimated at 1 KiB per changed entity; for a state directory the
+   * older revisions are then read back from the journal), and the backlog a watcher may fall
+   * behind by before it fails with COMPACTED (`maxBacklog`, default 10,000).
    */
-  history?: { revisions?: number; maxBacklog?: number };
+  history?: { revisions?: number; bytes?: number; maxBacklog?: number };
   /**
    * How publishing to worker threads is paced under load: an idle writer publishes a commit in
    * the next turn; a busy one spends at most `maxShare` of its time publishing (default 0.5: after
@@ -68,6 +70,7 @@ export interface InMemoryOptions {
 /** History settings after the checks. */
 export interface HistorySettings {
   revisions: number;
+  bytes: number;
   maxBacklog: number;
 }
 
@@ -194,11 +197,12 @@ function checkPacing(v: unknown): PublishPacing {
   };
 }
 
-/** `options.history`: whole numbers; defaults 10,000 revisions and a 10,000 change-set backlog. */
+/** `options.history`: whole numbers; defaults 10,000 revisions, 64 MiB and a 10,000 change-set backlog. */
 function checkHistory(v: unknown): HistorySettings {
-  const o = checkOptions(v, ['revisions', 'maxBacklog'], 'options.history');
+  const o = checkOptions(v, ['revisions', 'bytes', 'maxBacklog'], 'options.history');
   return {
     revisions: o.revisions === undefined ? 10_000 : checkInt32(o.revisions, 'options.history.revisions'),
+    bytes: o.bytes === undefined ? 64 << 20 : checkInt32(o.bytes, 'options.history.bytes'),
     maxBacklog: o.maxBacklog === undefined ? 10_000 : checkInt32(o.maxBacklog, 'options.history.maxBacklog', 1),
   };
 }

@@ -205,7 +205,7 @@ export const watch: Command = {
       ctx.io.err.write(`watching ${displayPath(loc.path)} after revision ${int(after ?? follower.revision)} (Ctrl-C stops)\n`);
       const done = (async () => {
         for await (const cs of watching) {
-          if (json) ctx.io.out.write(`${JSON.stringify(cs)}\n`);
+          if (json) ctx.io.out.write(`${jsonText(cs)}\n`);
           else for (const line of changeSetLines(cs, maxIds)) println(ctx.io.out, line);
           if (count > 0 && ++printed >= count) break;
         }

@@ -15,6 +15,9 @@ import { ioFailure } from '../errors.js';
 import { journalFileName } from '../statedir/names.js';
 import { JournalWriter, type JournalSession } from './journal-writer.js';
 
+/** A cut that would drop fewer bytes than this is not worth a new file. */
+const MIN_CUT_BYTES = 256 << 10;
+
 /** Change batches above this many bytes are split over several records (by revision). */
 const MAX_RECORD_BYTES = 8 << 20;
 
@@ -94,12 +97,26 @@ export class Journal {
   }
 
   /**
-   * Cuts the journal behind `keepAfter`: a new file holds the records whose revisions reach past
-   * it (whole records, so a little more may be kept), and replaces the current one — unless
-   * `beforeInstall` (the fence) throws.
+   * Cuts the journal behind the checkpoint at `checkpoint`: a new file holds every record past
+   * it and, as history, the records past `historyAfter` within `historyBytes` (whole records,
+   * newest first), and replaces the current one — unless `beforeInstall` (the fence) throws. A
+   * cut copies what it keeps, so it happens only when it drops at least as many bytes as it keeps
+   * (and MIN_CUT_BYTES), unless `force`: each byte appended is copied at most about once.
+   * Returns whether it cut.
    */
-  async cut(keepAfter: number, acknowledged: number, beforeInstall: () => void): Promise<void> {
-    const keep = this.index.filter((r) => r.last > keepAfter);
+  async cut(checkpoint: number, historyAfter: number, historyBytes: number, acknowledged: number, beforeInstall: () => void, force = false): Promise<boolean> {
+    const size = (r: Indexed) => recordSize(r.length);
+    const keep = this.index.filter((r) => r.last > checkpoint);
+    let kept = keep.reduce((n, r) => n + size(r), 0);
+    for (let i = this.index.length - 1; i >= 0; i--) {
+      const r = this.index[i]!;
+      if (r.last > checkpoint) continue;
+      if (r.last <= historyAfter || kept + size(r) > historyBytes) break;
+      keep.unshift(r);
+      kept += size(r);
+    }
+    const dropped = this.index.reduce((n, r) => n + size(r), 0) - kept;
+    if (dropped === 0 || (!force && dropped < Math.max(kept, MIN_CUT_BYTES))) return false;
     const base = keep.length ? keep[0]!.first - 1 : this.writer.lastRevision;
     const carried = this.readRecords(keep);
     const next = await JournalWriter.create(this.path, this.clusterId, this.session, base, carried, acknowledged, this.fsyncDir, beforeInstall);
@@ -108,6 +125,7 @@ export class Journal {
     this.index = [];
     this.indexRecords(carried, JOURNAL_DATA_START);
     await old.close();
+    return true;
   }
 
   /** The change sets of revisions `from..to` still in the journal (for watch()), decoded from the file. */

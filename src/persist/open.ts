@@ -265,7 +265,7 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
       await writer.writeMark(recovered);
       const checkpoints = new Checkpoints(dir, clusterId, writer, recovered, lock, o.graceMs);
       // A new journal file (a new inode: a zombie's appends go nowhere), carrying the history.
-      const history = carriedHistory((replayed as Replayed | null)?.records ?? [], recovered, port.history);
+      const history = carriedHistory((replayed as Replayed | null)?.records ?? [], recovered, port.history, port.historyBytes);
       const journal = await Journal.start(dir, clusterId, { writer: randomInt(2 ** 47), recovered }, history.length ? history[0]!.first - 1 : recovered, history, recovered, () => fsyncDir(dir));
       sd = new StateDirectory({
         dir, clusterId, checkpoints, journal, durableRevision: recovered, head: { updatedAt: content.updatedAt, masterId: content.meta.master_id as string | null },
@@ -299,15 +299,17 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
 }
 
 /**
- * The journal records to carry into the new journal: the last `history` revisions, when they
+ * The journal records to carry into the new journal: the last `history` revisions (within
+ * `historyBytes`), when they
  * end exactly at the recovered revision (a checkpoint written past the journal's end leaves a
  * hole the new journal cannot carry across: then none are carried).
  */
-function carriedHistory(records: readonly JournalRecord[], recovered: number, history: number): JournalRecord[] {
+function carriedHistory(records: readonly JournalRecord[], recovered: number, history: number, historyBytes: number): JournalRecord[] {
   if (!records.length || records[records.length - 1]!.last !== recovered || history <= 0) return [];
   const from = recovered - history;
   let i = records.length;
-  while (i > 0 && records[i - 1]!.last > from) i--;
+  let bytes = 0;
+  while (i > 0 && records[i - 1]!.last > from && bytes + records[i - 1]!.payload.byteLength <= historyBytes) bytes += records[--i]!.payload.byteLength;
   return records.slice(i);
 }
 

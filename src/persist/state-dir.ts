@@ -332,8 +332,9 @@ export class StateDirectory implements Durability {
     this.cutDue = false;
     const waiters = this.cutWaiters.splice(0);
     try {
-      const keepAfter = Math.min(this.cp.revision, this.durable - this.init.port.history);
-      if (keepAfter > this.journal.baseRevision) await this.journal.cut(keepAfter, this.durable, () => this.checkOwnership());
+      const port = this.init.port;
+      // checkpoint() asked for it: cut now; after a background checkpoint only when worth it.
+      await this.journal.cut(this.cp.revision, this.durable - port.history, port.historyBytes, this.durable, () => this.checkOwnership(), waiters.length > 0);
     } finally {
       for (const w of waiters) w();
     }

@@ -54,7 +54,19 @@ export function replayJournal(dir: string, clusterId: string, m: Model, acknowle
     const mustHave = Math.max(mark, acknowledged);
     const records: JournalRecord[] = [];
     const bound = opts.durableOnly && mark >= 0 ? Math.max(mark, checkpoint) : Infinity;
-    const res = reader.scan(reader.start, Math.max(mustHave, checkpoint), bound, (r) => {
+    // The history before the checkpoint is skipped by its record headers (never read, never
+    // checked: a damaged history record does not stop recovery); the writer reads it back only
+    // to carry it into its new journal, and carries none when it is not intact.
+    const from = reader.seek(reader.start, checkpoint);
+    if (opts.keepRecords !== false && from.offset > reader.start.offset) {
+      try {
+        const h = reader.scan(reader.start, -1, from.next - 1, (r) => records.push({ first: r.first, last: r.last, payload: r.payload }));
+        if (h.position.offset !== from.offset) records.length = 0;
+      } catch {
+        records.length = 0;
+      }
+    }
+    const res = reader.scan(from, Math.max(mustHave, checkpoint), bound, (r) => {
       if (opts.keepRecords !== false) records.push({ first: r.first, last: r.last, payload: r.payload });
       if (r.last <= m.revision) return;
       const what = `journal ${show(path)} revisions ${r.first}..${r.last}`;

@@ -56,6 +56,7 @@ export class ClusterState {
   private durability: Durability | null = null;
   private readonly feed: ChangeFeed;
   private readonly historyRevisions: number;
+  private readonly historyBytes: number;
   private fatal: StateError | null = null;
   private closedFlag = false;
   private pool: QueryPool | null = null;
@@ -70,6 +71,7 @@ export class ClusterState {
     this.pub = new Publishing(this.m, o.arena, o.pacing);
     this.repair = new Repair(this.m, this.pub, o.scrub);
     this.historyRevisions = o.history.revisions;
+    this.historyBytes = o.history.bytes;
     this.feed = new ChangeFeed(o.history, this.m.revision);
     if (publishInitial) this.publishNow();
   }
@@ -115,6 +117,7 @@ export class ClusterState {
       fail: (e) => void (s.fatal ??= e),
       repair: () => void s.repair.all(),
       history: s.historyRevisions,
+      historyBytes: s.historyBytes,
     });
     s.pub.onPublished = () => s.durability!.published();
     s.feed.useOlder(m.revision, s.durability.olderHistory ?? null);

@@ -76,6 +76,8 @@ export interface WriterPort {
   fail(err: StateError): void;
   /** Repairs damaged shared memory now (an export that found damage asks before it retries). */
   repair(): void;
-  /** Revisions of history the writer keeps (the journal keeps at least as many). */
+  /** Revisions of history the writer keeps (the journal keeps as many, within `historyBytes`). */
   readonly history: number;
+  /** Bytes of change batches the journal keeps as history before the newest checkpoint, at most. */
+  readonly historyBytes: number;
 }

@@ -14,6 +14,8 @@ export interface Results {
   machine: { cpus: number; cpu?: string; memoryBytes: number; platform: string; node: string; versions: Record<string, string> };
   figures: Figure[];
   skipped: { what: string; why: string }[];
+  /** Partial runs merged in afterwards (bench/merge.ts): their suites and scales replace the complete run's. */
+  merged?: { date: string; suites: string[]; scales: string[]; machine: Results['machine'] }[];
 }
 
 /** The generated page, relative to the repository root. */
@@ -62,6 +64,9 @@ function measuredBy(r: Results): string {
 export function renderResults(r: Results, base = '../'): string {
   const out: string[] = [];
   out.push(measuredBy(r));
+  for (const x of r.merged ?? []) {
+    out.push(`The ${x.suites.join(', ')} figures at ${x.scales.join(', ')} come from a later run (\`npm run bench -- --suites ${x.suites.join(',')} --scales ${x.scales.join(',')}\`, merged by \`node dist/bench/merge.js\`) on ${x.date.slice(0, 10)}: ${x.machine.cpus} × ${x.machine.cpu ?? 'CPU'}, Node ${x.machine.node}, better-sqlite3 ${x.machine.versions['better-sqlite3'] ?? 'missing'}, lmdb ${x.machine.versions.lmdb ?? 'missing'}.`);
+  }
   out.push('Scales: S = 1k nodes / 10k tasks / 10k content, M = 10k / 100k / 100k, L = 100k / 1M / 1M. Values are medians (min–max over repeated runs where there were several); latencies are p50/p99 over the trials of one run. "vs" gives a baseline measured in the same run on the same data, and how many times better (or worse) we are.');
   out.push('');
   if (r.mode === 'full') out.push(`![How latency and throughput scale from S to L](${base}bench/results/scaling.svg)`, '');

@@ -3,7 +3,7 @@
  * runs the suites on it, prints a table and writes bench/results/*.json.
  *   npm run bench              full: S, M and L, repeated runs, every baseline
  *   npm run bench -- --quick   under a minute: S and a reduced M (a CI smoke test)
- *   --scales S,M  --suites writer,shared,helpers
+ *   --scales S,M  --suites writer,shared,helpers,persist,lmdb,journal
  */
 import { ClusterState } from '../src/index.js';
 import { loadSynthetic, SCALES, type SyntheticScale } from '../src/demo/synthetic.js';
@@ -13,6 +13,7 @@ import { sharedSuite } from './suites/shared.js';
 import { helpersSuite } from './suites/helpers.js';
 import { persistSuite } from './suites/persist.js';
 import { lmdbSuite } from './suites/lmdb.js';
+import { journalSuite } from './suites/journal.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -21,7 +22,10 @@ const arg = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const scales = (arg('--scales') ?? (quick ? 'S,M' : 'S,M,L')).split(',') as ('S' | 'M' | 'L')[];
-const suites = new Set((arg('--suites') ?? 'writer,shared,helpers,persist,lmdb').split(','));
+const ALL_SUITES = ['writer', 'shared', 'helpers', 'persist', 'lmdb', 'journal'];
+const suites = new Set((arg('--suites') ?? ALL_SUITES.join(',')).split(','));
+/** Only a run of every suite at every scale of its mode replaces bench/results/latest-<mode>.json and the docs. */
+const complete = ALL_SUITES.every((s) => suites.has(s)) && (quick ? ['S', 'M'] : ['S', 'M', 'L']).every((s) => scales.includes(s as 'S'));
 const report = new Report();
 
 async function load(name: string, scale: SyntheticScale): Promise<ClusterState> {
@@ -44,35 +48,50 @@ async function load(name: string, scale: SyntheticScale): Promise<ClusterState> 
   return state;
 }
 
+/** The suites on an in-memory writer loaded with the scale (and its memory figures). */
+async function inMemorySuites(name: 'S' | 'M' | 'L', scale: SyntheticScale): Promise<void> {
+  const state = await load(name, scale);
+  const mem = process.memoryUsage();
+  const shm = state.memoryStats();
+  report.add({ suite: 'memory', scale: name, name: 'writer RSS after load', unit: 'MB', better: 'lower', runs: [mem.rss / 1e6] });
+  report.add({ suite: 'memory', scale: name, name: 'writer JS heap after load', unit: 'MB', better: 'lower', runs: [mem.heapUsed / 1e6] });
+  report.add({ suite: 'memory', scale: name, name: 'shared memory after load', unit: 'MB', better: 'lower', runs: [shm.sharedBytes / 1e6] });
+  report.add({ suite: 'memory', scale: name, name: 'shared memory / live encoded state, after load', unit: '×', better: 'lower', runs: [shm.sharedBytes / shm.liveBytes], target: '≤ 1.1' });
+  if (suites.has('lmdb')) await lmdbSuite(report, state, name, scale);
+  if (suites.has('writer')) await writerSuite(report, state, name, { runs: quick ? 1 : 3, ops: quick ? 2000 : 10_000, placements: quick ? 500 : name === 'L' ? 1000 : 5000, loaded: scale });
+  if (suites.has('shared')) {
+    await sharedSuite(report, state, name, {
+      trials: quick ? 60 : name === 'L' ? 150 : 300,
+      baselineTrials: quick ? 0 : name === 'L' ? 2 : 3,
+      sustainMs: quick ? 500 : 3000,
+      loaded: scale,
+    });
+  }
+  if (suites.has('helpers') && name === 'L') report.skip('helpers at L', 'the row-object baseline needs 2.1M JS records and several minutes per helper; measured at S and M');
+  else if (suites.has('helpers')) await helpersSuite(report, state, name, { runs: quick ? 1 : 3, budgetMs: quick ? 40 : 300, loaded: scale });
+  await state.close();
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`arrow-cluster-state bench (${quick ? 'quick' : 'full'}), scales ${scales.join(', ')}\n`);
   for (const name of scales) {
     const scale = quick && name === 'M' ? { nodes: 10_000, tasks: 100_000, content: 100_000 } : SCALES[name];
-    const state = await load(name, scale);
-    const mem = process.memoryUsage();
-    const shm = state.memoryStats();
-    report.add({ suite: 'memory', scale: name, name: 'writer RSS after load', unit: 'MB', better: 'lower', runs: [mem.rss / 1e6] });
-    report.add({ suite: 'memory', scale: name, name: 'writer JS heap after load', unit: 'MB', better: 'lower', runs: [mem.heapUsed / 1e6] });
-    report.add({ suite: 'memory', scale: name, name: 'shared memory after load', unit: 'MB', better: 'lower', runs: [shm.sharedBytes / 1e6] });
-    report.add({ suite: 'memory', scale: name, name: 'shared memory / live encoded state, after load', unit: '×', better: 'lower', runs: [shm.sharedBytes / shm.liveBytes], target: '≤ 1.1' });
-    if (suites.has('lmdb')) await lmdbSuite(report, state, name, scale);
-    if (suites.has('writer')) await writerSuite(report, state, name, { runs: quick ? 1 : 3, ops: quick ? 2000 : 10_000, placements: quick ? 500 : name === 'L' ? 1000 : 5000, loaded: scale });
-    if (suites.has('shared')) {
-      await sharedSuite(report, state, name, {
-        trials: quick ? 60 : name === 'L' ? 150 : 300,
-        baselineTrials: quick ? 0 : name === 'L' ? 2 : 3,
-        sustainMs: quick ? 500 : 3000,
-        loaded: scale,
+    if (['lmdb', 'writer', 'shared', 'helpers'].some((s) => suites.has(s))) await inMemorySuites(name, scale);
+    if (suites.has('persist')) await persistSuite(report, name, scale, { trials: quick ? 30 : 100, churnMs: quick ? 1000 : 5000 });
+    if (suites.has('journal')) {
+      await journalSuite(report, name, scale, {
+        trials: quick ? 100 : name === 'L' ? 300 : 1000,
+        followTrials: quick ? 50 : 200,
+        throughputMs: quick ? 500 : 2000,
+        throughputRuns: quick ? 1 : 3,
+        cpuWindowMs: quick ? 1000 : 3000,
+        tailRevisions: 1000,
       });
     }
-    if (suites.has('helpers') && name === 'L') report.skip('helpers at L', 'the row-object baseline needs 2.1M JS records and several minutes per helper; measured at S and M');
-    else if (suites.has('helpers')) await helpersSuite(report, state, name, { runs: quick ? 1 : 3, budgetMs: quick ? 40 : 300, loaded: scale });
-    await state.close();
-    if (suites.has('persist')) await persistSuite(report, name, scale, { trials: quick ? 30 : 100, churnMs: quick ? 1000 : 5000 });
   }
-  const file = report.finish(quick ? 'quick' : 'full');
-  process.stdout.write(`\nresults: ${file}\n`);
-  if (!quick && scales.length === 3 && suites.size >= 3) {
+  const file = report.finish(quick ? 'quick' : 'full', complete);
+  process.stdout.write(`\nresults: ${file}${complete ? '' : ' (a partial run: latest-*.json and the docs are left as they were)'}\n`);
+  if (!quick && complete) {
     // A complete full run regenerates docs/performance.md and the README's headline figures.
     const { readFileSync } = await import('node:fs');
     const { writeResultDocs } = await import('./lib/render.js');

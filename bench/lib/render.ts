@@ -14,6 +14,8 @@ export interface Results {
   machine: { cpus: number; cpu?: string; memoryBytes: number; platform: string; node: string; versions: Record<string, string> };
   figures: Figure[];
   skipped: { what: string; why: string }[];
+  /** Partial runs merged in afterwards (bench/merge.ts): their suites and scales replace the complete run's. */
+  merged?: { date: string; suites: string[]; scales: string[]; machine: Results['machine'] }[];
 }
 
 /** The generated page, relative to the repository root. */
@@ -30,7 +32,19 @@ const SUITES: Record<string, string> = {
   helpers: 'Helpers: columnar vs row objects',
   memory: 'Memory',
   lmdb: 'Against lmdb-js',
+  journal: 'Journal: durable flushes, group commit, followers, watch, recovery — against SQLite and lmdb-js',
 };
+
+/** What a suite's figures were measured against, said once above its table. */
+const SUITE_NOTES: Record<string, string> = {
+  journal: 'Peers, on the same records in the same run: SQLite (better-sqlite3; WAL, `synchronous=FULL`, one row per entity holding its record as JSON) and lmdb-js (`overlappingSync`, its Linux default; one entry per entity). A mutation changes one task\'s priority (the peers read the record, change it and write it back). "Durable" means: ours once `flush()` resolves (journal appended and fdatasynced), SQLite when the commit returns, lmdb-js once `flushed` resolves. The peers\' followers poll every 1 ms (SQLite: `PRAGMA data_version`, then the changed row; lmdb-js: a renewed read transaction) and see a change at its commit, ours once it is durable. Targets are the goals of issue 12, at M.',
+};
+
+/** The baseline column: the baseline and every peer, each with how many times better (or worse) ours is. */
+function baselines(f: Figure): string {
+  const all = [...(f.baseline ? [{ ...f.baseline, advantage: f.advantage! }] : []), ...(f.peers ?? [])];
+  return all.map((b) => `${b.name}: ${fmt(b.value.median)} ${f.unit} → **${fmtRatio(b.advantage)}**`).join('<br>');
+}
 
 function cell(f: Figure): string {
   const v = f.value;
@@ -50,6 +64,9 @@ function measuredBy(r: Results): string {
 export function renderResults(r: Results, base = '../'): string {
   const out: string[] = [];
   out.push(measuredBy(r));
+  for (const x of r.merged ?? []) {
+    out.push(`The ${x.suites.join(', ')} figures at ${x.scales.join(', ')} come from a later run (\`npm run bench -- --suites ${x.suites.join(',')} --scales ${x.scales.join(',')}\`, merged by \`node dist/bench/merge.js\`) on ${x.date.slice(0, 10)}: ${x.machine.cpus} × ${x.machine.cpu ?? 'CPU'}, Node ${x.machine.node}, better-sqlite3 ${x.machine.versions['better-sqlite3'] ?? 'missing'}, lmdb ${x.machine.versions.lmdb ?? 'missing'}.`);
+  }
   out.push('Scales: S = 1k nodes / 10k tasks / 10k content, M = 10k / 100k / 100k, L = 100k / 1M / 1M. Values are medians (min–max over repeated runs where there were several); latencies are p50/p99 over the trials of one run. "vs" gives a baseline measured in the same run on the same data, and how many times better (or worse) we are.');
   out.push('');
   if (r.mode === 'full') out.push(`![How latency and throughput scale from S to L](${base}bench/results/scaling.svg)`, '');
@@ -57,11 +74,11 @@ export function renderResults(r: Results, base = '../'): string {
   for (const s of suites) {
     out.push(`### ${SUITES[s] ?? s}`);
     out.push('');
+    if (SUITE_NOTES[s]) out.push(SUITE_NOTES[s]!, '');
     out.push('| scale | figure | ours | target | baseline (same run) |');
     out.push('|---|---|---|---|---|');
     for (const f of r.figures.filter((x) => x.suite === s)) {
-      const base = f.baseline ? `${f.baseline.name}: ${fmt(f.baseline.value.median)} ${f.unit} → **${fmtRatio(f.advantage!)}**` : '';
-      out.push(`| ${f.scale} | ${f.name} | ${cell(f)} | ${f.target ?? ''} | ${base} |`);
+      out.push(`| ${f.scale} | ${f.name} | ${cell(f)} | ${f.target ?? ''} | ${baselines(f)} |`);
     }
     out.push('');
   }

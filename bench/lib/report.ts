@@ -19,6 +19,8 @@ export interface Figure {
   baseline?: { name: string; value: Spread };
   /** How many times better ours is than the baseline (>1 = ours better). */
   advantage?: number;
+  /** Further peers measured the same way in the same run, each with how many times better ours is. */
+  peers?: { name: string; value: Spread; advantage: number }[];
   target?: string;
   note?: string;
 }
@@ -37,17 +39,21 @@ export class Report {
   readonly skipped: { what: string; why: string }[] = [];
   readonly checks: { what: string; ok: boolean; detail?: string }[] = [];
 
-  add(f: Omit<Figure, 'value' | 'baseline' | 'advantage'> & { runs: number[]; baseline?: { name: string; runs: number[] } }): Figure {
+  add(f: Omit<Figure, 'value' | 'baseline' | 'advantage' | 'peers'> & { runs: number[]; baseline?: { name: string; runs: number[] }; peers?: { name: string; runs: number[] }[] }): Figure {
     const value = spread(f.runs);
     const fig: Figure = { ...f, value } as Figure;
     delete (fig as { runs?: unknown }).runs;
+    const ratio = (b: Spread) => (f.better === 'lower' ? b.median / value.median : value.median / b.median);
     if (f.baseline) {
       const b = spread(f.baseline.runs);
       fig.baseline = { name: f.baseline.name, value: b };
-      fig.advantage = f.better === 'lower' ? b.median / value.median : value.median / b.median;
+      fig.advantage = ratio(b);
     }
+    if (f.peers?.length) fig.peers = f.peers.map((p) => ({ name: p.name, value: spread(p.runs), advantage: ratio(spread(p.runs)) }));
+    else delete fig.peers;
     this.figures.push(fig);
-    const base = fig.baseline ? `  vs ${fig.baseline.name} ${fmt(fig.baseline.value.median)} → ${fmtRatio(fig.advantage!)}` : '';
+    const base = [...(fig.baseline ? [{ ...fig.baseline, advantage: fig.advantage! }] : []), ...(fig.peers ?? [])]
+      .map((b) => `  vs ${b.name} ${fmt(b.value.median)} → ${fmtRatio(b.advantage)}`).join(';');
     process.stdout.write(`  ${f.scale.padEnd(3)} ${f.name.padEnd(58)} ${fmt(value.median).padStart(10)} ${f.unit.padEnd(6)}${base}\n`);
     return fig;
   }
@@ -65,21 +71,26 @@ export class Report {
   machine() {
     return {
       cpus: cpus().length, cpu: cpus()[0]?.model, memoryBytes: totalmem(), platform: `${platform()} ${release()}`, node: process.version,
-      versions: { 'apache-arrow': version('apache-arrow'), 'parquet-wasm': version('parquet-wasm'), piscina: version('piscina'), lmdb: version('lmdb') },
+      versions: { 'apache-arrow': version('apache-arrow'), 'parquet-wasm': version('parquet-wasm'), piscina: version('piscina'), lmdb: version('lmdb'), 'better-sqlite3': version('better-sqlite3') },
     };
   }
 
-  /** Prints the summary table and writes the JSON results. Returns the file written. */
-  finish(mode: string): string {
+  /**
+   * Writes the JSON results (bench/results/<date>-<mode>.json) and returns the file written. A
+   * complete run (`latest`) also replaces bench/results/latest-<mode>.json, which the docs are
+   * generated from; a partial one (some suites or scales) leaves it alone.
+   */
+  finish(mode: string, latest = true): string {
     const out = { date: new Date().toISOString(), mode, machine: this.machine(), figures: this.figures, skipped: this.skipped, checks: this.checks };
     const dir = new URL('../../../bench/results/', import.meta.url);
     mkdirSync(dir, { recursive: true });
     const name = `${out.date.replace(/[:.]/g, '-')}-${mode}.json`;
     const file = new URL(name, dir);
     writeFileSync(file, JSON.stringify(out, null, 1));
-    const latest = new URL(`latest-${mode}.json`, dir);
+    if (!latest) return file.pathname;
+    const latestFile = new URL(`latest-${mode}.json`, dir);
     writeFileSync(new URL(`latest-${mode}.json.tmp`, dir), JSON.stringify(out, null, 1));
-    renameSync(new URL(`latest-${mode}.json.tmp`, dir), latest);
+    renameSync(new URL(`latest-${mode}.json.tmp`, dir), latestFile);
     const svg = scalingSvg(this.figures);
     if (svg && mode === 'full') writeFileSync(new URL('scaling.svg', dir), svg);
     return file.pathname;

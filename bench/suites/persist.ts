@@ -75,7 +75,7 @@ export async function persistSuite(report: Report, scale: string, loaded: Synthe
     const rev = await state.flush();
     const line = await next((l) => l.startsWith('REV') && Number(l.split(' ')[1]) >= rev);
     lat.push(Number(line.split(' ')[2]) - t0);
-    const h = (state as unknown as { dir: { history: { revision: number; ms: number }[] } }).dir.history;
+    const h = (state as unknown as { durability: { flushes: { revision: number; ms: number }[] } }).durability.flushes;
     io.push(h[h.length - 1]!.ms);
   }
   const IO = summarize(io);

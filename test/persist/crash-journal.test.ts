@@ -79,6 +79,7 @@ function start(dir: string, seed: number): Child {
 }
 
 test('kill -9 of the writer at random points, 100 times: every acknowledged revision is there with its content; what watchers saw is what recovery restores', async (t) => {
+  t.timeout(240_000); // about 50 s alone on 2 cores; more while other test files run alongside
   const dir = mkdtempSync(join(tmpdir(), 'acs-crashj-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const rnd = mulberry32(4242);

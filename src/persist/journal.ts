@@ -34,10 +34,17 @@ export class Journal {
   readonly path: string;
   private writer: JournalWriter;
   private index: Indexed[] = [];
+  /**
+   * The current file, open for reading since it was put in place: reads never reopen the path,
+   * which a cut in progress may already have renamed the next file over (the rename takes effect
+   * before the writer switches to that file).
+   */
+  private reader: JournalReader;
 
   private constructor(dir: string, private readonly clusterId: string, private readonly session: JournalSession, writer: JournalWriter, carried: readonly JournalRecord[], private readonly fsyncDir: () => void) {
     this.path = join(dir, journalFileName(clusterId));
     this.writer = writer;
+    this.reader = new JournalReader(this.path, clusterId);
     this.indexRecords(carried, JOURNAL_DATA_START);
   }
 
@@ -121,9 +128,12 @@ export class Journal {
     const carried = this.readRecords(keep);
     const next = await JournalWriter.create(this.path, this.clusterId, this.session, base, carried, acknowledged, this.fsyncDir, beforeInstall);
     const old = this.writer;
+    const oldReader = this.reader;
+    this.reader = new JournalReader(this.path, this.clusterId);
     this.writer = next;
     this.index = [];
     this.indexRecords(carried, JOURNAL_DATA_START);
+    oldReader.close();
     await old.close();
     return true;
   }
@@ -147,6 +157,7 @@ export class Journal {
   }
 
   async close(): Promise<void> {
+    this.reader.close();
     await this.writer.close();
   }
 
@@ -160,14 +171,9 @@ export class Journal {
   /** Reads records of the current file back (checked as a reader checks them). */
   private readRecords(wanted: readonly Indexed[]): JournalRecord[] {
     if (!wanted.length) return [];
-    const reader = new JournalReader(this.path, this.clusterId);
-    try {
-      const out: JournalRecord[] = [];
-      const last = wanted[wanted.length - 1]!.last;
-      reader.scan({ offset: wanted[0]!.offset, next: wanted[0]!.first }, -1, last, (r) => out.push({ first: r.first, last: r.last, payload: r.payload }));
-      return out;
-    } finally {
-      reader.close();
-    }
+    const out: JournalRecord[] = [];
+    const last = wanted[wanted.length - 1]!.last;
+    this.reader.scan({ offset: wanted[0]!.offset, next: wanted[0]!.first }, -1, last, (r) => out.push({ first: r.first, last: r.last, payload: r.payload }));
+    return out;
   }
 }

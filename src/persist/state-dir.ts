@@ -20,7 +20,7 @@
  */
 import { existsSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChangeSet, RevisionChanges } from '../changes/change-set.js';
+import { changeSetOf, type ChangeSet, type RevisionChanges } from '../changes/change-set.js';
 import type { OlderSource } from '../changes/watch-options.js';
 import { closed, invalid, locked, show, StateError } from '../errors.js';
 import type { CommitContent, Durability, FilesInfo, WriterPort } from '../store/durability.js';
@@ -91,6 +91,8 @@ export class StateDirectory implements Durability {
   private durable: number;
   private durableHead: { updatedAt: number; masterId: string | null };
   private pending: RevisionChanges[] = [];
+  /** The group commit being appended (not in the journal's index until its append completes). */
+  private appending: RevisionChanges[] = [];
   private inFlight: Promise<void> | null = null;
   private waiters: { revision: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private fatal: StateError | null = null;
@@ -136,9 +138,34 @@ export class StateDirectory implements Durability {
     return this.fatal;
   }
 
-  /** The journal's change sets, older than the writer's in-memory history. */
+  /**
+   * The journal's change sets, older than the writer's in-memory history — and the committed
+   * revisions not appended yet (a group commit pending or in flight): a burst of commits can push
+   * revisions out of the in-memory ring before the journal holds them.
+   */
   get olderHistory(): OlderSource<ChangeSet> {
-    return this.journal.olderSource();
+    const journal = this.journal.olderSource();
+    return {
+      oldestRevision: () => journal.oldestRevision(),
+      read: (from, to) => {
+        const out = [...(journal.read(from, to) as readonly ChangeSet[])];
+        for (let r = out.length ? out[out.length - 1]!.revision + 1 : from; r <= to; r++) {
+          const rc = this.unjournaled(r);
+          if (!rc) break;
+          out.push(changeSetOf(rc));
+        }
+        return out;
+      },
+    };
+  }
+
+  /** The changes of committed revision `r` when the journal does not hold them yet. */
+  private unjournaled(r: number): RevisionChanges | undefined {
+    for (const group of [this.appending, this.pending]) {
+      const rc = group.length ? group[r - group[0]!.revision] : undefined;
+      if (rc?.revision === r) return rc;
+    }
+    return undefined;
   }
 
   /** Writes the metadata for the recovered revision (resolves once written). */
@@ -276,7 +303,9 @@ export class StateDirectory implements Durability {
       return;
     }
     const t0 = performance.now();
+    this.appending = group;
     const bytes = await this.journal.append(group);
+    this.appending = [];
     this.checkOwnership();
     const last = group[group.length - 1]!;
     await this.journal.mark(last.revision);
@@ -348,11 +377,17 @@ export class StateDirectory implements Durability {
     if (this.fatal) throw this.fatal;
     if (this.closedFlag) throw closed('state directory');
     await this.flush(this.pending.length ? this.pending[this.pending.length - 1]!.revision : this.durable);
-    await this.checkpointing?.catch(() => undefined);
+    // One checkpoint at a time: a background one (or another checkpoint() call) must not commit
+    // to the arena file while this one does (both would write the same meta slot).
+    while (this.checkpointing) await this.checkpointing.catch(() => undefined);
     const content = this.init.port.content();
     if (content.revision > this.cp.revision) {
       this.appendedSinceCheckpoint = 0;
-      await this.cp.checkpoint(content, () => this.checkOwnership());
+      const run = this.cp.checkpoint(content, () => this.checkOwnership());
+      this.checkpointing = run.catch(() => undefined).finally(() => {
+        this.checkpointing = null;
+      });
+      await run;
     }
     await new Promise<void>((resolve) => {
       this.cutWaiters.push(resolve);

@@ -1,7 +1,7 @@
 /**
  * The writer's change feed: each commit's change set (change-set.ts) published to a WatchHub, in
- * revision order, as it commits — visible to `watch()` before it is durable, like worker
- * threads' snapshots. A state directory adds the journal as the history older than the hub's ring.
+ * revision order — by the writer once the revision is durable on a state directory, as it commits
+ * in memory. A state directory adds the journal as the history older than the hub's ring.
  */
 import { changeSetOf, type ChangeSet, type RevisionChanges } from './change-set.js';
 import { WatchHub, type WatchHistory } from './watch-hub.js';

@@ -311,7 +311,8 @@ export class StateDirectory implements Durability {
     await this.journal.mark(last.revision);
     this.durable = last.revision;
     this.durableHead = { updatedAt: last.updatedAt, masterId: last.masterId };
-    // Durable and marked: acknowledge first, then the bookkeeping.
+    // Durable and marked: watchers and flush() callers learn it first, then the bookkeeping.
+    this.init.port.durable(group);
     this.flushes.push({ revision: last.revision, ms: performance.now() - t0, bytes });
     if (this.flushes.length > 256) this.flushes.shift();
     this.resolveWaiters();

@@ -116,6 +116,9 @@ export class ClusterState {
       content: () => s.pub.content(),
       fail: (e) => void (s.fatal ??= e),
       repair: () => void s.repair.all(),
+      durable: (group) => {
+        for (const c of group) s.feed.publish(c);
+      },
       history: s.historyRevisions,
       historyBytes: s.historyBytes,
     });
@@ -198,8 +201,8 @@ export class ClusterState {
 
   /**
    * The change sets of every revision after `afterRevision` (default: the current one), in
-   * order, one per revision, without gaps or duplicates — as they commit (visible before they are
-   * durable, like worker threads' snapshots). With `tables`, revisions that change none of them
+   * order, one per revision, without gaps or duplicates — once durable on a state directory (a
+   * revision a watcher saw survives any crash), as they commit in memory. With `tables`, revisions that change none of them
    * are skipped and the others carry only those tables' changes. COMPACTED when `afterRevision`
    * is older than `history.oldestRevision`, or when this consumer falls `maxBacklog` change sets
    * behind (relist: `const s = state.snapshot(); state.watch({ afterRevision: s.revision })`).
@@ -445,8 +448,10 @@ export class ClusterState {
   }
 
   private onCommit(changes: RevisionChanges): void {
-    this.durability?.committed(changes);
-    this.feed.publish(changes);
+    // With a state directory, watchers get a revision once it is durable (so that no revision a
+    // watcher saw can be lost or change content in a crash); in memory, as it commits.
+    if (this.durability) this.durability.committed(changes);
+    else this.feed.publish(changes);
     this.pub.schedule();
   }
 

@@ -76,6 +76,8 @@ export interface WriterPort {
   fail(err: StateError): void;
   /** Repairs damaged shared memory now (an export that found damage asks before it retries). */
   repair(): void;
+  /** Revisions `changes` became durable (in order, each once): the writer's watchers get them now. */
+  durable(changes: readonly RevisionChanges[]): void;
   /** Revisions of history the writer keeps (the journal keeps as many, within `historyBytes`). */
   readonly history: number;
   /** Bytes of change batches the journal keeps as history before the newest checkpoint, at most. */

@@ -117,6 +117,7 @@ test('writer: a consumer whose backlog passes maxBacklog fails with COMPACTED sa
   const start = await commits(3);
   const w = s.watch({ maxBacklog: 3 });
   for (let i = 0; i < 4; i++) commit(); // nobody reads: the 4th overflows the backlog
+  await s.flush(); // the writer's watchers get revisions once they are durable
   const e = await t.throwsAsync(w.next());
   t.is((e as { code?: string }).code, 'COMPACTED');
   t.true(e!.message.includes(`maxBacklog = 3 change sets behind at revision ${start + 4}`), e!.message);

@@ -1,6 +1,6 @@
 // Journal cuts (the journal's compaction) while followers read: a writer with small checkpoint thresholds and
 // a small history under continuous load (checkpoints in the background every few dozen revisions,
-// each cutting the journal), two followers in this process and one in a child process, each
+// each cutting the journal once it has grown enough: a cut copies what it keeps), two followers in this process and one in a child process, each
 // watching. Every follower keeps up and ends equal to the writer, row by row; every state a
 // follower in this process loads is exactly the writer's at that revision; each watch is gap-free
 // and replays to the final state; a follower reloads only when it really fell behind (the journal
@@ -185,6 +185,6 @@ test('journal cuts under continuous load: two followers in process and one in a 
     final, loadMs, journalCuts: cutsSeen.size, checkpointRevision: files.checkpointRevision, journalBytes: files.journalBytes,
     reloads: { a: a.reloads, b: b.reloads, child: childReloads }, loads: { a: a.changes, b: b.changes },
   }));
-  t.true(cutsSeen.size > 10, `the journal was cut ${cutsSeen.size} times`);
+  t.true(cutsSeen.size >= 5, `the journal was cut ${cutsSeen.size} times`);
   await s.close();
 });

@@ -187,7 +187,8 @@ function fuzz(t: ExecutionContext, seed: number, cases: number, sealed: boolean)
     }
   }
   t.log(`${cases} cases (${sealed ? 'checksum recomputed after the damage' : 'damage as it comes'}): ${JSON.stringify(outcomes)}`);
-  t.pass();
+  t.is(outcomes.corrupt + outcomes.same + outcomes.other, cases, 'every damaged batch was refused as CORRUPT or decoded');
+  t.true(outcomes.corrupt > 0, 'some damage was detected');
 }
 
 test('fuzz: bit flips, cuts, extensions and overwritten runs are CORRUPT or decode exactly', (t) => fuzz(t, 1234, 400, false));

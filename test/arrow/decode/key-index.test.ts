@@ -204,6 +204,7 @@ test('key index: an empty column, all-null chunks and empty batches find nothing
 
 test('key index: StrChunk.firstOf agrees with the index on every lookup, before and after it builds its own index (dictionaries without repeated values)', (t) => {
   const r = new Rng(77);
+  let lookups = 0;
   for (let round = 0; round < 100; round++) {
     const pool = idPool(r);
     const { chunk, values } = randomChunk(r, pool, r.int(200), r.chance(0.3), false);
@@ -214,14 +215,16 @@ test('key index: StrChunk.firstOf agrees with the index on every lookup, before 
         const want = values.indexOf(v);
         const got = chunk.firstOf(v, encoder.encode(v));
         if (got !== want || ix.find(v) !== want) return void t.fail(`round ${round}, pass ${pass}: ${JSON.stringify(v)}: firstOf ${got}, index ${ix.find(v)}, want ${want}`);
+        lookups++;
       }
     }
   }
-  t.pass();
+  t.true(lookups > 100 * 4, `${lookups} lookups agreed`);
 });
 
 test('key index: hashBytes is an int32 that depends only on the bytes in [s, e), not on where they lie', (t) => {
   const r = new Rng(5);
+  const hashes = new Set<number>();
   for (let i = 0; i < 2000; i++) {
     const b = r.bytes(r.int(40));
     const alone = hashBytes(b, 0, b.length);
@@ -231,8 +234,9 @@ test('key index: hashBytes is an int32 that depends only on the bytes in [s, e),
     buf.set(b, pad);
     const got = hashBytes(buf, pad, pad + b.length);
     if (got !== alone) return void t.fail(`${Buffer.from(b).toString('hex')} at ${pad}: ${got}, alone ${alone}`);
+    hashes.add(alone);
   }
-  t.pass();
+  t.true(hashes.size > 1800, `${hashes.size} distinct hashes of 2,000 random byte strings (it depends on the bytes)`);
 });
 
 // A dictionary that repeats a value (legal Arrow that foreign writers produce, e.g. pyarrow's

@@ -59,6 +59,46 @@ export function hashBytes(b: Uint8Array, s: number, e: number): number {
 }
 
 /**
+ * hashBytes of the UTF-8 bytes of `s` when `s` is ASCII (its code units are those bytes), read
+ * from the string without encoding it; null when `s` holds any non-ASCII character.
+ */
+export function hashAscii(s: string): number | null {
+  const e = s.length;
+  let h = e;
+  let k = 0;
+  for (; k + 4 <= e; k += 4) {
+    const c0 = s.charCodeAt(k);
+    const c1 = s.charCodeAt(k + 1);
+    const c2 = s.charCodeAt(k + 2);
+    const c3 = s.charCodeAt(k + 3);
+    if ((c0 | c1 | c2 | c3) > 0x7f) return null;
+    let w = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+    w = Math.imul(w, 0xcc9e2d51);
+    w = (w << 15) | (w >>> 17);
+    h ^= Math.imul(w, 0x1b873593);
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  let w = 0;
+  const rest = e - k;
+  for (let j = k; j < e; j++) if (s.charCodeAt(j) > 0x7f) return null;
+  if (rest === 3) w ^= s.charCodeAt(k + 2) << 16;
+  if (rest >= 2) w ^= s.charCodeAt(k + 1) << 8;
+  if (rest >= 1) {
+    w ^= s.charCodeAt(k);
+    w = Math.imul(w, 0xcc9e2d51);
+    w = (w << 15) | (w >>> 17);
+    h ^= Math.imul(w, 0x1b873593);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h | 0;
+}
+
+/**
  * An index from the values of a utf8 key column (node ids, CIDs) to their first global row,
  * built and probed on raw UTF-8 bytes: no string is made for any key. Each slot keeps the
  * key's hash, batch and row, so a probe compares bytes in place.
@@ -146,11 +186,40 @@ export class KeyIndex {
     }
   }
 
-  /** First global row whose key is `value`, or -1. */
+  /**
+   * First global row whose key is `value`, or -1. An ASCII key (every id we mint) is hashed and
+   * compared straight from the string's code units — they are its UTF-8 bytes — so a lookup
+   * makes no byte copy of the key; any other key goes through its UTF-8 encoding.
+   */
   find(value: string): number {
     if (this.map) return this.map.get(value) ?? -1;
-    const b = encoder.encode(value);
-    return this.findBytes(b, 0, b.length);
+    const h = hashAscii(value);
+    if (h === null) {
+      const b = encoder.encode(value);
+      return this.findBytes(b, 0, b.length);
+    }
+    const slots = this.slots;
+    let p = h & this.mask;
+    for (;;) {
+      const at = slots[2 * p]!;
+      if (at === 0) return -1;
+      if (slots[2 * p + 1] === h && this.sameAsString(at - 1, value)) return at - 1;
+      p = (p + 1) & this.mask;
+    }
+  }
+
+  /** Does the key at global row g equal the ASCII string `value`? */
+  private sameAsString(g: number, value: string): boolean {
+    const b = batchAt(this.starts, g);
+    const c = this.chunks[b]!;
+    const i = g - this.starts[b]!;
+    const o = c.offsets!;
+    const cs = o[i]!;
+    const len = value.length;
+    if (o[i + 1]! - cs !== len) return false;
+    const cb = c.bytes!;
+    for (let k = len - 1; k >= 0; k--) if (cb[cs + k] !== value.charCodeAt(k)) return false;
+    return true;
   }
 
   /** First global row whose key equals row i of string chunk `c` (any column), or -1. */

@@ -4,7 +4,7 @@
 // bytes inside a larger buffer, and from rows of other columns.
 import test from 'ava';
 import { Data, Dictionary, Int32, Int8, makeData, makeVector, Struct, Utf8, vectorFromArray, Field } from 'apache-arrow';
-import { hashBytes, KeyIndex } from '../../../src/arrow/decode/key-index.js';
+import { hashAscii, hashBytes, KeyIndex } from '../../../src/arrow/decode/key-index.js';
 import { StrChunk } from '../../../src/arrow/decode/str-chunk.js';
 import { Rng } from '../../fixtures/rng.js';
 
@@ -252,4 +252,21 @@ test('key index: StrChunk.firstOf finds a value coded by a repeated dictionary e
   t.is(chunk.firstOf('w1', encoder.encode('w1')), 0);
   const eq = chunk.equals('w1');
   t.deepEqual([0, 1, 2].map((i) => eq(i)), [true, false, true]);
+});
+
+test('hashAscii hashes an ASCII string as hashBytes hashes its UTF-8 bytes, and refuses any other string', (t) => {
+  const r = new Rng(41);
+  let checked = 0;
+  const ascii = ['', 'a', 'ab', 'abc', 'abcd', 'abcde', 'node-000001-12D3KooW', '\u0000\u007f', 'x'.repeat(301), ...COLLIDING.flat()];
+  for (let i = 0; i < 500; i++) ascii.push(Array.from({ length: r.int(40) }, () => String.fromCharCode(r.int(128))).join(''));
+  for (const s of ascii) {
+    const b = encoder.encode(s);
+    t.is(hashAscii(s), hashBytes(b, 0, b.length), JSON.stringify(s));
+    checked++;
+  }
+  for (const s of ['é', 'abcé', 'abcdé', 'é'.repeat(5), 'bafy😀', '\u0080', 'abcd\u0080', '中文']) {
+    t.is(hashAscii(s), null, JSON.stringify(s));
+    checked++;
+  }
+  t.is(checked, ascii.length + 8);
 });

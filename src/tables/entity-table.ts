@@ -14,6 +14,7 @@ import { RecordBatch, Schema, Table, type Data, type Struct, type Vector } from 
 import { columnWriter } from '../arrow/encode/column-writer.js';
 import type { StringDictionary } from '../arrow/encode/dictionary.js';
 import { readValue, readUtf8 } from '../arrow/decode/row-reader.js';
+import { batchRecord } from '../arrow/decode/batch-records.js';
 import { crc32 } from '../arena/crc.js';
 import type { EntitySpec } from '../schema/entities.js';
 import { flatSchema } from '../schema/state-schema.js';
@@ -159,14 +160,18 @@ export class EntityTable {
     });
   }
 
-  /** Replaces the row with this id by `row` (same id; the caller merged the fields). The table keeps its own copy. */
-  update(id: string, row: Row): void {
+  /**
+   * Replaces the row with this id by `row` (same id; the caller merged the fields). The table
+   * keeps its own copy. `current`, when given, is the row as get() returned it in this mutation
+   * (unchanged since): it spares decoding the row again to find the changed columns.
+   */
+  update(id: string, row: Row, current?: Readonly<Row>): void {
     row = cloneRow(row);
     const loc = this.index.get(id)!;
     const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
     const slot = loc % LOC_BITS;
     const before = batch.overlay?.get(slot);
-    const old = before ?? (batch.data && slot < batch.data.length ? this.decodeRow(batch.data, slot) : undefined);
+    const old = before ?? current ?? (batch.data && slot < batch.data.length ? this.decodeRow(batch.data, slot) : undefined);
     const prevDirty = batch.dirty ? new Set(batch.dirty) : null;
     if (!batch.structural) {
       const dirty = (batch.dirty ??= new Set());
@@ -335,11 +340,7 @@ export class EntityTable {
   }
 
   private decodeRow(data: Data<Struct>, slot: number): Row {
-    const row: Row = {};
-    this.spec.columns.forEach((c, k) => {
-      row[c.name] = readValue(c, data.children[k], slot);
-    });
-    return row;
+    return batchRecord(this.spec.kind, data, slot);
   }
 
   private encodeBatch(batch: Batch): void {
@@ -370,10 +371,40 @@ export class EntityTable {
   }
 }
 
+/** Do two JSON-like values hold the same data (as their JSON texts would be equal: key order counts)? */
 function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  return JSON.stringify(a) === JSON.stringify(b);
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameItem(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  let na = 0;
+  let nb = 0;
+  for (const k of ka) if ((a as Record<string, unknown>)[k] !== undefined) na++;
+  for (const k of kb) if ((b as Record<string, unknown>)[k] !== undefined) nb++;
+  if (na !== nb) return false;
+  // JSON drops undefined properties and keeps the others in key order.
+  let j = 0;
+  for (const k of ka) {
+    const x = (a as Record<string, unknown>)[k];
+    if (x === undefined) continue;
+    while (j < kb.length && (b as Record<string, unknown>)[kb[j]!] === undefined) j++;
+    if (kb[j] !== k || !sameValue(x, (b as Record<string, unknown>)[k])) return false;
+    j++;
+  }
+  return true;
+}
+
+/** An array item as JSON compares it: undefined, functions and symbols are null there. */
+function sameItem(a: unknown, b: unknown): boolean {
+  const na = a === undefined || typeof a === 'function' || typeof a === 'symbol' ? null : a;
+  const nb = b === undefined || typeof b === 'function' || typeof b === 'symbol' ? null : b;
+  return sameValue(na, nb);
 }
 
 /** A deep copy of a JSON-like value, as a JSON round trip makes it (undefined properties dropped, undefined array items null), without the text. */

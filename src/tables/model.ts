@@ -111,7 +111,7 @@ export class Model {
     if (kind === 'tasks') this.trackActive(before as TaskRecord, rec as TaskRecord);
     const key = keyOf(kind, rec);
     this.touch(kind, key, true);
-    this.tables[kind].update(key, rec as unknown as Row);
+    this.tables[kind].update(key, rec as unknown as Row, before as unknown as Row);
     return rec;
   }
 

@@ -89,3 +89,48 @@ export function crc32Patched(crc: number, length: number, changes: readonly Byte
   }
   return out;
 }
+
+/** x^(8n) mod P(x) for the lengths seen (message parts repeat a few lengths). */
+const shiftCache = new Map<number, number>();
+
+/** The CRC32 of A followed by B from crc(A), crc(B) and B's length (zlib's crc32_combine). */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  if (lengthB === 0) return crcA >>> 0;
+  let x = shiftCache.get(lengthB);
+  if (x === undefined) {
+    if (shiftCache.size > 4096) shiftCache.clear();
+    shiftCache.set(lengthB, (x = x2nmodp(lengthB, 3)));
+  }
+  return (multmodp(x, crcA >>> 0) ^ (crcB >>> 0)) >>> 0;
+}
+
+/**
+ * CRC32s of immutable byte ranges, kept with the typed array they were read from (a column
+ * buffer reused by the next encoding of its batch is not read again). A buffer written in place
+ * must be forgotten first (forgetCrc).
+ */
+const partCrcs = new WeakMap<object, { offset: number; length: number; crc: number }>();
+
+/** CRC32 of `bytes`, a view of the buffer `key` (cached with `key`, see forgetCrc). */
+export function cachedCrc32(key: object, bytes: Uint8Array): number {
+  const e = partCrcs.get(key);
+  if (e && e.offset === bytes.byteOffset && e.length === bytes.byteLength) return e.crc;
+  const crc = crc32(bytes);
+  partCrcs.set(key, { offset: bytes.byteOffset, length: bytes.byteLength, crc });
+  return crc;
+}
+
+/** Records that `bytes`, a view of the buffer `key`, have CRC32 `crc` (known from an identical copy). */
+export function seedCrc(key: object, bytes: Uint8Array, crc: number): void {
+  partCrcs.set(key, { offset: bytes.byteOffset, length: bytes.byteLength, crc: crc >>> 0 });
+}
+
+/** The cached CRC32 of `key`'s bytes and the range it covers (byte offset and length in key's buffer), or undefined. */
+export function knownCrc(key: object): { readonly offset: number; readonly length: number; readonly crc: number } | undefined {
+  return partCrcs.get(key);
+}
+
+/** Drops the cached CRC32 of `key`'s bytes (they are about to change in place). */
+export function forgetCrc(key: object): void {
+  partCrcs.delete(key);
+}

@@ -179,8 +179,12 @@ export class Publishing {
     return table;
   }
 
-  /** What the arena file must hold for the revision last published (immutable heap bytes). */
+  /**
+   * What the arena file must hold for the revision last published (immutable heap bytes: the
+   * batches are marked exported, so later changes copy them instead of writing in place).
+   */
   content(): CommitContent {
+    for (const k of ENTITY_KINDS) this.m.tables[k].exportAll();
     return this.lastContent ?? this.commitContent();
   }
 

@@ -9,12 +9,13 @@ import { Data, makeData, type Schema, type Struct } from 'apache-arrow';
 import type { ColumnWriter } from '../arrow/encode/column-writer.js';
 import type { StringDictionary } from '../arrow/encode/dictionary.js';
 import { decodeRecordBatch } from '../arrow/decode/ipc-message.js';
-import { encodeRecordBatch, writeMessage } from '../arrow/encode/ipc-message.js';
+import { carryMessageCrcs, encodeRecordBatch, messageCrc, seedMessageCrcs, writeMessage } from '../arrow/encode/ipc-message.js';
 import { readValue } from '../arrow/decode/row-reader.js';
-import { crc32, crc32Patched } from '../arena/crc.js';
+import { crc32, crc32Patched, forgetCrc } from '../arena/crc.js';
 import type { ColumnSpec, LeafSpec } from '../schema/columns.js';
 import type { EntitySpec } from '../schema/entities.js';
 import type { Extent } from '../shm/arena.js';
+import type { MasterPool } from './master-pool.js';
 
 /** A row as the store holds it in the overlay: the public record shape (JSON fields as values). */
 export type Row = Record<string, unknown>;
@@ -41,6 +42,12 @@ export interface Batch {
   dirty: Set<number> | null;
   /** Rows were appended or deleted: every column must be rebuilt. */
   structural: boolean;
+  /**
+   * `master` (and `data`, its views) left the table — in a Table handed out by table(), or in
+   * the content of a checkpoint — so it must never change: the next change copies it. Until
+   * then, fixed-width changes are written into it in place (see BatchEncoder.encode).
+   */
+  exported: boolean;
 }
 
 /** A batch's new bytes: its message on the heap, decoded, and the message's CRC32. */
@@ -51,7 +58,7 @@ export interface Encoded {
 }
 
 /** Up to this many changed runs, a patched batch's CRC is updated (µs each); beyond, recomputed. */
-const PATCH_CRC_RUNS = 32;
+const PATCH_CRC_RUNS = 256;
 
 /** Encodes the batches of one entity table. */
 export class BatchEncoder {
@@ -63,9 +70,15 @@ export class BatchEncoder {
     private readonly dictionaryVectors: () => Map<number, import('apache-arrow').Vector>,
   ) {}
 
-  /** The new bytes of `batch` with its overlay applied (rows still in slot order; deleted slots dropped). */
-  encode(batch: Batch): Encoded {
-    const patched = this.patch(batch);
+  /**
+   * The new bytes of `batch` with its overlay applied (rows still in slot order; deleted slots
+   * dropped). With `reuse` (the caller may recycle what it drops: a publish), fixed-width changes
+   * to a batch whose master was not exported are written into its master in place (the result is
+   * the same master and data, with a new CRC): no copy at all; other new messages are written
+   * into recycled buffers.
+   */
+  encode(batch: Batch, reuse: MasterPool | null): Encoded {
+    const patched = this.patch(batch, reuse !== null && !batch.exported);
     if (patched) return patched;
     const cols = this.spec.columns;
     const old = batch.data;
@@ -80,10 +93,13 @@ export class BatchEncoder {
     const msg = encodeRecordBatch(batch.live, children);
     // The writer's master copy lives on the JS heap: tables it hands out stay valid like any JS
     // value, whatever happens to shared memory. Readers get a copy in a fresh arena extent.
-    const master = new Uint8Array(msg.byteLength);
+    const master = reuse ? reuse.take(msg.byteLength) : new Uint8Array(msg.byteLength);
     writeMessage(msg, master);
+    const partCrcs: number[] = [];
+    const crc = messageCrc(msg, master, partCrcs);
     const data = decodeRecordBatch(master, this.schema.fields, this.dictionaryVectors(), `${this.spec.kind} batch`, { trusted: true });
-    return { data, master, crc: crc32(master) };
+    seedMessageCrcs(msg, partCrcs, data.children);
+    return { data, master, crc };
   }
 
   /**
@@ -92,7 +108,7 @@ export class BatchEncoder {
    * layout — copy it and overwrite those values in place (the "patch" path). Returns
    * null (nothing done) when any change needs re-encoding.
    */
-  private patch(batch: Batch): Encoded | null {
+  private patch(batch: Batch, inPlace: boolean): Encoded | null {
     const old = batch.data;
     if (batch.structural || !old || !batch.master || !batch.dirty?.size || !batch.overlay?.size) return null;
     const edits: { path: number[]; spec: LeafSpec; slot: number; value: unknown }[] = [];
@@ -111,8 +127,9 @@ export class BatchEncoder {
         }
       }
     }
-    const master = batch.master.slice();
-    const data = rebase(old, batch.master, master) as Data<Struct>;
+    const master = inPlace ? batch.master : batch.master.slice();
+    const data = inPlace ? old : (rebase(old, batch.master, master) as Data<Struct>);
+    if (!inPlace) carryMessageCrcs(old.children, data.children); // the copy's buffers: the same bytes (the edited ones are forgotten below)
     // Bytes overwritten (position → width): the new CRC follows from the old one and these.
     const touched = new Map<number, number>();
     for (const e of edits) {
@@ -122,6 +139,14 @@ export class BatchEncoder {
       const base = values.byteOffset - master.byteOffset;
       if (e.spec.kind === 'bool') touched.set(base + (i >> 3), 1);
       else touched.set(base + i * values.BYTES_PER_ELEMENT, values.BYTES_PER_ELEMENT);
+    }
+    // The bytes before the change (in place, they are about to be overwritten).
+    const useRuns = touched.size <= PATCH_CRC_RUNS;
+    const runs = useRuns ? [...touched].map(([at, n]) => ({ at, before: batch.master!.slice(at, at + n), after: master.subarray(at, at + n) })) : null;
+    for (const e of edits) forgetCrc(dataAt(data, e.path).values as ArrayBufferView); // its cached CRC is about to go stale
+    for (const e of edits) {
+      const d = dataAt(data, e.path);
+      const i = d.offset + e.slot;
       switch (e.spec.kind) {
         case 'bool': {
           const bits = d.values as Uint8Array;
@@ -140,10 +165,7 @@ export class BatchEncoder {
           (d.values as Float64Array)[i] = e.value as number;
       }
     }
-    const before = batch.master;
-    const crc = touched.size <= PATCH_CRC_RUNS
-      ? crc32Patched(batch.crc, master.byteLength, [...touched].map(([at, n]) => ({ at, before: before.subarray(at, at + n), after: master.subarray(at, at + n) })))
-      : crc32(master);
+    const crc = runs ? crc32Patched(batch.crc, master.byteLength, runs) : crc32(master);
     return { data, master, crc };
   }
 

@@ -20,6 +20,7 @@ import type { EntitySpec } from '../schema/entities.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena, Extent } from '../shm/arena.js';
 import { BatchEncoder, type Batch, type Row } from './batch-encoding.js';
+import { MasterPool } from './master-pool.js';
 
 export type { Row };
 
@@ -50,6 +51,9 @@ export interface TableContext {
 export type Undo = () => void;
 
 const LOC_BITS = 2 ** 16; // rows per batch < 65536
+/** The spare-buffer pool of a table holds about this many batches of rows of this many bytes. */
+const POOL_BATCHES = 8;
+const POOL_ROW_BYTES = 512;
 
 export class EntityTable {
   readonly spec: EntitySpec;
@@ -64,6 +68,8 @@ export class EntityTable {
   /** Batches encoded on the heap whose bytes are not in shared memory yet (see share()). */
   private readonly unshared = new Set<Batch>();
   private readonly keyColumn: number;
+  /** Spare message buffers (see MasterPool): at most 8 batches' worth. */
+  private readonly pool: MasterPool;
   /** Undo log of the open transaction (null when none is open). */
   undo: Undo[] | null = null;
   /** The last table() and the batch data it was built from (reused while they are the same). */
@@ -77,6 +83,7 @@ export class EntityTable {
     const writers = spec.columns.map((c) => columnWriter(c, (id) => ctx.dictionary(id)));
     this.encoder = new BatchEncoder(spec, this.schema, writers, (id) => ctx.dictionary(id), () => this.dictionaryVectors());
     this.keyColumn = spec.columns.findIndex((c) => c.name === spec.key);
+    this.pool = new MasterPool(POOL_BATCHES * spec.batchRows * POOL_ROW_BYTES);
   }
 
   /** Number of live rows (including pending changes). */
@@ -218,6 +225,10 @@ export class EntityTable {
    * transaction is open.
    */
   materialize(arena: Arena | null, retire: RetireFn, share = arena !== null): number {
+    // Only a publish may write unexported messages in place and recycle superseded ones: the
+    // writer's own tables (share = false) are handed out right after, and the checkpoint content
+    // of the last publish is replaced by the publish that follows this.
+    const reuse = share ? this.pool : null;
     if (this.undo) throw new Error('internal: materialize inside a transaction');
     let count = 0;
     for (const batch of this.pending) {
@@ -234,7 +245,7 @@ export class EntityTable {
         batch.dirty = null;
         continue;
       }
-      this.encodeBatch(batch);
+      this.encodeBatch(batch, reuse);
       count++;
     }
     this.pending.clear();
@@ -252,6 +263,14 @@ export class EntityTable {
       batch.extent = extent;
       this.unshared.delete(batch);
     }
+  }
+
+  /**
+   * Marks every current batch as exported: its bytes must stay as they are (the content of a
+   * checkpoint being written holds them); the next change to a batch copies it.
+   */
+  exportAll(): void {
+    for (const b of this.order) b.exported = true;
   }
 
   /** The encoded batches in order (call after materialize()). */
@@ -278,6 +297,7 @@ export class EntityTable {
    * not change, so a table after one mutation costs the changed batch, not the whole table.
    */
   table(): Table {
+    for (const b of this.order) b.exported = true; // handed out: never written in place again
     const c = this.tableCache;
     if (c && c.data.length === this.order.length && this.order.every((b, i) => b.data === c.data[i])) return c.table;
     const data = this.order.map((b) => b.data!);
@@ -315,6 +335,7 @@ export class EntityTable {
       if (!it.extent) this.unshared.add(b);
       b.version = it.version;
       b.crc = it.crc ?? crc32(it.master);
+      b.exported = true; // the bytes came from elsewhere (a file reader may cache them): never written in place
       const key = it.data.children[this.keyColumn]!;
       for (let i = 0; i < it.data.length; i++) {
         const id = readUtf8(key, i)!;
@@ -326,7 +347,7 @@ export class EntityTable {
   }
 
   private newBatch(): Batch {
-    const b: Batch = { uid: this.nextUid++, data: null, master: null, extent: null, version: 0, crc: 0, ids: [], live: 0, overlay: null, dirty: null, structural: false };
+    const b: Batch = { uid: this.nextUid++, data: null, master: null, extent: null, version: 0, crc: 0, ids: [], live: 0, overlay: null, dirty: null, structural: false, exported: false };
     this.batches.set(b.uid, b);
     this.order.push(b);
     return b;
@@ -343,9 +364,12 @@ export class EntityTable {
     return batchRecord(this.spec.kind, data, slot);
   }
 
-  private encodeBatch(batch: Batch): void {
-    const e = this.encoder.encode(batch);
+  private encodeBatch(batch: Batch, reuse: MasterPool | null): void {
+    const old = batch.master;
+    const wasExported = batch.exported;
+    const e = this.encoder.encode(batch, reuse);
     this.install(batch, e.data, e.master, e.crc);
+    if (reuse && old && old !== e.master && !wasExported) reuse.give(old);
     // Compact slots after deletes and re-index the rows that moved.
     if (batch.structural) {
       const ids: string[] = [];
@@ -363,6 +387,7 @@ export class EntityTable {
    * version; share() copies it to a fresh extent (retiring the old one) at the next publish.
    */
   private install(batch: Batch, data: Data<Struct>, master: Uint8Array, crc: number): void {
+    if (master !== batch.master) batch.exported = false;
     batch.data = data;
     batch.master = master;
     batch.version = this.ctx.nextVersion();

@@ -33,8 +33,11 @@ export interface Batch {
   version: number;
   /** CRC32 of `master` (the bytes of `extent`). */
   crc: number;
-  /** Id per slot: committed rows first, then appended ones; null = deleted. */
-  ids: (string | null)[];
+  /** Slots in use: the encoded rows (`data.length`) first, then appended ones (in `overlay`). */
+  length: number;
+  /** Deleted slots (null when none); their rows are dropped at the next encode. */
+  dead: Set<number> | null;
+  /** Live rows: `length` minus the deleted slots. */
   live: number;
   /** Slot → new row, for updated and appended rows. */
   overlay: Map<number, Row> | null;
@@ -179,7 +182,7 @@ export class BatchEncoder {
     for (let e = 0; e < plan.slots.length; e++) {
       const s = plan.slots[e]!;
       if (s > at) w.copy(src!, at, s);
-      if (batch.ids[s] !== null) w.push(toColumnValue(spec, overlay!.get(s)![spec.name]));
+      if (!batch.dead?.has(s)) w.push(toColumnValue(spec, overlay!.get(s)![spec.name]));
       at = s + 1;
     }
     if (plan.committed > at) w.copy(src!, at, plan.committed);
@@ -226,11 +229,11 @@ interface ChangePlan {
 
 function changePlan(batch: Batch, committed: number): ChangePlan {
   const slots: number[] = batch.overlay ? [...batch.overlay.keys()] : [];
-  if (batch.structural) for (let s = 0; s < committed; s++) if (batch.ids[s] === null) slots.push(s);
-  for (let s = committed; s < batch.ids.length; s++) if (batch.ids[s] === null) slots.push(s);
+  // A deleted slot makes the batch structural (every column rebuilt), so each one is in the plan.
+  if (batch.dead) for (const s of batch.dead) slots.push(s);
   slots.sort((a, b) => a - b);
   // Slots at or past the committed length are never copied; the plan covers them explicitly.
-  for (const s of slots) if (s >= committed && batch.ids[s] !== null && !batch.overlay?.has(s)) throw new Error(`internal: slot ${s} has no data`);
+  for (const s of slots) if (s >= committed && !batch.dead?.has(s) && !batch.overlay?.has(s)) throw new Error(`internal: slot ${s} has no data`);
   return { slots: dedupe(slots), committed };
 }
 

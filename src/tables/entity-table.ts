@@ -1,8 +1,10 @@
 /**
  * One entity table held columnar by the writer: record batches of up to `batchRows` rows whose
  * bytes live in the shared arena, an id → (batch, row) index, and a small overlay of rows changed
- * since the batch was last encoded. No JS record object is kept per row (2M records cost ~1 s
- * full GCs at the large scale); only the ids are JS strings (the index keys).
+ * since the batch was last encoded. No JS object or string is kept per encoded row (2M records
+ * cost ~1 s full GCs at the large scale): the index of encoded rows is a typed-array hash table
+ * whose keys are read from the batches' own key column bytes (id-index.ts); only rows appended
+ * since the last encode are indexed by their id string, in a small map.
  *
  * Changes are O(1) on the overlay. `materialize()` re-encodes only the batches that changed:
  * untouched columns of a batch are reused byte for byte, changed columns are rebuilt by copying
@@ -15,12 +17,14 @@ import { columnWriter } from '../arrow/encode/column-writer.js';
 import type { StringDictionary } from '../arrow/encode/dictionary.js';
 import { readValue, readUtf8 } from '../arrow/decode/row-reader.js';
 import { batchRecord } from '../arrow/decode/batch-records.js';
+import { isValidAt } from '../arrow/decode/validity.js';
 import { crc32 } from '../arena/crc.js';
 import type { EntitySpec } from '../schema/entities.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena, Extent } from '../shm/arena.js';
 import { BatchEncoder, type Batch, type Row } from './batch-encoding.js';
 import { MasterPool } from './master-pool.js';
+import { IdIndex, Utf8Scratch } from './id-index.js';
 
 export type { Row };
 
@@ -62,7 +66,12 @@ export class EntityTable {
   private readonly batches = new Map<number, Batch>();
   /** Batches in table order. */
   private order: Batch[] = [];
-  private readonly index = new Map<string, number>();
+  /** Location (batch uid * 65536 + slot) of every encoded live row, keyed by its key column bytes. */
+  private readonly index: IdIndex;
+  /** Location of every live row appended since its batch was last encoded (its key is in the overlay only). */
+  private readonly appended = new Map<string, number>();
+  /** The UTF-8 bytes of the id being looked up. */
+  private readonly scratch = new Utf8Scratch();
   private nextUid = 1;
   private pending = new Set<Batch>();
   /** Batches encoded on the heap whose bytes are not in shared memory yet (see share()). */
@@ -84,11 +93,12 @@ export class EntityTable {
     this.encoder = new BatchEncoder(spec, this.schema, writers, (id) => ctx.dictionary(id), () => this.dictionaryVectors());
     this.keyColumn = spec.columns.findIndex((c) => c.name === spec.key);
     this.pool = new MasterPool(POOL_BATCHES * spec.batchRows * POOL_ROW_BYTES);
+    this.index = new IdIndex((loc, key, s, e) => this.encodedKeyIs(loc, key, s, e));
   }
 
   /** Number of live rows (including pending changes). */
   get size(): number {
-    return this.index.size;
+    return this.index.size + this.appended.size;
   }
 
   /** True when there are changes not yet encoded, or encoded batches not yet in shared memory. */
@@ -97,20 +107,29 @@ export class EntityTable {
   }
 
   has(id: string): boolean {
-    return this.index.has(id);
+    return this.locate(id) >= 0;
   }
 
-  /** Ids in table order (a copy; O(n)). */
+  /** Ids in table order (a copy; O(n): the strings are made from the key column here). */
   ids(): string[] {
     const out: string[] = [];
-    for (const b of this.order) for (const id of b.ids) if (id !== null) out.push(id);
+    const key = this.spec.key;
+    for (const b of this.order) {
+      const committed = b.data ? b.data.length : 0;
+      const col = b.data?.children[this.keyColumn];
+      for (let s = 0; s < b.length; s++) {
+        if (b.dead?.has(s)) continue;
+        const id = s < committed ? readUtf8(col!, s) : (b.overlay!.get(s)![key] as string);
+        if (id !== null) out.push(id);
+      }
+    }
     return out;
   }
 
   /** The row with this id as a fresh object, or undefined. */
   get(id: string): Row | undefined {
-    const loc = this.index.get(id);
-    if (loc === undefined) return undefined;
+    const loc = this.locate(id);
+    if (loc < 0) return undefined;
     const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
     const slot = loc % LOC_BITS;
     const o = batch.overlay?.get(slot);
@@ -124,8 +143,8 @@ export class EntityTable {
    * undefined.
    */
   peek(id: string): Readonly<Row> | undefined {
-    const loc = this.index.get(id);
-    if (loc === undefined) return undefined;
+    const loc = this.locate(id);
+    if (loc < 0) return undefined;
     const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
     const slot = loc % LOC_BITS;
     return batch.overlay?.get(slot) ?? this.decodeRow(batch.data!, slot);
@@ -133,8 +152,8 @@ export class EntityTable {
 
   /** One column of the row with this id (cheaper than get() for validation). */
   field(id: string, column: string): unknown {
-    const loc = this.index.get(id);
-    if (loc === undefined) return undefined;
+    const loc = this.locate(id);
+    if (loc < 0) return undefined;
     const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
     const slot = loc % LOC_BITS;
     const o = batch.overlay?.get(slot);
@@ -148,22 +167,21 @@ export class EntityTable {
     row = cloneRow(row);
     const id = row[this.spec.key] as string;
     let batch = this.order[this.order.length - 1];
-    if (!batch || batch.ids.length >= this.spec.batchRows) batch = this.newBatch();
-    const slot = batch.ids.length;
-    batch.ids.push(id);
+    if (!batch || batch.length >= this.spec.batchRows) batch = this.newBatch();
+    const slot = batch.length++;
     batch.live++;
     (batch.overlay ??= new Map()).set(slot, row);
     const wasStructural = batch.structural;
     batch.structural = true;
-    this.index.set(id, batch.uid * LOC_BITS + slot);
+    this.appended.set(id, batch.uid * LOC_BITS + slot);
     this.pending.add(batch);
     this.undo?.push(() => {
-      batch.ids.pop();
+      batch.length--;
       batch.live--;
       batch.overlay!.delete(slot);
       batch.structural = wasStructural;
-      this.index.delete(id);
-      if (batch.ids.length === 0 && !batch.data) this.dropBatch(batch);
+      this.appended.delete(id);
+      if (batch.length === 0 && !batch.data) this.dropBatch(batch);
     });
   }
 
@@ -174,7 +192,8 @@ export class EntityTable {
    */
   update(id: string, row: Row, current?: Readonly<Row>): void {
     row = cloneRow(row);
-    const loc = this.index.get(id)!;
+    const loc = this.locate(id);
+    if (loc < 0) throw new Error(`internal: update of a missing ${this.spec.kind} row`);
     const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
     const slot = loc % LOC_BITS;
     const before = batch.overlay?.get(slot);
@@ -197,23 +216,28 @@ export class EntityTable {
 
   /** Deletes the row with this id. */
   remove(id: string): void {
-    const loc = this.index.get(id)!;
+    const loc = this.locate(id);
+    if (loc < 0) throw new Error(`internal: removal of a missing ${this.spec.kind} row`);
     const batch = this.batches.get(Math.floor(loc / LOC_BITS))!;
     const slot = loc % LOC_BITS;
     const before = batch.overlay?.get(slot);
     const wasStructural = batch.structural;
-    batch.ids[slot] = null;
+    (batch.dead ??= new Set()).add(slot);
     batch.live--;
     batch.overlay?.delete(slot);
     batch.structural = true;
-    this.index.delete(id);
+    // An encoded row leaves the hash index (found by its hash and location); an appended one the map.
+    const h = this.appended.delete(id) ? null : this.index.hashOf(this.scratch.bytes, 0, this.scratch.encode(id));
+    if (h !== null && !this.index.deleteAt(h, loc)) throw new Error('internal: id index lost a row');
     this.pending.add(batch);
     this.undo?.push(() => {
-      batch.ids[slot] = id;
+      batch.dead!.delete(slot);
+      if (batch.dead!.size === 0) batch.dead = null;
       batch.live++;
       if (before) (batch.overlay ??= new Map()).set(slot, before);
       batch.structural = wasStructural;
-      this.index.set(id, loc);
+      if (h === null) this.appended.set(id, loc);
+      else this.index.add(h, loc);
     });
   }
 
@@ -233,7 +257,7 @@ export class EntityTable {
     let count = 0;
     for (const batch of this.pending) {
       if (batch.live === 0) {
-        for (const id of batch.ids) if (id !== null) this.index.delete(id);
+        // Every row was removed: none is in the index any more.
         if (batch.extent) retire(batch.extent);
         this.unshared.delete(batch);
         this.dropBatch(batch);
@@ -337,17 +361,25 @@ export class EntityTable {
       b.crc = it.crc ?? crc32(it.master);
       b.exported = true; // the bytes came from elsewhere (a file reader may cache them): never written in place
       const key = it.data.children[this.keyColumn]!;
+      const vo = key.valueOffsets as Int32Array;
+      const bytes = key.values as Uint8Array;
       for (let i = 0; i < it.data.length; i++) {
-        const id = readUtf8(key, i)!;
-        b.ids.push(id);
-        this.index.set(id, b.uid * LOC_BITS + i);
+        if (!isValidAt(key, i)) continue; // no id: nothing can address the row (as before: not indexed)
+        const s = vo[key.offset + i]!;
+        const e = vo[key.offset + i + 1]!;
+        // Keys are unique in a table; should a file repeat one, the later row wins, as a map's set would.
+        const h = this.index.hashOf(bytes, s, e);
+        const was = this.index.getHashed(h, bytes, s, e);
+        if (was >= 0) this.index.move(h, was, b.uid * LOC_BITS + i);
+        else this.index.add(h, b.uid * LOC_BITS + i);
       }
+      b.length = it.data.length;
       b.live = it.data.length;
     }
   }
 
   private newBatch(): Batch {
-    const b: Batch = { uid: this.nextUid++, data: null, master: null, extent: null, version: 0, crc: 0, ids: [], live: 0, overlay: null, dirty: null, structural: false, exported: false };
+    const b: Batch = { uid: this.nextUid++, data: null, master: null, extent: null, version: 0, crc: 0, length: 0, dead: null, live: 0, overlay: null, dirty: null, structural: false, exported: false };
     this.batches.set(b.uid, b);
     this.order.push(b);
     return b;
@@ -360,26 +392,69 @@ export class EntityTable {
     this.pending.delete(b);
   }
 
+  /** The location of the row with this id, or -1. */
+  private locate(id: string): number {
+    const loc = this.appended.get(id);
+    if (loc !== undefined) return loc;
+    if (this.index.size === 0) return -1;
+    return this.index.get(this.scratch.bytes, 0, this.scratch.encode(id));
+  }
+
+  /** Is the key of the encoded row at `loc` bytes [a, z) of `key`? */
+  private encodedKeyIs(loc: number, key: Uint8Array, a: number, z: number): boolean {
+    const batch = this.batches.get(Math.floor(loc / LOC_BITS));
+    const col = batch?.data?.children[this.keyColumn];
+    if (!col) throw new Error('internal: id index points at a batch with no data');
+    const i = col.offset + (loc % LOC_BITS);
+    const vo = col.valueOffsets as Int32Array;
+    const s = vo[i]!;
+    const len = z - a;
+    if (vo[i + 1]! - s !== len) return false;
+    const bytes = col.values as Uint8Array;
+    for (let k = 0; k < len; k++) if (bytes[s + k] !== key[a + k]) return false;
+    return true;
+  }
+
   private decodeRow(data: Data<Struct>, slot: number): Row {
     return batchRecord(this.spec.kind, data, slot);
   }
 
   private encodeBatch(batch: Batch, reuse: MasterPool | null): void {
+    const committed = batch.data ? batch.data.length : 0;
     const old = batch.master;
     const wasExported = batch.exported;
     const e = this.encoder.encode(batch, reuse);
     this.install(batch, e.data, e.master, e.crc);
-    if (reuse && old && old !== e.master && !wasExported) reuse.give(old);
-    // Compact slots after deletes and re-index the rows that moved.
+    // Compact slots after deletes and re-index the rows that moved (found by hash and old
+    // location, hashed from the new key column: no string is made), and move the appended rows
+    // from the map of appended ids into the index.
     if (batch.structural) {
-      const ids: string[] = [];
-      for (const id of batch.ids) if (id !== null) ids.push(id);
-      batch.ids = ids;
-      for (let i = 0; i < ids.length; i++) this.index.set(ids[i]!, batch.uid * LOC_BITS + i);
+      const col = e.data.children[this.keyColumn]!;
+      const vo = col.valueOffsets as Int32Array;
+      const bytes = col.values as Uint8Array;
+      const base = batch.uid * LOC_BITS;
+      let to = 0;
+      for (let s = 0; s < batch.length; s++) {
+        if (batch.dead?.has(s)) continue;
+        const a = vo[col.offset + to]!;
+        const z = vo[col.offset + to + 1]!;
+        if (s >= committed) {
+          this.appended.delete(batch.overlay!.get(s)![this.spec.key] as string);
+          this.index.add(this.index.hashOf(bytes, a, z), base + to);
+        } else if (s !== to && !this.index.move(this.index.hashOf(bytes, a, z), base + s, base + to)) {
+          throw new Error('internal: id index lost a row');
+        }
+        to++;
+      }
+      if (to !== e.data.length) throw new Error(`internal: ${to} live rows, ${e.data.length} encoded`);
+      batch.length = to;
+      batch.dead = null;
     }
     batch.overlay = null;
     batch.dirty = null;
     batch.structural = false;
+    // The superseded message: nothing refers to it any more unless it was exported.
+    if (reuse && old && old !== e.master && !wasExported) reuse.give(old);
   }
 
   /**

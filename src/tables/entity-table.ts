@@ -70,6 +70,9 @@ export class EntityTable {
   private readonly index: IdIndex;
   /** Location of every live row appended since its batch was last encoded (its key is in the overlay only). */
   private readonly appended = new Map<string, number>();
+  /** Adopted batches whose ids are not in the index yet, and their rows with an id (see adopt). */
+  private readonly unindexed: Batch[] = [];
+  private unindexedRows = 0;
   /** The UTF-8 bytes of the id being looked up. */
   private readonly scratch = new Utf8Scratch();
   private nextUid = 1;
@@ -98,7 +101,7 @@ export class EntityTable {
 
   /** Number of live rows (including pending changes). */
   get size(): number {
-    return this.index.size + this.appended.size;
+    return this.index.size + this.appended.size + this.unindexedRows;
   }
 
   /** True when there are changes not yet encoded, or encoded batches not yet in shared memory. */
@@ -249,6 +252,7 @@ export class EntityTable {
    * transaction is open.
    */
   materialize(arena: Arena | null, retire: RetireFn, share = arena !== null): number {
+    if (this.unindexed.length) this.indexAdopted(); // re-indexing after deletes moves index entries
     // Only a publish may write unexported messages in place and recycle superseded ones: the
     // writer's own tables (share = false) are handed out right after, and the checkpoint content
     // of the last publish is replaced by the publish that follows this.
@@ -348,7 +352,8 @@ export class EntityTable {
 
   /**
    * Adopts already-encoded batches (recovery from a file, or import): each Data becomes one
-   * batch at the given extent. Builds the id index by reading the key column.
+   * batch at the given extent. Their ids are indexed (from the key column's bytes) when an id is
+   * first looked up or the table first changes.
    */
   adopt(items: EncodedBatch[]): void {
     for (const it of items) {
@@ -360,10 +365,22 @@ export class EntityTable {
       b.version = it.version;
       b.crc = it.crc ?? crc32(it.master);
       b.exported = true; // the bytes came from elsewhere (a file reader may cache them): never written in place
-      const key = it.data.children[this.keyColumn]!;
+      b.length = it.data.length;
+      b.live = it.data.length;
+      // Indexed when an id is first looked up (a cold reader that only scans never pays for it).
+      this.unindexed.push(b);
+      this.unindexedRows += it.data.length - it.data.children[this.keyColumn]!.nullCount;
+    }
+  }
+
+  /** Indexes the ids of the adopted batches not indexed yet (see adopt). */
+  private indexAdopted(): void {
+    for (const b of this.unindexed.splice(0)) {
+      if (!this.batches.has(b.uid)) continue;
+      const key = b.data!.children[this.keyColumn]!;
       const vo = key.valueOffsets as Int32Array;
       const bytes = key.values as Uint8Array;
-      for (let i = 0; i < it.data.length; i++) {
+      for (let i = 0; i < b.data!.length; i++) {
         if (!isValidAt(key, i)) continue; // no id: nothing can address the row (as before: not indexed)
         const s = vo[key.offset + i]!;
         const e = vo[key.offset + i + 1]!;
@@ -373,9 +390,8 @@ export class EntityTable {
         if (was >= 0) this.index.move(h, was, b.uid * LOC_BITS + i);
         else this.index.add(h, b.uid * LOC_BITS + i);
       }
-      b.length = it.data.length;
-      b.live = it.data.length;
     }
+    this.unindexedRows = 0;
   }
 
   private newBatch(): Batch {
@@ -394,6 +410,7 @@ export class EntityTable {
 
   /** The location of the row with this id, or -1. */
   private locate(id: string): number {
+    if (this.unindexed.length) this.indexAdopted();
     const loc = this.appended.get(id);
     if (loc !== undefined) return loc;
     if (this.index.size === 0) return -1;

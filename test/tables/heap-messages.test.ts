@@ -33,7 +33,12 @@ function change(s: ClusterState, r: Rng, k: number): void {
   else if (what < 7) s.updateNodeStatus(`n${1 + r.int(NODES - 1)}`, r.chance(0.5) ? 'degraded' : 'online');
   else if (what < 8) s.updateTask(`t${r.int(TASKS)}`, { payload: { k, note: 'é'.repeat(r.int(5)) } });
   else if (what < 9) s.updateContent(`c${r.int(CONTENT)}`, { replication: 1 + r.int(4) });
-  else s.addProvider(`c${r.int(CONTENT)}`, `n${r.int(NODES)}`).providers;
+  else {
+    const c = `c${r.int(CONTENT)}`;
+    const n = `n${r.int(NODES)}`;
+    if (s.getContent(c)!.providers.includes(n)) s.removeProvider(c, n);
+    else s.addProvider(c, n);
+  }
 }
 
 /** Every row of the three tables as JSON text (what a holder of the Tables would read). */

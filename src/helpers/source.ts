@@ -18,11 +18,10 @@
  * calls on an unchanged file reuse the loaded tables; a replaced file is read again.
  */
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
-import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tableFromIPC, type Table } from 'apache-arrow';
-import type * as ParquetWasm from 'parquet-wasm';
+import { parquetWasm as parquet } from '../arrow/parquet-wasm.js';
 import { singleRowTable } from '../arrow/encode/single-row.js';
 import { corrupt, invalid, ioError, show, unreadable, missing } from '../errors.js';
 import { isSnapshot, type Snapshot } from '../snapshot.js';
@@ -58,12 +57,6 @@ export function setDirectoryReader(fn: ((dir: string) => Snapshot | null) | null
 
 // ───────────────────────────── Parquet ─────────────────────────────
 
-let parquetModule: typeof ParquetWasm | null = null;
-/** parquet-wasm, loaded on first use (its WebAssembly is not instantiated by processes that never read a file). */
-function parquet(): typeof ParquetWasm {
-  parquetModule ??= createRequire(import.meta.url)('parquet-wasm') as typeof ParquetWasm;
-  return parquetModule;
-}
 
 /** Parses Parquet bytes into an Arrow Table; CORRUPT naming `what` when they are not Parquet. */
 export function parseParquet(bytes: Uint8Array, what: string): Table {

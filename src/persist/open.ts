@@ -21,7 +21,7 @@ import { randomInt } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { readParquet } from 'parquet-wasm';
+import { parquetWasm } from '../arrow/parquet-wasm.js';
 import { flatFromSingleRow } from '../arrow/decode/flat-tables.js';
 import { corrupt, invalid, ioError, StateError, locked, show } from '../errors.js';
 import { ClusterState } from '../store/cluster-state.js';
@@ -58,7 +58,7 @@ export function readSeedParquet(path: string) {
     throw ioError('read', path, e);
   }
   try {
-    return flatFromSingleRow(tableFromIPC(readParquet(bytes).intoIPCStream()), `Parquet file ${JSON.stringify(path)}`);
+    return flatFromSingleRow(tableFromIPC(parquetWasm().readParquet(bytes).intoIPCStream()), `Parquet file ${JSON.stringify(path)}`);
   } catch (e) {
     if (e instanceof StateError) throw e;
     throw corrupt(`Parquet file ${show(path)} is unreadable: ${(e as Error)?.message ?? String(e)}`, e);

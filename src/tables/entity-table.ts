@@ -252,7 +252,6 @@ export class EntityTable {
    * transaction is open.
    */
   materialize(arena: Arena | null, retire: RetireFn, share = arena !== null): number {
-    if (this.unindexed.length) this.indexAdopted(); // re-indexing after deletes moves index entries
     // Only a publish may write unexported messages in place and recycle superseded ones: the
     // writer's own tables (share = false) are handed out right after, and the checkpoint content
     // of the last publish is replaced by the publish that follows this.
@@ -375,6 +374,7 @@ export class EntityTable {
 
   /** Indexes the ids of the adopted batches not indexed yet (see adopt). */
   private indexAdopted(): void {
+    this.index.reserve(this.index.size + this.unindexedRows);
     for (const b of this.unindexed.splice(0)) {
       if (!this.batches.has(b.uid)) continue;
       const key = b.data!.children[this.keyColumn]!;
@@ -437,6 +437,8 @@ export class EntityTable {
   }
 
   private encodeBatch(batch: Batch, reuse: MasterPool | null): void {
+    // Compaction moves index entries: every row must be indexed first (a delete looked its id up, so it is).
+    if (batch.structural && this.unindexed.length) this.indexAdopted();
     const committed = batch.data ? batch.data.length : 0;
     const old = batch.master;
     const wasExported = batch.exported;

@@ -198,6 +198,11 @@ export class IdIndex {
     this.count--;
   }
 
+  /** Makes room for `entries` entries in all without growing on the way (one rehash at most, now). */
+  reserve(entries: number): void {
+    while (entries > (this.mask + 1) * MAX_LOAD) this.grow();
+  }
+
   /** Doubles the slots and re-places every entry from its stored hash. */
   private grow(): void {
     const oldH = this.hashes;

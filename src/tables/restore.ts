@@ -7,7 +7,8 @@ import { RecordBatch, Table, type Data } from 'apache-arrow';
 import type { StringDictionary } from '../arrow/encode/dictionary.js';
 import { epochMs, type FlatTables } from '../arrow/decode/flat-tables.js';
 import { decodeRecordBatch } from '../arrow/decode/ipc-message.js';
-import { readDict, readUtf8, readValue } from '../arrow/decode/row-reader.js';
+import { readValue } from '../arrow/decode/row-reader.js';
+import { tableView } from '../arrow/decode/table-view.js';
 import { corrupt, show, StateError } from '../errors.js';
 import type { ColumnSpec } from '../schema/columns.js';
 import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
@@ -155,22 +156,29 @@ function readImported(spec: ColumnSpec, data: Data | undefined, i: number): unkn
   return spec.kind === 'timestamp' && typeof v === 'number' && data ? epochMs(data, v) : v;
 }
 
-/** Active (assigned or running) task ids per node, by a columnar scan of the tasks table. */
+/**
+ * Active (assigned or running) task ids per node, by a columnar scan of the tasks table: the
+ * status column is compared on its dictionary codes; strings are made only for active rows.
+ */
 export function activeByNode(tasks: Table): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
-  const k = (name: string) => tasks.schema.fields.findIndex((f) => f.name === name);
-  const [ki, ks, ka] = [k('id'), k('status'), k('assigned_to')];
-  for (const d of tasks.data) {
-    const status = d.children[ks]!;
-    for (let i = 0; i < d.length; i++) {
-      const s = status.dictionary ? readDict(status, i) : readUtf8(status, i);
-      if (s !== 'assigned' && s !== 'running') continue;
-      const node = readUtf8(d.children[ka]!, i);
-      if (!node) continue;
-      let set = out.get(node);
-      if (!set) out.set(node, (set = new Set()));
-      set.add(readUtf8(d.children[ki]!, i)!);
+  const v = tableView(tasks);
+  const status = v.str('status');
+  const node = v.str('assigned_to');
+  const id = v.str('id');
+  status.chunks.forEach((sc, b) => {
+    const assigned = sc.equals('assigned');
+    const running = sc.equals('running');
+    const nc = node.chunks[b]!;
+    const ic = id.chunks[b]!;
+    for (let i = 0; i < sc.length; i++) {
+      if (!assigned(i) && !running(i)) continue;
+      const n = nc.get(i);
+      if (!n) continue;
+      let set = out.get(n);
+      if (!set) out.set(n, (set = new Set()));
+      set.add(ic.get(i)!);
     }
-  }
+  });
   return out;
 }

@@ -50,17 +50,6 @@ const X2N = (() => {
   return t;
 })();
 
-/** x^(n · 2^k) mod P(x) (zlib's x2nmodp). */
-function x2nmodp(n: number, k: number): number {
-  let p = 0x80000000; // x^0
-  while (n > 0) {
-    if (n % 2 === 1) p = multmodp(X2N[k & 31]!, p);
-    n = Math.floor(n / 2);
-    k++;
-  }
-  return p;
-}
-
 /** A changed run of bytes in a message: its position and its bytes before and after. */
 export interface ByteChange {
   readonly at: number;
@@ -85,23 +74,53 @@ export function crc32Patched(crc: number, length: number, changes: readonly Byte
       if (d) changed = true;
       raw = TABLE[(raw ^ d) & 0xff]! ^ (raw >>> 8);
     }
-    if (changed) out = (out ^ multmodp(x2nmodp(length - c.at - n, 3), raw >>> 0)) >>> 0;
+    if (changed) out = (out ^ shiftBytes(raw >>> 0, length - c.at - n)) >>> 0;
   }
   return out;
 }
 
-/** x^(8n) mod P(x) for the lengths seen (message parts repeat a few lengths). */
-const shiftCache = new Map<number, number>();
+/**
+ * Multiplication by X2N[k] as four byte-indexed tables (the product is linear in the other
+ * factor): MUL[k][j * 256 + b] = X2N[k] · (b << 8j) mod P. Built on first use of each k from
+ * eight products per byte position, so a shift costs a few table reads per set bit of its length
+ * instead of a bitwise polynomial product.
+ */
+const MUL: (Uint32Array | undefined)[] = new Array(32);
+
+function mulTable(k: number): Uint32Array {
+  let t = MUL[k];
+  if (t) return t;
+  t = new Uint32Array(1024);
+  for (let j = 0; j < 4; j++) {
+    const base = j * 256;
+    for (let bit = 0; bit < 8; bit++) t[base + (1 << bit)] = multmodp(X2N[k]!, (1 << (8 * j + bit)) >>> 0);
+    for (let b = 3; b < 256; b++) {
+      const low = b & -b;
+      if (low !== b) t[base + b] = (t[base + low]! ^ t[base + (b ^ low)]!) >>> 0;
+    }
+  }
+  MUL[k] = t;
+  return t;
+}
+
+/** `crc` · x^(8n) mod P(x): the raw CRC register after `n` more zero bytes (n a safe integer). */
+function shiftBytes(crc: number, n: number): number {
+  let v = crc >>> 0;
+  let k = 3; // x^(8n) = x^(n · 2^3)
+  while (n > 0 && v !== 0) {
+    if (n % 2 === 1) {
+      const t = mulTable(k & 31);
+      v = (t[v & 0xff]! ^ t[256 + ((v >>> 8) & 0xff)]! ^ t[512 + ((v >>> 16) & 0xff)]! ^ t[768 + (v >>> 24)]!) >>> 0;
+    }
+    n = Math.floor(n / 2);
+    k++;
+  }
+  return v;
+}
 
 /** The CRC32 of A followed by B from crc(A), crc(B) and B's length (zlib's crc32_combine). */
 export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
-  if (lengthB === 0) return crcA >>> 0;
-  let x = shiftCache.get(lengthB);
-  if (x === undefined) {
-    if (shiftCache.size > 4096) shiftCache.clear();
-    shiftCache.set(lengthB, (x = x2nmodp(lengthB, 3)));
-  }
-  return (multmodp(x, crcA >>> 0) ^ (crcB >>> 0)) >>> 0;
+  return (shiftBytes(crcA >>> 0, lengthB) ^ (crcB >>> 0)) >>> 0;
 }
 
 /**

@@ -1,6 +1,6 @@
 // The arena's checksums: crc32Patched (a CRC updated for patched byte runs) equals crc32 of the patched bytes.
 import test from 'ava';
-import { crc32, crc32Patched } from '../../src/arena/crc.js';
+import { crc32, crc32Combine, crc32Patched } from '../../src/arena/crc.js';
 
 test('crc32Patched equals crc32 of the patched bytes (2,000 random messages and patches)', (t) => {
   let x = 12345;
@@ -33,4 +33,25 @@ test('crc32Patched equals crc32 of the patched bytes (2,000 random messages and 
   }
   t.is(checked, 2000);
   t.throws(() => crc32Patched(0, 10, [{ at: 8, before: new Uint8Array(4), after: new Uint8Array(4) }]));
+});
+
+test('crc32Combine gives the CRC32 of two byte strings one after the other (500 random pairs, empty and long ones)', (t) => {
+  let x = 987;
+  const rnd = (n: number) => {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    return x % n;
+  };
+  let checked = 0;
+  for (let k = 0; k < 500; k++) {
+    const a = new Uint8Array(k === 0 ? 0 : rnd(3000));
+    const b = new Uint8Array(k === 1 ? 0 : k === 2 ? 1_300_000 : rnd(70_000));
+    for (let i = 0; i < a.length; i++) a[i] = rnd(256);
+    for (let i = 0; i < b.length; i++) b[i] = rnd(256);
+    const ab = new Uint8Array(a.length + b.length);
+    ab.set(a);
+    ab.set(b, a.length);
+    t.is(crc32Combine(crc32(a), crc32(b), b.length), crc32(ab), `pair ${k}: ${a.length} + ${b.length} bytes`);
+    checked++;
+  }
+  t.is(checked, 500);
 });

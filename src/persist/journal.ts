@@ -173,7 +173,7 @@ export class Journal {
     if (!wanted.length) return [];
     const out: JournalRecord[] = [];
     const last = wanted[wanted.length - 1]!.last;
-    this.reader.scan({ offset: wanted[0]!.offset, next: wanted[0]!.first }, -1, last, (r) => out.push({ first: r.first, last: r.last, payload: r.payload }));
+    this.reader.scan({ offset: wanted[0]!.offset, next: wanted[0]!.first }, -1, last, (r) => out.push({ first: r.first, last: r.last, payload: r.payload, crc: r.crc }));
     return out;
   }
 }

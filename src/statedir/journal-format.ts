@@ -116,6 +116,8 @@ export interface JournalRecord {
   first: number;
   last: number;
   payload: Uint8Array;
+  /** The record's checksum when known (read and verified from a file): carried records are not checksummed again. */
+  crc?: number;
 }
 
 /** Bytes a record occupies in the file. */
@@ -134,7 +136,7 @@ export function encodeRecords(records: readonly JournalRecord[]): Uint8Array {
     v.setFloat64(at + 8, r.first, true);
     v.setFloat64(at + 16, r.last, true);
     out.set(r.payload, at + RECORD_HEADER_BYTES);
-    v.setUint32(at + 24, crc32(r.payload, crc32(out.subarray(at + 4, at + 24))), true);
+    v.setUint32(at + 24, r.crc ?? crc32(r.payload, crc32(out.subarray(at + 4, at + 24))), true);
     at += recordSize(r.payload.byteLength);
   }
   return out;

@@ -27,6 +27,8 @@ export interface ScannedRecord {
   last: number;
   offset: number;
   payload: Uint8Array;
+  /** Its checksum, verified against the header and payload. */
+  crc: number;
 }
 
 /** What a scan found. */
@@ -114,7 +116,7 @@ export class JournalReader {
       if (h.last > bound) break;
       const payload = this.readAt(offset + RECORD_HEADER_BYTES, h.length);
       if (!recordCrcOk(head, payload)) return damaged('it fails its checksum');
-      visit({ first: h.first, last: h.last, offset, payload });
+      visit({ first: h.first, last: h.last, offset, payload, crc: h.crc });
       offset += recordSize(h.length);
       next = h.last + 1;
     }

@@ -60,14 +60,14 @@ export function replayJournal(dir: string, clusterId: string, m: Model, acknowle
     const from = reader.seek(reader.start, checkpoint);
     if (opts.keepRecords !== false && from.offset > reader.start.offset) {
       try {
-        const h = reader.scan(reader.start, -1, from.next - 1, (r) => records.push({ first: r.first, last: r.last, payload: r.payload }));
+        const h = reader.scan(reader.start, -1, from.next - 1, (r) => records.push({ first: r.first, last: r.last, payload: r.payload, crc: r.crc }));
         if (h.position.offset !== from.offset) records.length = 0;
       } catch {
         records.length = 0;
       }
     }
     const res = reader.scan(from, Math.max(mustHave, checkpoint), bound, (r) => {
-      if (opts.keepRecords !== false) records.push({ first: r.first, last: r.last, payload: r.payload });
+      if (opts.keepRecords !== false) records.push({ first: r.first, last: r.last, payload: r.payload, crc: r.crc });
       if (r.last <= m.revision) return;
       const what = `journal ${show(path)} revisions ${r.first}..${r.last}`;
       const batch = decodeChangeBatch(r.payload, what);

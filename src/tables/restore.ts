@@ -123,20 +123,23 @@ function importTable(st: RestoreTarget, kind: EntityKind, table: Table, what: st
   const spec = ENTITIES[kind];
   const target = st.tables[kind];
   const names = table.schema.fields.map((f) => f.name);
-  table.data.forEach((d, b) => {
+  const columnAt = spec.columns.map((c) => names.indexOf(c.name));
+  const defaults = Object.entries(DEFAULTS[kind]);
+  table.data.forEach((d) => {
+    const children = columnAt.map((k) => (k < 0 ? undefined : d.children[k]));
     for (let i = 0; i < d.length; i++) {
-      const row = target.size;
-      const where = `${what}: ${kind} row ${row}`;
       const raw: Row = {};
-      for (const c of spec.columns) {
-        const k = names.indexOf(c.name);
+      for (let c = 0; c < spec.columns.length; c++) {
+        const col = spec.columns[c]!;
         try {
-          raw[c.name] = readImported(c, k < 0 ? undefined : d.children[k], i);
+          raw[col.name] = readImported(col, children[c], i);
         } catch (e) {
-          throw refused(e, e instanceof StateError ? where : `${where}: column ${c.name}`); // (our errors name the column)
+          const where = `${what}: ${kind} row ${target.size}`;
+          throw refused(e, e instanceof StateError ? where : `${where}: column ${col.name}`); // (our errors name the column)
         }
       }
-      for (const [k, v] of Object.entries(DEFAULTS[kind])) if (raw[k] === null || raw[k] === undefined) raw[k] = Array.isArray(v) ? [] : v;
+      for (const [k, v] of defaults) if (raw[k] === null || raw[k] === undefined) raw[k] = Array.isArray(v) ? [] : v;
+      const where = `${what}: ${kind} row ${target.size}`;
       let rec: Row;
       try {
         rec = checkRecord(kind, raw, kind === 'nodes' ? 'node' : kind === 'tasks' ? 'task' : 'content');
@@ -145,7 +148,7 @@ function importTable(st: RestoreTarget, kind: EntityKind, table: Table, what: st
       }
       const id = rec[spec.key] as string;
       if (target.has(id)) throw corrupt(`${where}: duplicate ${spec.key} ${show(id)}`);
-      target.insert(rec);
+      target.insert(rec, true);
     }
   });
 }

@@ -4,6 +4,7 @@
  *   npm run bench              full: S, M and L, repeated runs, every baseline
  *   npm run bench -- --quick   under a minute: S and a reduced M (a CI smoke test)
  *   --scales S,M  --suites writer,shared,helpers,persist,lmdb,journal,queries
+ *   --journal-recovery-only   the journal suite measures recovery and cold reads only
  */
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
         throughputRuns: quick ? 1 : 3,
         cpuWindowMs: quick ? 1000 : 3000,
         tailRevisions: 1000,
+        recoveryOnly: args.includes('--journal-recovery-only'),
       });
     }
   }

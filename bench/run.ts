@@ -3,7 +3,7 @@
  * runs the suites on it, prints a table and writes bench/results/*.json.
  *   npm run bench              full: S, M and L, repeated runs, every baseline
  *   npm run bench -- --quick   under a minute: S and a reduced M (a CI smoke test)
- *   --scales S,M  --suites writer,shared,helpers,persist,lmdb,journal,queries
+ *   --scales S,M  --suites writer,shared,helpers,persist,journal,queries
  *   --journal-recovery-only   the journal suite measures recovery and cold reads only
  */
 import v8 from 'node:v8';
@@ -15,7 +15,6 @@ import { writerSuite } from './suites/writer.js';
 import { sharedSuite } from './suites/shared.js';
 import { helpersSuite } from './suites/helpers.js';
 import { persistSuite } from './suites/persist.js';
-import { lmdbSuite } from './suites/lmdb.js';
 import { journalSuite } from './suites/journal.js';
 import { queriesSuite } from './suites/queries.js';
 
@@ -26,7 +25,7 @@ const arg = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const scales = (arg('--scales') ?? (quick ? 'S,M' : 'S,M,L')).split(',') as ('S' | 'M' | 'L')[];
-const ALL_SUITES = ['writer', 'shared', 'helpers', 'persist', 'lmdb', 'journal', 'queries'];
+const ALL_SUITES = ['writer', 'shared', 'helpers', 'persist', 'journal', 'queries'];
 const suites = new Set((arg('--suites') ?? ALL_SUITES.join(',')).split(','));
 /** Only a run of every suite at every scale of its mode replaces bench/results/latest-<mode>.json and the docs. */
 const complete = ALL_SUITES.every((s) => suites.has(s)) && (quick ? ['S', 'M'] : ['S', 'M', 'L']).every((s) => scales.includes(s as 'S'));
@@ -69,7 +68,6 @@ async function inMemorySuites(name: 'S' | 'M' | 'L', scale: SyntheticScale): Pro
   report.add({ suite: 'memory', scale: name, name: 'writer JS heap after load and a full GC', unit: 'MB', better: 'lower', runs: [process.memoryUsage().heapUsed / 1e6], target: name === 'L' ? '≤ 400 MB' : undefined });
   report.add({ suite: 'memory', scale: name, name: 'shared memory after load', unit: 'MB', better: 'lower', runs: [shm.sharedBytes / 1e6] });
   report.add({ suite: 'memory', scale: name, name: 'shared memory / live encoded state, after load', unit: '×', better: 'lower', runs: [shm.sharedBytes / shm.liveBytes], target: '≤ 1.1' });
-  if (suites.has('lmdb')) await lmdbSuite(report, state, name, scale);
   if (suites.has('queries')) await queriesSuite(report, state, name, scale, { runs: quick ? 1 : 5, lookups: quick ? 20_000 : 200_000 });
   if (suites.has('writer')) await writerSuite(report, state, name, { runs: quick ? 1 : 3, ops: quick ? 2000 : 10_000, placements: quick ? 500 : name === 'L' ? 1000 : 5000, loaded: scale });
   if (suites.has('shared')) {
@@ -89,7 +87,7 @@ async function main(): Promise<void> {
   process.stdout.write(`arrow-cluster-state bench (${quick ? 'quick' : 'full'}), scales ${scales.join(', ')}\n`);
   for (const name of scales) {
     const scale = quick && name === 'M' ? { nodes: 10_000, tasks: 100_000, content: 100_000 } : SCALES[name];
-    if (['lmdb', 'writer', 'shared', 'helpers', 'queries'].some((s) => suites.has(s))) await inMemorySuites(name, scale);
+    if (['writer', 'shared', 'helpers', 'queries'].some((s) => suites.has(s))) await inMemorySuites(name, scale);
     if (suites.has('persist')) await persistSuite(report, name, scale, { trials: quick ? 30 : 100, churnMs: quick ? 1000 : 5000 });
     if (suites.has('journal')) {
       await journalSuite(report, name, scale, {

@@ -31,12 +31,13 @@ const SUITES: Record<string, string> = {
   persist: 'State directory: durability, followers, Parquet',
   helpers: 'Helpers: columnar vs row objects',
   memory: 'Memory',
-  lmdb: 'Against lmdb-js',
+  queries: 'Queries and loading — against SQLite and lmdb-js',
   journal: 'Journal: durable flushes, group commit, followers, watch, recovery — against SQLite and lmdb-js',
 };
 
 /** What a suite's figures were measured against, said once above its table. */
 const SUITE_NOTES: Record<string, string> = {
+  queries: 'Peers, on the same records in the same run: SQLite (better-sqlite3; WAL, `synchronous=FULL`; the queried fields as indexed columns beside the record as JSON) and lmdb-js (one entry per entity, msgpack; it has no secondary indexes, so its questions are scans). Ours: loading is opening a state directory that holds the cluster\'s seed-layout Parquet file (imported with every row checked, then checkpointed); the questions are column scans on a snapshot; the lookup runs in a worker thread over shared memory. Every store\'s answers are checked equal. Targets are the goals of issue 13.',
   journal: 'Peers, on the same records in the same run: SQLite (better-sqlite3; WAL, `synchronous=FULL`, one row per entity holding its record as JSON) and lmdb-js (`overlappingSync`, its Linux default; one entry per entity). A mutation changes one task\'s priority (the peers read the record, change it and write it back). "Durable" means: ours once `flush()` resolves (journal appended and fdatasynced), SQLite when the commit returns, lmdb-js once `flushed` resolves. The peers\' followers poll every 1 ms (SQLite: `PRAGMA data_version`, then the changed row; lmdb-js: a renewed read transaction) and see a change at its commit, ours once it is durable. Targets are the goals of issue 12, at M.',
 };
 

@@ -18,12 +18,11 @@
  * never deleted) and starts empty; without it a damaged file is CORRUPT and no file is changed.
  */
 import { randomInt } from 'node:crypto';
-import { lstatSync, mkdirSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
+import { lstatSync, mkdirSync, realpathSync, renameSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { tableFromIPC } from 'apache-arrow';
-import { parquetWasm } from '../arrow/parquet-wasm.js';
-import { flatFromSingleRow } from '../arrow/decode/flat-tables.js';
-import { corrupt, invalid, ioError, StateError, locked, show } from '../errors.js';
+import { readSeedParquet } from './seed-parquet.js';
+import { corrupt, invalid, ioError, locked, show, StateError } from '../errors.js';
+import { applyImport, type ParsedImport } from '../store/import.js';
 import { ClusterState } from '../store/cluster-state.js';
 import type { WriterPort } from '../store/durability.js';
 import { IN_MEMORY_OPTION_KEYS, OPEN_OPTION_KEYS, PARQUET_CODECS, parseWriterOptions, refuseRetiredOptions, type InMemoryOptions, type OpenOptions } from '../store/options.js';
@@ -48,30 +47,10 @@ function checkFileSafeId(id: string, what: string): string {
   return id;
 }
 
-/** Reads a Parquet file in the seed layout into flat tables (CORRUPT when unreadable). */
-export function readSeedParquet(path: string) {
-  let bytes: Uint8Array;
-  try {
-    bytes = readRegularFile(path);
-  } catch (e) {
-    if (e instanceof StateError) throw e;
-    throw ioError('read', path, e);
-  }
-  try {
-    return flatFromSingleRow(tableFromIPC(parquetWasm().readParquet(bytes).intoIPCStream()), `Parquet file ${JSON.stringify(path)}`);
-  } catch (e) {
-    if (e instanceof StateError) throw e;
-    throw corrupt(`Parquet file ${show(path)} is unreadable: ${(e as Error)?.message ?? String(e)}`, e);
-  }
-}
-
-function readRegularFile(path: string): Uint8Array {
-  const st = lstatSync(path);
-  if (!st.isFile()) throw corrupt(`${show(path)} is not a regular file (${st.isSymbolicLink() ? 'a symbolic link' : 'a special file'}); state files must be regular files inside the state directory`);
-  return readFileSync(path);
-}
-
 interface ParsedOptions {
+  /** `options.import`, checked (its rows are checked when it is applied). */
+  importFrom: ParsedImport | null;
+  clock: () => number;
   statePath: string;
   clusterId: string | undefined;
   staleMs: number;
@@ -91,12 +70,12 @@ function parseOptions(opts: OpenOptions): ParsedOptions {
   refuseRetiredOptions(opts);
   const o = checkOptions(opts, [...IN_MEMORY_OPTION_KEYS, ...OPEN_OPTION_KEYS], 'options', false) as Record<string, unknown>;
   const core: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (!(OPEN_OPTION_KEYS as readonly string[]).includes(k) && k !== 'clusterId') core[k] = v;
+  for (const [k, v] of Object.entries(o)) if (!(OPEN_OPTION_KEYS as readonly string[]).includes(k) && k !== 'clusterId' && k !== 'import') core[k] = v;
   if (typeof o.statePath !== 'string' || o.statePath.length === 0) throw invalid('options.statePath', o.statePath, 'a directory path');
   if (o.onFatal !== undefined && typeof o.onFatal !== 'function') throw invalid('options.onFatal', o.onFatal, 'a function');
   // The writer's own options, checked here before anything touches the disk (the writer checks
   // them again; the cluster id, found in the directory, is checked below).
-  parseWriterOptions({ ...core, clusterId: 'options-check' });
+  const checked = parseWriterOptions({ ...core, clusterId: 'options-check', import: o.import });
   let parquet: OpenOptions['parquet'] = o.parquet === false ? false : undefined;
   if (o.parquet !== undefined && o.parquet !== false) {
     const p = checkOptions(o.parquet, ['codec', 'maxAgeMs', 'minIntervalMs'], 'options.parquet', false) as Record<string, unknown>;
@@ -118,6 +97,8 @@ function parseOptions(opts: OpenOptions): ParsedOptions {
     parquet,
     onFatal: o.onFatal as OpenOptions['onFatal'],
     core: core as ParsedOptions['core'],
+    importFrom: checked.importFrom,
+    clock: checked.clock,
   };
 }
 
@@ -206,6 +187,10 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
     const listing = listStateDirectory(dir);
     const clusterId = clusterOf(dir, o, md, listing.arenas);
     refuseIrregularFiles(dir, listing.names, clusterId);
+    if (o.importFrom) {
+      const held = listing.names.filter((n) => n === METADATA_FILE || n === parquetFileName(clusterId) || n === journalFileName(clusterId) || (n.startsWith(`state_${clusterId}.`) && n.endsWith('.arena')));
+      if (held.length) throw new StateError('ALREADY_EXISTS', `state directory ${show(dir)} already holds a state of cluster ${show(clusterId)} (${held.join(', ')}): options.import only starts a new one`);
+    }
     const reader = new ArenaReader(dir, { policy: 'writer' });
     const gens = listing.arenas.get(clusterId) ?? [];
     const read = (): { rev: OpenedRevision | null; damaged: unknown } => {
@@ -245,6 +230,10 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
     const acknowledged = isOurMetadata(md) && Number.isSafeInteger(md!.version) ? md!.version! : -1;
     const restore = (t: RestoreTarget) => {
       try {
+        if (o.importFrom) {
+          applyImport(t, o.importFrom, Math.floor(o.clock()), typeof core.nodeId === 'string' ? core.nodeId : null);
+          return;
+        }
         if (found) restoreFromArena(t, found.dir, found.read);
         else if (!damaged) importSeedParquet(dir, clusterId, md, o.startFresh, t);
         if (!damaged) replayed = replayJournal(dir, clusterId, t.model, Math.max(acknowledged, found?.mark ?? -1), { recoverOlder: o.recoverOlder });

@@ -33,6 +33,7 @@ import { Publishing, type MemoryStats } from '../shm/publishing.js';
 import { Repair } from '../shm/repair.js';
 import { activeByNode, type RestoreTarget } from '../tables/restore.js';
 import * as tasks from './tasks.js';
+import { applyImport } from './import.js';
 import { atomically } from './transactions.js';
 
 export type { InMemoryOptions, OpenOptions } from './options.js';
@@ -89,9 +90,31 @@ export class ClusterState {
     return directoryOpener(opts);
   }
 
-  /** A state held in memory only (no files): for tests, fixtures and embedded use. */
+  /**
+   * A state held in memory only (no files): for tests, fixtures and embedded use. With
+   * `import`, it starts from that whole state as revision 1 (every row checked first; see
+   * store/import.ts), visible to worker threads when this returns.
+   */
   static inMemory(opts: InMemoryOptions): ClusterState {
-    return new ClusterState(opts, true);
+    const importFrom = parseWriterOptions(opts).importFrom;
+    if (!importFrom) return new ClusterState(opts, true);
+    const s = new ClusterState(opts, false);
+    s.fill((t) => applyImport(t, importFrom, s.m.now(), s.nodeId));
+    s.feed.useOlder(s.m.revision, null);
+    return s;
+  }
+
+  /** Lets `restore` fill the empty state, publishes it, and derives what the writer keeps beside the tables. */
+  private fill(restore: (target: RestoreTarget) => void): void {
+    const m = this.m;
+    restore({
+      model: m, tables: m.tables, dicts: m.dicts, arena: this.pub.arena,
+      raiseVersion: (v) => void (m.version = Math.max(m.version, v)),
+      setHead: (revision, updatedAt, masterId) => Object.assign(m, { revision, updatedAt, masterId }),
+    });
+    this.publishNow();
+    m.active.clear();
+    for (const [k, v] of activeByNode(m.tables.tasks.table())) m.active.set(k, v);
   }
 
   /**
@@ -102,14 +125,7 @@ export class ClusterState {
   static async restored(opts: InMemoryOptions, restore: (target: RestoreTarget) => void, attach: (port: WriterPort) => Promise<Durability>): Promise<ClusterState> {
     const s = new ClusterState(opts, false);
     const m = s.m;
-    restore({
-      model: m, tables: m.tables, dicts: m.dicts, arena: s.pub.arena,
-      raiseVersion: (v) => void (m.version = Math.max(m.version, v)),
-      setHead: (revision, updatedAt, masterId) => Object.assign(m, { revision, updatedAt, masterId }),
-    });
-    s.publishNow();
-    m.active.clear();
-    for (const [k, v] of activeByNode(m.tables.tasks.table())) m.active.set(k, v);
+    s.fill(restore);
     s.durability = await attach({
       handle: s.pub.handle(),
       publishedRevision: () => s.pub.revision,

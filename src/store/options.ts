@@ -12,6 +12,7 @@ import type { ScrubOptions } from '../shm/scrub.js';
 import { checkId, checkInt32, checkOptions } from '../validate/values.js';
 import { DEFAULT_PACING, type ArenaSettings, type PublishPacing } from '../shm/publishing.js';
 import { checkScrubOptions } from '../shm/repair.js';
+import { checkImportSource, type ImportSource, type ParsedImport } from './import.js';
 
 /** Options of `ClusterState.inMemory`. */
 export interface InMemoryOptions {
@@ -27,6 +28,14 @@ export interface InMemoryOptions {
    * throws, fails the mutation with INVALID_ARGUMENT naming the value; the state and revision
    * are unchanged.
    */
+  /**
+   * A whole state to start from (see store/import.ts): a seed-layout Parquet file (path), the
+   * single-row state Table, `{ nodes, tasks, content }` Arrow tables, or record arrays in the
+   * shape the getters return. Every row is checked; the import is revision 1 (on a state
+   * directory: durable when `open` resolves; refused with ALREADY_EXISTS when the directory
+   * already holds a state).
+   */
+  import?: ImportSource;
   clock?: () => number;
   /** Initial size of the shared buffer in bytes (it grows as needed). */
   initialSharedBytes?: number;
@@ -126,7 +135,7 @@ export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
 
 /** The keys `ClusterState.inMemory` accepts. Add a new option here and to InMemoryOptions. */
 export const IN_MEMORY_OPTION_KEYS = [
-  'clusterId', 'nodeId', 'clock', 'initialSharedBytes', 'maxSharedBytes', 'queryThreads', 'maxRetainedBytes', 'scrub', 'history', 'publishing',
+  'clusterId', 'nodeId', 'clock', 'initialSharedBytes', 'maxSharedBytes', 'queryThreads', 'maxRetainedBytes', 'scrub', 'history', 'publishing', 'import',
 ] as const satisfies readonly (keyof InMemoryOptions)[];
 
 /** The keys `ClusterState.open` accepts beyond IN_MEMORY_OPTION_KEYS. */
@@ -146,6 +155,8 @@ export interface WriterSettings {
   scrub: Required<ScrubOptions> | null;
   history: HistorySettings;
   pacing: PublishPacing;
+  /** The checked `import` option, or null. */
+  importFrom: ParsedImport | null;
 }
 
 /** Options that no longer exist get an answer saying what replaced them (before the unknown-key check). */
@@ -183,6 +194,7 @@ export function parseWriterOptions(opts: unknown): WriterSettings {
     scrub: checkScrubOptions(o.scrub),
     history: checkHistory(o.history),
     pacing: checkPacing(o.publishing),
+    importFrom: o.import === undefined ? null : checkImportSource(o.import),
   };
 }
 

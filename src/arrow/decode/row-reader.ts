@@ -83,7 +83,8 @@ export function readValue(spec: ColumnSpec, data: Data | undefined, i: number): 
   switch (spec.kind) {
     case 'struct': return readStruct(spec.children, data, i);
     case 'utf8': {
-      const s = readUtf8(data, i);
+      // A foreign file (or apache-arrow's tableFromArrays) may dictionary-encode any text column.
+      const s = data.dictionary ? readDict(data, i) : readUtf8(data, i);
       return spec.json && s !== null ? parseJsonField(s, spec.name) : s;
     }
     case 'list': return readList(data, i);

@@ -164,6 +164,15 @@ export async function queriesSuite(report: Report, state: ClusterState, scale: s
     }
     report.add({ suite: 'queries', scale, name: loadName, unit: 'ms', better: 'lower', runs: [oursLoad], peers: peers.map((p) => ({ name: p.name, runs: [p.load] })), target: scale === 'M' ? '≤ 2 s' : scale === 'L' ? '≤ 20 s' : undefined, note: 'ours: open a state directory holding the cluster\'s seed-layout Parquet file (imported, checked row by row, checkpointed)' });
 
+    // 1b. The same records given to a new in-memory writer at once (options.import of getTables()).
+    const tables = state.getTables();
+    t0 = performance.now();
+    const fromTables = ClusterState.inMemory({ clusterId: state.clusterId, import: tables });
+    const importMs = performance.now() - t0;
+    report.check(`${scale} queries: an import of getTables() holds every record`, fromTables.counts.tasks === records.tasks.length, JSON.stringify(fromTables.counts));
+    await fromTables.close();
+    report.add({ suite: 'queries', scale, name: `import getTables() into a new writer (in memory, ${total.toLocaleString('en-US')} records)`, unit: 'ms', better: 'lower', runs: [importMs], peers: peers.map((p) => ({ name: `${p.name} load`, runs: [p.load] })), target: scale === 'M' ? '≤ 2 s' : scale === 'L' ? '≤ 20 s' : undefined });
+
     // 2. Point lookups in a worker thread.
     const ids = Array.from({ length: 1000 }, (_, i) => taskId((i * 7919) % loaded.tasks));
     const rounds = Math.max(1, Math.round(opts.lookups / ids.length));

@@ -95,7 +95,11 @@ export const HEADLINE: readonly { label: string; suite: string; name: string }[]
   { label: 'publish a fixed-width change to shared memory, p50', suite: 'shared', name: 'publish cost (vs full rebuild + IPC + copy)' },
   { label: 'mutation → worker thread, p50', suite: 'shared', name: 'fixed: node status → worker p50' },
   { label: 'mutation → worker thread, p99', suite: 'shared', name: 'fixed: node status → worker p99' },
-  { label: 'mutation durable on disk (flush I/O), p50', suite: 'persist', name: 'flush of one mutation, I/O p50' },
+  { label: 'heartbeat storm, one heartbeat per event-loop turn', suite: 'shared', name: 'sustained, 1 per turn, adaptive publishing (heartbeat storm)' },
+  { label: '… heartbeat → visible to worker threads, p99', suite: 'shared', name: 'sustained, 1 per turn, adaptive publishing (heartbeat storm): mutation → visible p99' },
+  { label: 'one mutation, then durable (`flush()`), p50', suite: 'journal', name: 'one mutation then durable (flush) p50' },
+  { label: 'point lookup by id → full record, in a worker thread', suite: 'queries', name: 'point lookup by id → full record, in a worker thread, warm' },
+  { label: 'count tasks by status', suite: 'queries', name: 'count tasks by status' },
   { label: 'mutation → another process holds the tables, p50', suite: 'persist', name: 'mutation → follower process holds Tables p50' },
   { label: 'follower cold load (another process)', suite: 'persist', name: 'follower cold load (other process)' },
   { label: 'reopening the state directory (`open`)', suite: 'persist', name: 'recovery to a usable state (open)' },
@@ -112,7 +116,7 @@ export function renderHeadline(r: Results): string {
   const out: string[] = [];
   out.push(`${measuredBy(r)} Medians; S = 1k nodes / 10k tasks / 10k content, M = 10k / 100k / 100k, L = 100k / 1M / 1M; "—" = not measured at that scale.`);
   out.push('');
-  out.push('| figure | S | M | L | baseline at M (same run) |');
+  out.push('| figure | S | M | L | baseline or peers at M (same run) |');
   out.push('|---|--:|--:|--:|---|');
   for (const h of HEADLINE) {
     const cells = scales.map((s) => {
@@ -120,7 +124,10 @@ export function renderHeadline(r: Results): string {
       return f ? `${fmt(f.value.median)} ${f.unit}` : '—';
     });
     const m = find(h.suite, h.name, 'M');
-    const base = m?.baseline ? `${m.baseline.name}: ${fmt(m.baseline.value.median)} ${m.unit} → **${fmtRatio(m.advantage!)}**` : '';
+    const base = [
+      ...(m?.baseline ? [`${m.baseline.name}: ${fmt(m.baseline.value.median)} ${m.unit} → **${fmtRatio(m.advantage!)}**`] : []),
+      ...(m?.peers ?? []).map((p) => `${p.name}: ${fmt(p.value.median)} ${m!.unit} → **${fmtRatio(p.advantage)}**`),
+    ].join('; ');
     out.push(`| ${h.label} | ${cells.join(' | ')} | ${base} |`);
   }
   out.push('');

@@ -3,22 +3,21 @@
  * are — no JS records are rebuilt, only the id index), or from foreign flat tables such as a
  * pyarrow-written Parquet file in the seed layout (rows are validated and imported).
  */
-import { RecordBatch, Table, type Data } from 'apache-arrow';
+import { RecordBatch, Table } from 'apache-arrow';
 import type { StringDictionary } from '../arrow/encode/dictionary.js';
-import { epochMs, type FlatTables } from '../arrow/decode/flat-tables.js';
+import type { FlatTables } from '../arrow/decode/flat-tables.js';
 import { decodeRecordBatch } from '../arrow/decode/ipc-message.js';
-import { readValue } from '../arrow/decode/row-reader.js';
 import { tableView } from '../arrow/decode/table-view.js';
-import { corrupt, show, StateError } from '../errors.js';
-import type { ColumnSpec } from '../schema/columns.js';
-import { ENTITIES, ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
-import { checkRecord } from '../validate/stored-record.js';
+import { corrupt, show, type ErrorCode } from '../errors.js';
+import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
+import { encodeTable, type BulkContext } from './bulk-import.js';
+import { refused } from './import-rows.js';
 import { checkId, checkTime } from '../validate/values.js';
 import { flatSchema } from '../schema/state-schema.js';
 import type { Arena } from '../shm/arena.js';
 import { decodePrefix } from '../arena/decode.js';
 import type { DirEntry, Directory } from '../arena/directory.js';
-import type { EntityTable, Row } from './entity-table.js';
+import type { EncodedBatch, EntityTable } from './entity-table.js';
 import type { Model } from './model.js';
 
 /** What restoring needs from the writer (ClusterState.restored hands it to recovery). */
@@ -33,14 +32,6 @@ export interface RestoreTarget {
   raiseVersion(v: number): void;
   setHead(revision: number, updatedAt: number, masterId: string | null): void;
 }
-
-/** Defaults of our extension columns for rows from files that lack them. */
-const DEFAULTS: Record<EntityKind, Record<string, unknown>> = {
-  nodes: { peers: [], capabilities: [] },
-  tasks: { priority: 0, attempts: 0, input_cids: [], output_cids: [] },
-  content: { providers: [], pinned: false, replication: 1 },
-};
-
 
 /**
  * Adopts the revision named by `dir` from an arena file: batches are decoded straight from the
@@ -69,7 +60,8 @@ export function restoreFromArena(st: RestoreTarget, dir: Directory, read: (e: Di
     } else {
       // Another schema version: decode with the file's own schema, import with defaults.
       const batches = t.batches.map((e, i) => new RecordBatch(prefix.schema, decodeRecordBatch(read(e, `${kind} batch ${i}`), prefix.fields, prefix.dictionaries)));
-      importTable(st, kind, batches.length ? new Table(prefix.schema, batches) : new Table(prefix.schema), 'the arena file (an older schema version)');
+      const table = batches.length ? new Table(prefix.schema, batches) : new Table(prefix.schema);
+      st.tables[kind].adopt(encodeTable(kind, table, bulkContext(st), 'the arena file (an older schema version)'));
     }
   }
   st.raiseVersion(maxVersion);
@@ -91,72 +83,47 @@ function storedTime(t: number, revision: number): number {
 }
 
 /**
- * Imports foreign flat tables (e.g. from a pyarrow Parquet file). Every row is checked with the
- * rules mutations apply (checkRecord: ids, roles, statuses, numbers, times, JSON, sizes), so a
- * row no mutation could have written — an id holding ESC or a newline, JSON text that does not
- * parse, a time past the Date range — is refused with CORRUPT naming the row, the field and the
- * value, and nothing is imported that a later mutation could not address. Timestamps in s, µs or
- * ns are converted to ms (floored). `what` names the source in messages (e.g. the file).
+ * Imports foreign flat tables (e.g. from a pyarrow Parquet file, or tables given to
+ * `options.import`) column by column (bulk-import.ts): every value is checked with the rules
+ * mutations apply (checkRecord: ids, roles, statuses, numbers, times, JSON, sizes; keys
+ * distinct), so a row no mutation could have written — an id holding ESC or a newline, JSON text
+ * that does not parse, a time past the Date range — is refused with a StateError of `code`
+ * (CORRUPT for a file, INVALID_ARGUMENT for an argument) naming the row, the field and the value,
+ * and nothing is imported: the tables and dictionaries are as before. Timestamps in s, µs or ns
+ * are converted to ms (floored); missing extension columns take their defaults. `what` names the
+ * source in messages (e.g. the file). The batches are adopted on the heap (shared at the next
+ * publish); the head becomes (`revision`, the tables' updated_at or epoch 0, their master_id).
  */
-export function importFlat(st: RestoreTarget, flat: FlatTables, revision = 0, what = 'the imported state'): void {
-  for (const kind of ENTITY_KINDS) importTable(st, kind, flat[kind], what);
+export function importFlat(st: RestoreTarget, flat: FlatTables, revision = 0, what = 'the imported state', code: ErrorCode = 'CORRUPT'): void {
+  const ctx = bulkContext(st);
+  const sizes = new Map([...st.dicts].map(([id, d]) => [id, d.size]));
   const head = (f: () => unknown) => {
     try {
       return f();
     } catch (e) {
-      throw refused(e, `${what}: the cluster fields`);
+      throw refused(e, `${what}: the cluster fields`, code);
     }
   };
-  // A table without updated_at (NaN) counts as changed at epoch 0.
-  const updatedAt = head(() => checkTime(Number.isNaN(flat.updatedAt) ? 0 : Math.floor(flat.updatedAt), 'updated_at')) as number;
-  const masterId = head(() => (flat.masterId === null ? null : checkId(flat.masterId, 'master_id'))) as string | null;
+  let batches: EncodedBatch[][];
+  let updatedAt: number;
+  let masterId: string | null;
+  try {
+    batches = ENTITY_KINDS.map((kind) => encodeTable(kind, flat[kind], ctx, what, code));
+    // A table without updated_at (NaN) counts as changed at epoch 0.
+    updatedAt = head(() => checkTime(Number.isNaN(flat.updatedAt) ? 0 : Math.floor(flat.updatedAt), 'updated_at')) as number;
+    masterId = head(() => (flat.masterId === null ? null : checkId(flat.masterId, 'master_id'))) as string | null;
+  } catch (e) {
+    // Nothing imported: task types a refused import coded are taken back.
+    for (const [id, d] of st.dicts) if (d.size > sizes.get(id)!) d.restore(d.list().slice(0, sizes.get(id)!));
+    throw e;
+  }
+  ENTITY_KINDS.forEach((kind, i) => st.tables[kind].adopt(batches[i]!));
   st.setHead(revision, updatedAt, masterId);
 }
 
-/** A refused imported value as CORRUPT (a file another tool wrote is damaged for us, not our caller's argument). */
-function refused(e: unknown, where: string): StateError {
-  const detail = e instanceof StateError ? e.message.replace(/^[A-Z_]+: /, '') : `${(e as Error)?.name ?? 'Error'}: ${(e as Error)?.message ?? show(e)}`;
-  return corrupt(`${where}: ${detail}`, e);
-}
-
-function importTable(st: RestoreTarget, kind: EntityKind, table: Table, what: string): void {
-  const spec = ENTITIES[kind];
-  const target = st.tables[kind];
-  const names = table.schema.fields.map((f) => f.name);
-  const columnAt = spec.columns.map((c) => names.indexOf(c.name));
-  const defaults = Object.entries(DEFAULTS[kind]);
-  table.data.forEach((d) => {
-    const children = columnAt.map((k) => (k < 0 ? undefined : d.children[k]));
-    for (let i = 0; i < d.length; i++) {
-      const raw: Row = {};
-      for (let c = 0; c < spec.columns.length; c++) {
-        const col = spec.columns[c]!;
-        try {
-          raw[col.name] = readImported(col, children[c], i);
-        } catch (e) {
-          const where = `${what}: ${kind} row ${target.size}`;
-          throw refused(e, e instanceof StateError ? where : `${where}: column ${col.name}`); // (our errors name the column)
-        }
-      }
-      for (const [k, v] of defaults) if (raw[k] === null || raw[k] === undefined) raw[k] = Array.isArray(v) ? [] : v;
-      const where = `${what}: ${kind} row ${target.size}`;
-      let rec: Row;
-      try {
-        rec = checkRecord(kind, raw, kind === 'nodes' ? 'node' : kind === 'tasks' ? 'task' : 'content');
-      } catch (e) {
-        throw refused(e, `${where}${typeof raw[spec.key] === 'string' ? ` (${spec.key} ${show(raw[spec.key])})` : ''}`);
-      }
-      const id = rec[spec.key] as string;
-      if (target.has(id)) throw corrupt(`${where}: duplicate ${spec.key} ${show(id)}`);
-      target.insert(rec, true);
-    }
-  });
-}
-
-/** One value of a foreign column: as readValue reads it, with timestamps in s/µs/ns converted to ms. */
-function readImported(spec: ColumnSpec, data: Data | undefined, i: number): unknown {
-  const v = readValue(spec, data, i);
-  return spec.kind === 'timestamp' && typeof v === 'number' && data ? epochMs(data, v) : v;
+/** The dictionaries and extent versions of a restore target, for the column-wise encoder. */
+function bulkContext(st: RestoreTarget): BulkContext {
+  return { dictionary: (id) => st.dicts.get(id)!, nextVersion: () => ++st.model.version };
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   checkText, checkTime, jsonText, MAX_TIME_MS,
 } from './values.js';
 
-type FieldCheck = (value: unknown, what: string) => unknown;
+export type FieldCheck = (value: unknown, what: string) => unknown;
 const orNull = (f: FieldCheck): FieldCheck => (v, w) => (v === null || v === undefined ? null : f(v, w));
 // The Python original writes "" for "no node" / "no CID": kept as it is (it addresses nothing).
 const ref: FieldCheck = (v, w) => (v === null || v === undefined ? null : v === '' ? '' : checkId(v, w));
@@ -25,7 +25,7 @@ const json: FieldCheck = (v, w) => {
 const seconds: FieldCheck = (v, w) => checkFloat(v, w, 0, MAX_TIME_MS / 1000);
 
 /** The check of every field of a stored record (the rules mutations apply, field by field). */
-const RECORD_FIELDS: Record<EntityKind, Record<string, FieldCheck>> = {
+export const RECORD_FIELDS: Record<EntityKind, Record<string, FieldCheck>> = {
   nodes: {
     id: checkId,
     role: (v, w) => checkOneOf(v, NODE_ROLES, w),

@@ -165,12 +165,9 @@ export class EntityTable {
     return readValue(this.spec.columns[k]!, batch.data!.children[k], slot);
   }
 
-  /**
-   * Appends a new row (the caller has checked the id is new). The table keeps its own copy, or,
-   * with `owned`, the row itself (the caller made it and keeps no reference to it or its parts).
-   */
-  insert(row: Row, owned = false): void {
-    if (!owned) row = cloneRow(row);
+  /** Appends a new row (the caller has checked the id is new). The table keeps its own copy. */
+  insert(row: Row): void {
+    row = cloneRow(row);
     const id = row[this.spec.key] as string;
     let batch = this.order[this.order.length - 1];
     if (!batch || batch.length >= this.spec.batchRows) batch = this.newBatch();

@@ -16,7 +16,7 @@
  * loaded is reported as skipped with the reason.
  */
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -83,7 +83,7 @@ export async function queriesSuite(report: Report, state: ClusterState, scale: s
     // 1. Ours: a state directory holding the cluster's seed-layout Parquet file, opened (imported; durable when open resolves).
     const ourDir = join(dir, 'ours');
     const pq = encodeParquet(tableToIPC(state.getState(), 'stream'), 'zstd');
-    require('node:fs').mkdirSync(ourDir);
+    mkdirSync(ourDir);
     writeFileSync(join(ourDir, `state_${state.clusterId}.parquet`), pq);
     let t0 = performance.now();
     const imported = await ClusterState.open({ statePath: ourDir, clusterId: state.clusterId, parquet: false });

@@ -158,11 +158,15 @@ function moveAside(dir: string, clusterId: string, keep: string): void {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const { names } = listStateDirectory(dir);
   for (const n of names) {
-    const isState = n === METADATA_FILE || n === parquetFileName(clusterId) || n === journalFileName(clusterId) || (n.startsWith(`state_${clusterId}.`) && n.endsWith('.arena'));
-    if (!isState || n === keep) continue;
+    if (!isStateFile(n, clusterId) || n === keep) continue;
     const p = join(dir, n);
     if (lstatSync(p).isFile()) renameSync(p, `${p}.corrupt-${stamp}`);
   }
+}
+
+/** Is `name` one of the state files of cluster `clusterId` (metadata, Parquet mirror, journal, an arena generation)? */
+function isStateFile(name: string, clusterId: string): boolean {
+  return name === METADATA_FILE || name === parquetFileName(clusterId) || name === journalFileName(clusterId) || (name.startsWith(`state_${clusterId}.`) && name.endsWith('.arena'));
 }
 
 /** `ClusterState.open`: see the file comment for the steps. */
@@ -188,7 +192,7 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
     const clusterId = clusterOf(dir, o, md, listing.arenas);
     refuseIrregularFiles(dir, listing.names, clusterId);
     if (o.importFrom) {
-      const held = listing.names.filter((n) => n === METADATA_FILE || n === parquetFileName(clusterId) || n === journalFileName(clusterId) || (n.startsWith(`state_${clusterId}.`) && n.endsWith('.arena')));
+      const held = listing.names.filter((n) => isStateFile(n, clusterId));
       if (held.length) throw new StateError('ALREADY_EXISTS', `state directory ${show(dir)} already holds a state of cluster ${show(clusterId)} (${held.join(', ')}): options.import only starts a new one`);
     }
     const reader = new ArenaReader(dir, { policy: 'writer' });

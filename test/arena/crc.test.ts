@@ -2,12 +2,17 @@
 import test from 'ava';
 import { crc32, crc32Combine, crc32Patched } from '../../src/arena/crc.js';
 
-test('crc32Patched equals crc32 of the patched bytes (2,000 random messages and patches)', (t) => {
-  let x = 12345;
-  const rnd = (n: number) => {
+/** A seeded xorshift32: rnd(n) is a whole number in [0, n). */
+function xorshift(seed: number): (n: number) => number {
+  let x = seed;
+  return (n) => {
     x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
     return x % n;
   };
+}
+
+test('crc32Patched equals crc32 of the patched bytes (2,000 random messages and patches)', (t) => {
+  const rnd = xorshift(12345);
   let checked = 0;
   for (let k = 0; k < 2000; k++) {
     const n = 1 + rnd(9000);
@@ -36,11 +41,7 @@ test('crc32Patched equals crc32 of the patched bytes (2,000 random messages and 
 });
 
 test('crc32Combine gives the CRC32 of two byte strings one after the other (500 random pairs, empty and long ones)', (t) => {
-  let x = 987;
-  const rnd = (n: number) => {
-    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
-    return x % n;
-  };
+  const rnd = xorshift(987);
   let checked = 0;
   for (let k = 0; k < 500; k++) {
     const a = new Uint8Array(k === 0 ? 0 : rnd(3000));

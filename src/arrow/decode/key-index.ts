@@ -28,34 +28,41 @@ function batchAt(starts: readonly number[], g: number): number {
   return lo;
 }
 
-/** MurmurHash3 (x86, 32-bit) of bytes [s, e): four bytes per step. */
-export function hashBytes(b: Uint8Array, s: number, e: number): number {
-  let h = e - s;
-  let k = s;
-  for (; k + 4 <= e; k += 4) {
-    let w = b[k]! | (b[k + 1]! << 8) | (b[k + 2]! << 16) | (b[k + 3]! << 24);
-    w = Math.imul(w, 0xcc9e2d51);
-    w = (w << 15) | (w >>> 17);
-    h ^= Math.imul(w, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  let w = 0;
-  const rest = e - k;
-  if (rest === 3) w ^= b[k + 2]! << 16;
-  if (rest >= 2) w ^= b[k + 1]! << 8;
-  if (rest >= 1) {
-    w ^= b[k]!;
-    w = Math.imul(w, 0xcc9e2d51);
-    w = (w << 15) | (w >>> 17);
-    h ^= Math.imul(w, 0x1b873593);
-  }
+/** One 32-bit block of MurmurHash3 (x86, 32-bit) folded into `h`. */
+function mixBlock(h: number, w: number): number {
+  h ^= mixTail(w);
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** The last (partial) block's contribution, before it is xored into the hash. */
+function mixTail(w: number): number {
+  w = Math.imul(w, 0xcc9e2d51);
+  w = (w << 15) | (w >>> 17);
+  return Math.imul(w, 0x1b873593);
+}
+
+/** MurmurHash3's finalisation. */
+function finish(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h | 0;
+}
+
+/** MurmurHash3 (x86, 32-bit) of bytes [s, e): four bytes per step. */
+export function hashBytes(b: Uint8Array, s: number, e: number): number {
+  let h = e - s;
+  let k = s;
+  for (; k + 4 <= e; k += 4) h = mixBlock(h, b[k]! | (b[k + 1]! << 8) | (b[k + 2]! << 16) | (b[k + 3]! << 24));
+  const rest = e - k;
+  let w = 0;
+  if (rest === 3) w ^= b[k + 2]! << 16;
+  if (rest >= 2) w ^= b[k + 1]! << 8;
+  if (rest >= 1) h ^= mixTail(w ^ b[k]!);
+  return finish(h);
 }
 
 /**
@@ -72,30 +79,15 @@ export function hashAscii(s: string): number | null {
     const c2 = s.charCodeAt(k + 2);
     const c3 = s.charCodeAt(k + 3);
     if ((c0 | c1 | c2 | c3) > 0x7f) return null;
-    let w = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
-    w = Math.imul(w, 0xcc9e2d51);
-    w = (w << 15) | (w >>> 17);
-    h ^= Math.imul(w, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    h = mixBlock(h, c0 | (c1 << 8) | (c2 << 16) | (c3 << 24));
   }
-  let w = 0;
-  const rest = e - k;
   for (let j = k; j < e; j++) if (s.charCodeAt(j) > 0x7f) return null;
+  const rest = e - k;
+  let w = 0;
   if (rest === 3) w ^= s.charCodeAt(k + 2) << 16;
   if (rest >= 2) w ^= s.charCodeAt(k + 1) << 8;
-  if (rest >= 1) {
-    w ^= s.charCodeAt(k);
-    w = Math.imul(w, 0xcc9e2d51);
-    w = (w << 15) | (w >>> 17);
-    h ^= Math.imul(w, 0x1b873593);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h | 0;
+  if (rest >= 1) h ^= mixTail(w ^ s.charCodeAt(k));
+  return finish(h);
 }
 
 /**

@@ -10,6 +10,9 @@ import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import { text } from './args.js';
 import { tableView } from '../arrow/decode/table-view.js';
 import { withSnapshot, type StateSource } from './source.js';
+import { compareCodePoints } from '../query/compare.js';
+
+export { compareCodePoints };
 
 const GiB = 2 ** 30;
 const round2 = (x: number) => Math.round(x * 100) / 100;
@@ -103,21 +106,6 @@ export interface TopologyLink {
   target: string;
 }
 
-/** Compares strings by Unicode code points (the order of UTF-8 bytes, and of Python's `<`). */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    // A surrogate (U+D800..DFFF) stands for a code point above U+FFFF: above every BMP unit.
-    const hx = x >= 0xd800 && x <= 0xdfff;
-    const hy = y >= 0xd800 && y <= 0xdfff;
-    if (hx !== hy) return hx ? 1 : -1;
-    return x - y;
-  }
-  return a.length - b.length;
-}
 
 /**
  * Nodes (id, role, status and a resource digest) and the links between them from each node's

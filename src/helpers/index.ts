@@ -31,6 +31,7 @@ export {
   getClusterStatusSummary, getNetworkTopology, exportStateToJson, compareCodePoints,
   type ClusterStatusSummary, type TopologyNode, type TopologyLink,
 } from './analysis.js';
+export { queryState, compileQuery, queryFields, type Query, type QueryResult, type Filter, type FieldTests, type Operand } from '../query/index.js';
 
 // Helpers given a state directory read its arena file (newest durable revision; no lock, no
 // writes) before falling back to Parquet. Installed here so that every entry point (the main
@@ -46,10 +47,12 @@ import * as placement from './placement.js';
 import * as metrics from './task-metrics.js';
 import * as content from './content.js';
 import * as analysis from './analysis.js';
+import { queryState } from '../query/run.js';
 
 /**
- * Every helper of the contract by name (the seeds' helpers in camelCase), each taking a state
- * source first — one list, used by the query pool (pool/queries.ts) to run any of them by name.
+ * Every helper of the contract by name (the seeds' helpers in camelCase) and `queryState`, each
+ * taking a state source first — one list, used by the query pool (pool/queries.ts) to run any of
+ * them by name.
  */
 export const HELPERS = {
   getStatePathFromMetadata: access.getStatePathFromMetadata, connectToStateStore: access.connectToStateStore,
@@ -68,4 +71,5 @@ export const HELPERS = {
   getContentAvailabilityMap: content.getContentAvailabilityMap,
   getClusterStatusSummary: analysis.getClusterStatusSummary, getNetworkTopology: analysis.getNetworkTopology,
   exportStateToJson: analysis.exportStateToJson,
+  queryState,
 } as const;

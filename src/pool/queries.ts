@@ -9,6 +9,7 @@ import { tableToIPC } from 'apache-arrow';
 import { invalid, show } from '../errors.js';
 import { countBy, findById } from '../arrow/decode/table-view.js';
 import * as H from '../helpers/index.js';
+import { compileQuery } from '../query/plan.js';
 import type { Snapshot } from '../snapshot.js';
 
 /** A query: a function of one snapshot returning plain values. */
@@ -63,5 +64,7 @@ export function checkQueryCall(name: unknown, args: readonly unknown[]): { name:
       throw invalid(`query ${show(name)} argument ${i + 1}`, args[i], `a value that can be copied to a worker thread (plain data: ${why})`);
     }
   }
+  // A query is checked here too, so that a bad one is refused before anything is posted.
+  if (name === 'queryState') compileQuery(cloned[0]);
   return { name, args: cloned };
 }

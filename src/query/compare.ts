@@ -1,0 +1,17 @@
+/** Ordering text by Unicode code point (the order of UTF-8 bytes), not by UTF-16 code unit. */
+
+/** Compares strings by Unicode code points (the order of UTF-8 bytes, and of Python's `<`). */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // A surrogate (U+D800..DFFF) stands for a code point above U+FFFF: above every BMP unit.
+    const hx = x >= 0xd800 && x <= 0xdfff;
+    const hy = y >= 0xd800 && y <= 0xdfff;
+    if (hx !== hy) return hx ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}

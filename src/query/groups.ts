@@ -1,0 +1,163 @@
+/**
+ * Group queries: the matching rows grouped by field values (a dictionary-coded field groups by
+ * code: one table lookup per row, no string), with count, sum, min, max and mean per group, in
+ * the query's order.
+ */
+import type { TableView } from '../arrow/decode/table-view.js';
+import { numReader, scan, strChunk, type NumReader } from './filter.js';
+import type { Field } from './fields.js';
+import type { Plan } from './plan.js';
+import { compareValues, valueAt, type ValueAt } from './values.js';
+
+/** Running totals of one aggregate: per group id. */
+interface Acc {
+  sum: number[];
+  n: number[];
+  min: number[];
+  max: number[];
+}
+
+/** The groups of a group query and the match count. */
+export function selectGroups(view: TableView, plan: Plan): { groups: Record<string, unknown>[]; total: number } {
+  const fields = plan.group!;
+  const keys: (string | number | null)[][] = []; // group id → its field values
+  const counts: number[] = [];
+  const accs: (Acc | null)[] = plan.aggs.map((a) => (a.field === null ? null : { sum: [], n: [], min: [], max: [] }));
+  const byKey = new Map<unknown, number>();
+  const newGroup = (values: (string | number | null)[]): number => {
+    const g = keys.length;
+    keys.push(values);
+    counts.push(0);
+    for (const a of accs) if (a) { a.sum.push(0); a.n.push(0); a.min.push(Infinity); a.max.push(-Infinity); }
+    return g;
+  };
+  // One group of every match when there are no group fields (so a count of nothing is 0).
+  if (fields.length === 0) newGroup([]);
+  const codeGroups = new WeakMap<object, Int32Array>();
+
+  const total = scan(view, plan.where, ({ batch: b, rows, n }) => {
+    // The group of each matching row (kept only when an aggregate needs it).
+    const needIds = accs.some((a) => a !== null);
+    const gids = needIds ? new Int32Array(n) : null;
+    const chunk = fields.length === 1 && fields[0]!.type === 'str' ? strChunk(view, fields[0]!, b) : null;
+    if (fields.length === 0) {
+      counts[0]! += n;
+    } else if (chunk?.codes) {
+      // Dictionary codes: a table from code to group, one lookup per row.
+      const c = chunk;
+      let table = codeGroups.get(c.dict!);
+      if (!table) codeGroups.set(c.dict!, (table = new Int32Array(c.dict!.values.length).fill(-1)));
+      const codes = c.codes!;
+      const valid = c.valid;
+      if (!gids && valid.none) {
+        // Counts only: count codes first, then add each code's count to its group.
+        const per = new Float64Array(table.length);
+        for (let k = 0; k < n; k++) per[codes[rows[k]!]!]!++;
+        for (let code = 0; code < per.length; code++) {
+          if (per[code] === 0) continue;
+          let g = table[code]!;
+          if (g < 0) table[code] = g = groupOf(byKey, c.dict!.values[code] ?? null, newGroup);
+          counts[g]! += per[code]!;
+        }
+        return;
+      }
+      for (let k = 0; k < n; k++) {
+        const i = rows[k]!;
+        let g: number;
+        if (!valid.none && !valid.ok(i)) g = groupOf(byKey, null, newGroup);
+        else {
+          const code = codes[i]!;
+          g = table[code]!;
+          if (g < 0) table[code] = g = groupOf(byKey, c.dict!.values[code] ?? null, newGroup);
+        }
+        counts[g]!++;
+        if (gids) gids[k] = g;
+      }
+    } else {
+      const readers: ValueAt[] = fields.map((f) => valueAt(view, f, b));
+      for (let k = 0; k < n; k++) {
+        const i = rows[k]!;
+        let g: number;
+        if (readers.length === 1) {
+          g = groupOf(byKey, readers[0]!(i), newGroup);
+        } else {
+          const vs = readers.map((r) => r(i));
+          const key = JSON.stringify(vs);
+          const found = byKey.get(key);
+          if (found === undefined) byKey.set(key, (g = newGroup(vs)));
+          else g = found;
+        }
+        counts[g]!++;
+        if (gids) gids[k] = g;
+      }
+    }
+    if (!gids) return;
+    plan.aggs.forEach((a, j) => {
+      const acc = accs[j];
+      if (!acc) return;
+      const r: NumReader | null = a.field!.type === 'num' || a.field!.type === 'bool' ? numReader(view, a.field!, b) : null;
+      if (r === null) {
+        // count(f) of a list (never null: every row) or of a text or JSON field (its non-null values).
+        if (a.field!.type === 'list') {
+          for (let k = 0; k < n; k++) acc.n[gids[k]!]!++;
+          return;
+        }
+        const valid = strChunk(view, a.field!, b).valid;
+        for (let k = 0; k < n; k++) if (valid.ok(rows[k]!)) acc.n[gids[k]!]!++;
+        return;
+      }
+      for (let k = 0; k < n; k++) {
+        const v = r.get(rows[k]!);
+        if (v !== v) continue;
+        const g = gids[k]!;
+        acc.n[g]!++;
+        acc.sum[g]! += v;
+        if (v < acc.min[g]!) acc.min[g] = v;
+        if (v > acc.max[g]!) acc.max[g] = v;
+      }
+    });
+  });
+
+  const groups = keys.map((values, g) => {
+    const o: Record<string, unknown> = {};
+    fields.forEach((f, k) => (o[f.path] = shown(f, values[k]!)));
+    plan.aggs.forEach((a, j) => {
+      const acc = accs[j];
+      if (!acc) o[a.name] = counts[g];
+      else if (a.fn === 'count') o[a.name] = acc.n[g];
+      else if (a.fn === 'sum') o[a.name] = acc.sum[g];
+      else if (a.fn === 'mean') o[a.name] = acc.n[g] ? acc.sum[g]! / acc.n[g]! : null;
+      else {
+        const v = acc.n[g] ? (a.fn === 'min' ? acc.min[g]! : acc.max[g]!) : null;
+        o[a.name] = a.field!.type === 'bool' && v !== null ? v === 1 : v;
+      }
+    });
+    return o;
+  });
+  // Order: the query's keys, then every group field ascending (nulls last).
+  const order = [...plan.order, ...fields.filter((f) => !plan.order.some((o) => o.name === f.path)).map((f) => ({ name: f.path, field: f, desc: false }))];
+  const sortValue = (o: Record<string, unknown>, name: string): unknown => {
+    const v = o[name];
+    return typeof v === 'boolean' ? (v ? 1 : 0) : v ?? null;
+  };
+  groups.sort((x, y) => {
+    for (const k of order) {
+      const d = compareValues(sortValue(x, k.name), sortValue(y, k.name), k.desc);
+      if (d !== 0) return d;
+    }
+    return 0;
+  });
+  return { groups: plan.limit === null ? groups : groups.slice(0, plan.limit), total };
+}
+
+/** The group of a single-field value (made on first sight). */
+function groupOf(byKey: Map<unknown, number>, value: string | number | null, make: (v: (string | number | null)[]) => number): number {
+  let g = byKey.get(value);
+  if (g === undefined) byKey.set(value, (g = make([value])));
+  return g;
+}
+
+/** A group field's value as records show it (booleans as true/false). */
+function shown(f: Field, v: string | number | null): unknown {
+  return f.type === 'bool' && v !== null ? v === 1 : v;
+}

@@ -9,14 +9,14 @@ import {
   CliFailure, commandHelp, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseCommand, UsageError, wantsHelp,
   type Command, type Io,
 } from './command.js';
-import { content, exportCmd, get, nodes, status, tasks } from './commands/read.js';
+import { content, exportCmd, get, nodes, query, status, tasks } from './commands/read.js';
 import { follow, watch } from './commands/watch.js';
 import { metrics, serve } from './commands/metrics.js';
 import { demo } from './commands/demo.js';
 
 export const PROGRAM = 'cluster-state';
 
-export const COMMANDS: Command[] = [demo, status, nodes, tasks, content, get, exportCmd, watch, metrics, serve, follow];
+export const COMMANDS: Command[] = [demo, status, nodes, tasks, content, query, get, exportCmd, watch, metrics, serve, follow];
 
 function version(): string {
   try {

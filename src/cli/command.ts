@@ -36,6 +36,8 @@ export interface OptionSpec {
   default?: string;
   help: string;
   hidden?: boolean;
+  /** May be given more than once (its value is then an array of strings). */
+  multiple?: boolean;
 }
 
 export interface PositionalSpec {
@@ -52,7 +54,7 @@ export interface Io {
 
 export interface Context {
   /** The parsed options (strings and booleans as given; absent when not given). */
-  values: Record<string, string | boolean | undefined>;
+  values: Record<string, string | boolean | string[] | undefined>;
   /** Positional arguments by name. */
   args: Record<string, string | undefined>;
   io: Io;
@@ -97,18 +99,18 @@ export function wantsHelp(args: readonly string[]): boolean {
 /** Parses `args` for `cmd` strictly; every problem is a UsageError naming the offending word. */
 export function parseCommand(cmd: Command, args: string[]): { values: Context['values']; args: Context['args'] } {
   const options = { ...COMMON_OPTIONS, ...cmd.options };
-  const config: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
-  for (const [name, o] of Object.entries(options)) config[name] = o.short ? { type: o.type, short: o.short } : { type: o.type };
+  const config: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
+  for (const [name, o] of Object.entries(options)) config[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   let parsed: { values: Record<string, unknown>; positionals: string[] };
   try {
-    parsed = parseArgs({ args, options: config, strict: true, allowPositionals: true });
+    parsed = parseArgs({ args: joinDashValues(args, options), options: config, strict: true, allowPositionals: true });
   } catch (e) {
     throw new UsageError(parseErrorMessage(e, options), cmd.name);
   }
   const values: Context['values'] = {};
   for (const [k, v] of Object.entries(parsed.values)) {
-    if (Array.isArray(v)) throw new UsageError(`--${k} given more than once`, cmd.name);
-    values[k] = v as string | boolean;
+    if (Array.isArray(v) && !options[k]?.multiple) throw new UsageError(`--${k} given more than once`, cmd.name);
+    values[k] = v as string | boolean | string[];
   }
   const required = cmd.positionals.filter((p) => !p.optional).length;
   const pos = parsed.positionals;
@@ -126,6 +128,30 @@ export function parseCommand(cmd: Command, args: string[]): { values: Context['v
     named[p.name] = v;
   });
   return { values, args: named };
+}
+
+/**
+ * `--sort -last_seen`: a string option's value may start with a dash (a descending order, a
+ * negative number) — given as `--sort=-last_seen` to util.parseArgs, which would otherwise read
+ * it as an option. A word that is one of the command's options stays an option.
+ */
+function joinDashValues(args: string[], options: Record<string, OptionSpec>): string[] {
+  const out: string[] = [];
+  const isOption = (w: string) => /^--?[A-Za-z]/.test(w) && (w.startsWith('--') ? w.slice(2).split('=')[0]! in options : Object.values(options).some((o) => o.short === w.slice(1)));
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      out.push(...args.slice(i));
+      break;
+    }
+    const next = args[i + 1];
+    const name = a.startsWith('--') && !a.includes('=') ? a.slice(2) : null;
+    if (name !== null && options[name]?.type === 'string' && next !== undefined && next.startsWith('-') && next.length > 1 && !isOption(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** A short message for util.parseArgs errors (its own messages are long and suggest `--`). */
@@ -185,6 +211,14 @@ export function choiceOption(ctx: Context, name: string, allowed: readonly strin
   const s = String(v);
   if (!allowed.includes(s)) throw new UsageError(`--${name} must be one of ${allowed.join(', ')}, got ${show(s)}`);
   return s;
+}
+
+/** A repeatable string option's values ([] when absent); none may be empty. */
+export function listOption(ctx: Context, name: string): string[] {
+  const v = ctx.values[name];
+  const list = v === undefined ? [] : Array.isArray(v) ? v : [String(v)];
+  if (list.some((s) => s.length === 0)) throw new UsageError(`--${name} must not be empty`);
+  return list;
 }
 
 /** A string option that, when given, must not be empty. */

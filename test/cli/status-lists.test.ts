@@ -74,7 +74,7 @@ test('lists: --limit (50 by default in text, all in --json, 0 = all)', async (t)
   ]);
   const lines = text.stdout.trimEnd().split('\n');
   t.is(lines.length, 1 + 50 + 1);
-  t.regex(lines.at(-1)!, /^50 of 80 nodes \(revision \d+\); --limit 0 prints all$/);
+  t.regex(lines.at(-1)!, /^50 of 80 nodes \(revision \d+\); --limit 0 prints all, --cursor \S+ the next page$/);
   t.is(parsed(json).items.length, 80);
   const l = parsed(limited);
   t.is(l.items.length, 7);

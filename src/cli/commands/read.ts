@@ -10,14 +10,17 @@ import { join, relative, isAbsolute } from 'node:path';
 import { outputTarget } from '../../helpers/analysis.js';
 import { pipeline } from 'node:stream/promises';
 import {
-  exportStateToJson, findContentByCid, findContentByProvider, findNodesByCapability, findNodesByRole, findTasksByNode,
-  findTasksByStatus, findTasksByType, getAllContent, getAllNodes, getAllTasks, getClusterStatusSummary, getNodeById,
+  exportStateToJson, findContentByCid, getClusterStatusSummary, getNodeById,
   getTaskById, getTaskExecutionMetrics, NODE_ROLES, NODE_STATUSES, TASK_STATUSES,
   type ContentRecord, type NodeRecord, type Snapshot, type TaskRecord,
 } from '../../index.js';
 import {
-  choiceOption, intOption, JSON_OPTION, textOption, UsageError, type Command, type Context,
+  choiceOption, intOption, JSON_OPTION, listOption, textOption, UsageError, type Command, type Context, type OptionSpec,
 } from '../command.js';
+import { compileQuery, type Plan } from '../../query/plan.js';
+import { runPlan } from '../../query/run.js';
+import { isStateError, type EntityKind, type Filter, type Query } from '../../index.js';
+import { sortKeys, whereFilter, WHERE_HELP } from '../where.js';
 import { ago, bytes, dec, displayPath, duration, int, isoTime, jsonText, printable, printJson, println, table, type Column } from '../format.js';
 import { readState, stateFiles, type StateLocation } from '../state.js';
 
@@ -70,36 +73,73 @@ const LIMIT_OPTION = {
   limit: { type: 'string' as const, value: '<n>', default: '50 for text, all for --json', help: 'print at most n records (0 = all)' },
 };
 
+/** The query options every listing takes (docs/queries.md, "On the command line"). */
+const QUERY_OPTIONS: Record<string, OptionSpec> = {
+  where: { type: 'string', multiple: true, value: '<filter>', help: WHERE_HELP },
+  sort: { type: 'string', multiple: true, value: '<fields>', help: 'order by these fields (comma-separated; -field descending; nulls last; ties by id)' },
+  ...LIMIT_OPTION,
+  cursor: { type: 'string', value: '<cursor>', help: 'the page after the one that printed this cursor' },
+  count: { type: 'boolean', help: 'print only how many records match' },
+  ...JSON_OPTION,
+};
+
+/**
+ * Lists one table through the query engine: the command's own filter flags and every --where
+ * must hold; --sort orders (a page without --sort is in key order), --limit pages, --cursor
+ * continues. A bad filter is a usage error quoting it.
+ */
+function list<T>(ctx: Context, kind: EntityKind, flags: Record<string, unknown>[], what: string, columns: Column<T>[]): number {
+  const where = [...flags, ...listOption(ctx, 'where').map((e) => whereFilter(kind, e))];
+  const sort = sortKeys(listOption(ctx, 'sort'));
+  const limit = ctx.values.count ? 0 : intOption(ctx, 'limit', ctx.values.json ? 0 : 50, 0);
+  const cursor = textOption(ctx, 'cursor');
+  const query: Query = {
+    from: kind,
+    ...(where.length ? { where: (where.length === 1 ? where[0] : { and: where }) as Filter } : {}),
+    ...(sort.length ? { orderBy: sort } : {}),
+    ...(ctx.values.count ? { limit: 0 } : limit > 0 ? { limit } : {}),
+    ...(cursor ? { cursor } : {}),
+  };
+  let plan: Plan;
+  try {
+    plan = compileQuery(query);
+  } catch (e) {
+    if (isStateError(e, 'INVALID_ARGUMENT')) throw new UsageError(e.message.replace(/^INVALID_ARGUMENT: /, '').replace(/^query\./, ''));
+    throw e;
+  }
+  const { snap } = readState(ctx.args.dir!);
+  const r = runPlan(snap, plan);
+  if (ctx.values.count) {
+    if (ctx.values.json) printJson(ctx.io, { cluster_id: snap.clusterId, revision: snap.revision, total: r.total });
+    else println(ctx.io.out, String(r.total));
+    return 0;
+  }
+  printListing(ctx, snap, what, { total: r.total, items: r.rows as T[], cursor: r.cursor }, columns);
+  return 0;
+}
+
 interface Listing<T> {
   total: number;
   items: T[];
-}
-
-function limited<T>(ctx: Context, all: T[]): Listing<T> {
-  const fallback = ctx.values.json ? 0 : 50;
-  const limit = intOption(ctx, 'limit', fallback, 0);
-  return { total: all.length, items: limit > 0 ? all.slice(0, limit) : all };
+  cursor: string | null;
 }
 
 function printListing<T>(ctx: Context, snap: Snapshot, what: string, list: Listing<T>, columns: Column<T>[]): void {
   if (ctx.values.json) {
-    printJson(ctx.io, { cluster_id: snap.clusterId, revision: snap.revision, total: list.total, items: list.items });
+    printJson(ctx.io, { cluster_id: snap.clusterId, revision: snap.revision, total: list.total, items: list.items, cursor: list.cursor });
     return;
   }
   if (list.total === 0) {
     println(ctx.io.out, `no ${what} match (revision ${int(snap.revision)})`);
     return;
   }
-  println(ctx.io.out, table(list.items, columns));
-  const more = list.total - list.items.length;
-  println(ctx.io.out, more > 0
-    ? `${int(list.items.length)} of ${int(list.total)} ${what} (revision ${int(snap.revision)}); --limit 0 prints all`
-    : `${int(list.total)} ${what} (revision ${int(snap.revision)})`);
-}
-
-/** Keeps the records that match every given filter; starts from the most selective helper. */
-function filter<T>(start: T[], keep: ((r: T) => boolean)[]): T[] {
-  return keep.length ? start.filter((r) => keep.every((k) => k(r))) : start;
+  if (list.items.length) println(ctx.io.out, table(list.items, columns));
+  const shown = list.items.length;
+  println(ctx.io.out, list.cursor !== null
+    ? `${int(shown)} of ${int(list.total)} ${what} (revision ${int(snap.revision)}); --limit 0 prints all, --cursor ${list.cursor} the next page`
+    : shown < list.total
+      ? `${int(shown)} of ${int(list.total)} ${what} (revision ${int(snap.revision)}), the last page`
+      : `${int(list.total)} ${what} (revision ${int(snap.revision)})`);
 }
 
 const NODE_COLUMNS: Column<NodeRecord>[] = [
@@ -119,30 +159,32 @@ function memPair(avail: number | null, total: number | null): string {
   return avail === null && total === null ? '-' : `${g(avail)}/${g(total)} GiB`;
 }
 
+const QUERY_EXAMPLES = (kind: string) => [`cluster-state ${kind} ./.cluster-state --where 'resources.cpu_count>=4' --where status=online --sort -last_seen --limit 20`];
+
 export const nodes: Command = {
   name: 'nodes',
-  summary: 'List nodes (filters: --role, --status, --capability).',
+  summary: 'List nodes (filters: --role, --status, --capability, --where; --sort, --limit, --cursor).',
   positionals: [DIR_ARG],
   options: {
     role: { type: 'string', value: '<role>', help: `only nodes with this role (${NODE_ROLES.join(', ')})` },
     status: { type: 'string', value: '<status>', help: `only nodes in this status (${NODE_STATUSES.join(', ')})` },
     capability: { type: 'string', value: '<name>', help: 'only nodes with this capability' },
-    ...LIMIT_OPTION,
-    ...JSON_OPTION,
+    ...QUERY_OPTIONS,
   },
-  examples: ['cluster-state nodes ./.cluster-state --role worker --status offline', 'cluster-state nodes ./.cluster-state --json --limit 0 | jq -r ".items[].id"'],
+  examples: [
+    'cluster-state nodes ./.cluster-state --role worker --status offline',
+    ...QUERY_EXAMPLES('nodes'),
+    'cluster-state nodes ./.cluster-state --json --limit 0 | jq -r ".items[].id"',
+  ],
   async run(ctx) {
     const role = choiceOption(ctx, 'role', NODE_ROLES);
     const st = choiceOption(ctx, 'status', NODE_STATUSES);
     const cap = textOption(ctx, 'capability');
-    intOption(ctx, 'limit', 0, 0);
-    const { snap } = readState(ctx.args.dir!);
-    const start = role ? findNodesByRole(snap, role) : cap ? findNodesByCapability(snap, cap) : getAllNodes(snap);
-    const keep: ((n: NodeRecord) => boolean)[] = [];
-    if (st) keep.push((n) => n.status === st);
-    if (cap && role) keep.push((n) => n.capabilities.includes(cap));
-    printListing(ctx, snap, 'nodes', limited(ctx, filter(start, keep)), NODE_COLUMNS);
-    return 0;
+    const flags: Record<string, unknown>[] = [];
+    if (role) flags.push({ role });
+    if (st) flags.push({ status: st });
+    if (cap) flags.push({ capabilities: { has: cap } });
+    return list(ctx, 'nodes', flags, 'nodes', NODE_COLUMNS);
   },
 };
 
@@ -160,28 +202,28 @@ const TASK_COLUMNS: Column<TaskRecord>[] = [
 
 export const tasks: Command = {
   name: 'tasks',
-  summary: 'List tasks (filters: --status, --type, --node).',
+  summary: 'List tasks (filters: --status, --type, --node, --where; --sort, --limit, --cursor).',
   positionals: [DIR_ARG],
   options: {
     status: { type: 'string', value: '<status>', help: `only tasks in this status (${TASK_STATUSES.join(', ')})` },
     type: { type: 'string', value: '<type>', help: 'only tasks of this type (e.g. process, model_training)' },
     node: { type: 'string', value: '<node-id>', help: 'only tasks assigned to this node' },
-    ...LIMIT_OPTION,
-    ...JSON_OPTION,
+    ...QUERY_OPTIONS,
   },
-  examples: ['cluster-state tasks ./.cluster-state --status failed --limit 10', 'cluster-state tasks ./.cluster-state --type model_training --status running --json'],
+  examples: [
+    'cluster-state tasks ./.cluster-state --status failed --limit 10',
+    "cluster-state tasks ./.cluster-state --where status=assigned,running --where 'resources.memory_mb>=4096' --sort -priority,created_at",
+    'cluster-state tasks ./.cluster-state --type model_training --status running --json',
+  ],
   async run(ctx) {
     const st = choiceOption(ctx, 'status', TASK_STATUSES);
     const type = textOption(ctx, 'type');
     const node = textOption(ctx, 'node');
-    intOption(ctx, 'limit', 0, 0);
-    const { snap } = readState(ctx.args.dir!);
-    const start = node ? findTasksByNode(snap, node) : st ? findTasksByStatus(snap, st) : type ? findTasksByType(snap, type) : getAllTasks(snap);
-    const keep: ((t: TaskRecord) => boolean)[] = [];
-    if (st) keep.push((t) => t.status === st);
-    if (type) keep.push((t) => t.type === type);
-    printListing(ctx, snap, 'tasks', limited(ctx, filter(start, keep)), TASK_COLUMNS);
-    return 0;
+    const flags: Record<string, unknown>[] = [];
+    if (st) flags.push({ status: st });
+    if (type) flags.push({ type });
+    if (node) flags.push({ assigned_to: node });
+    return list(ctx, 'tasks', flags, 'tasks', TASK_COLUMNS);
   },
 };
 
@@ -195,24 +237,55 @@ const CONTENT_COLUMNS: Column<ContentRecord>[] = [
 
 export const content: Command = {
   name: 'content',
-  summary: 'List content items (filters: --provider, --pinned).',
+  summary: 'List content items (filters: --provider, --pinned, --where; --sort, --limit, --cursor).',
   positionals: [DIR_ARG],
   options: {
     provider: { type: 'string', value: '<node-id>', help: 'only content this node provides' },
     pinned: { type: 'boolean', help: 'only pinned content' },
-    ...LIMIT_OPTION,
-    ...JSON_OPTION,
+    ...QUERY_OPTIONS,
   },
   description: 'REPLICAS shows providers listed / replication wanted.',
-  examples: ['cluster-state content ./.cluster-state --provider node-000001-12D3KooWxxxxxx1'],
+  examples: [
+    'cluster-state content ./.cluster-state --provider node-000001-12D3KooWxxxxxx1',
+    "cluster-state content ./.cluster-state --where 'length(providers)<@replication' --sort -size --count",
+  ],
   async run(ctx) {
     const provider = textOption(ctx, 'provider');
-    intOption(ctx, 'limit', 0, 0);
+    const flags: Record<string, unknown>[] = [];
+    if (provider) flags.push({ providers: { has: provider } });
+    if (ctx.values.pinned) flags.push({ pinned: true });
+    return list(ctx, 'content', flags, 'content items', CONTENT_COLUMNS);
+  },
+};
+
+// ───────────────────────────── query ─────────────────────────────
+
+export const query: Command = {
+  name: 'query',
+  summary: 'Run a query (JSON, docs/queries.md) and print its result as JSON.',
+  usage: "query <dir> '<json>'",
+  positionals: [DIR_ARG, { name: 'json', help: 'the query, e.g. \'{"from":"tasks","groupBy":"status"}\'' }],
+  options: { compact: { type: 'boolean', help: 'print the result on one line' } },
+  examples: [
+    `cluster-state query ./.cluster-state '{"from":"tasks","groupBy":"status"}'`,
+    `cluster-state query ./.cluster-state '{"from":"nodes","where":{"status":"online","resources.cpu_count":{"gte":4}},"select":["id"],"limit":20}'`,
+  ],
+  async run(ctx) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(ctx.args.json!);
+    } catch (e) {
+      throw new UsageError(`<json> must be a query in JSON: ${(e as Error).message}`);
+    }
+    let plan: Plan;
+    try {
+      plan = compileQuery(parsed);
+    } catch (e) {
+      if (isStateError(e, 'INVALID_ARGUMENT')) throw new UsageError(e.message.replace(/^INVALID_ARGUMENT: /, ''));
+      throw e;
+    }
     const { snap } = readState(ctx.args.dir!);
-    const start = provider ? findContentByProvider(snap, provider) : getAllContent(snap);
-    const keep: ((c: ContentRecord) => boolean)[] = [];
-    if (ctx.values.pinned) keep.push((c) => c.pinned);
-    printListing(ctx, snap, 'content items', limited(ctx, filter(start, keep)), CONTENT_COLUMNS);
+    printJson(ctx.io, runPlan(snap, plan), !!ctx.values.compact);
     return 0;
   },
 };

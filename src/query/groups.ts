@@ -8,6 +8,7 @@ import { numReader, scan, strChunk, type NumReader } from './filter.js';
 import type { Field } from './fields.js';
 import type { Plan } from './plan.js';
 import { compareValues, valueAt, type ValueAt } from './values.js';
+import { compareUnits, withoutSurrogates } from './compare.js';
 
 /** Running totals of one aggregate: per group id. */
 interface Acc {
@@ -136,18 +137,29 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
   });
   // Order: the query's keys, then every group field ascending (nulls last).
   const order = [...plan.order, ...fields.filter((f) => !plan.order.some((o) => o.name === f.path)).map((f) => ({ name: f.path, field: f, desc: false }))];
-  const sortValue = (o: Record<string, unknown>, name: string): unknown => {
-    const v = o[name];
-    return typeof v === 'boolean' ? (v ? 1 : 0) : v ?? null;
-  };
-  groups.sort((x, y) => {
-    for (const k of order) {
-      const d = compareValues(sortValue(x, k.name), sortValue(y, k.name), k.desc);
-      if (d !== 0) return d;
+  // Each order key's values by group, compared as numbers, or as text with JavaScript's own `<`
+  // when no group's text holds a surrogate (code point order then).
+  const columns = order.map((k) => {
+    const values = groups.map((o) => {
+      const v = o[k.name];
+      return typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null) as string | number | null;
+    });
+    return { values, desc: k.desc, units: withoutSurrogates(values) };
+  });
+  const ids = Array.from(groups, (_, g) => g).sort((x, y) => {
+    for (const c of columns) {
+      const a = c.values[x]!;
+      const b = c.values[y]!;
+      if (a === b) continue;
+      if (a === null) return 1;
+      if (b === null) return -1;
+      const d = typeof a === 'number' ? a - (b as number) : c.units ? compareUnits(a, b as string) : compareValues(a, b, false);
+      return c.desc ? -d : d;
     }
     return 0;
   });
-  return { groups: plan.limit === null ? groups : groups.slice(0, plan.limit), total };
+  const sorted = ids.map((g) => groups[g]!);
+  return { groups: plan.limit === null ? sorted : sorted.slice(0, plan.limit), total };
 }
 
 /** The group of a single-field value (made on first sight). */

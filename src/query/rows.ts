@@ -6,7 +6,7 @@
 import type { TableView } from '../arrow/decode/table-view.js';
 import type { EntityKind } from '../schema/entities.js';
 import type { StrChunk } from '../arrow/decode/str-chunk.js';
-import { compareCodePoints } from './compare.js';
+import { compareCodePoints, compareUnits, withoutSurrogates } from './compare.js';
 import { numReader, scan, type NumReader } from './filter.js';
 import type { Field } from './fields.js';
 import { encodeCursor, type Plan } from './plan.js';
@@ -127,9 +127,13 @@ class BytesKey implements OrderKeyValues {
 
 /** Text of any other shape (dictionary-coded): the strings (a dictionary's are decoded once). */
 class TextKey implements OrderKeyValues {
-  constructor(private readonly v: (string | null)[]) {}
+  /** No value holds a surrogate: JavaScript's `<` is code point order. */
+  private readonly units: boolean;
+  constructor(private readonly v: (string | null)[]) {
+    this.units = withoutSurrogates(v);
+  }
   isNull(p: number): boolean { return this.v[p] === null; }
-  cmp(p: number, q: number): number { return compareCodePoints(this.v[p]!, this.v[q]!); }
+  cmp(p: number, q: number): number { return this.units ? compareUnits(this.v[p]!, this.v[q]!) : compareCodePoints(this.v[p]!, this.v[q]!); }
   cmpValue(p: number, v: unknown): number { return compareCodePoints(this.v[p]!, v as string); }
   value(p: number): string | null { return this.v[p]!; }
 }

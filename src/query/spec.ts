@@ -28,9 +28,9 @@ export interface FieldTests {
   gt?: Operand;
   gte?: Operand;
   /** The value is one of these (`null` in the list matches nulls). */
-  in?: (string | number | boolean | null)[];
+  in?: readonly (string | number | boolean | null)[];
   /** The value is none of these (nulls match unless `null` is listed). */
-  nin?: (string | number | boolean | null)[];
+  nin?: readonly (string | number | boolean | null)[];
   /** `true`: the value is null; `false`: it is not. */
   null?: boolean;
   /** Text starting with this (code points, case-sensitive). */
@@ -38,7 +38,7 @@ export interface FieldTests {
   /** A list field holding this item. */
   has?: string;
   /** A list field holding at least one of these items. */
-  hasAny?: string[];
+  hasAny?: readonly string[];
 }
 
 /**
@@ -47,10 +47,10 @@ export interface FieldTests {
  * `and`, `or`, `not`. Every entry of one object must hold.
  */
 export interface Filter {
-  and?: Filter[];
-  or?: Filter[];
+  and?: readonly Filter[];
+  or?: readonly Filter[];
   not?: Filter;
-  [field: string]: Operand | (string | number | boolean | null)[] | FieldTests | Filter | Filter[] | undefined;
+  [field: string]: Operand | readonly (string | number | boolean | null)[] | FieldTests | Filter | readonly Filter[] | undefined;
 }
 
 /** A query of one entity table. */
@@ -59,20 +59,20 @@ export interface Query {
   /** Which rows (all when absent). */
   where?: Filter;
   /** Row queries: the fields each row has (the whole record when absent). */
-  select?: string[];
+  select?: readonly string[];
   /**
    * Fields to order by, `-` for descending; nulls come last either way; ties are broken by the
    * key (`id` / `cid`). Group queries order by group fields and aggregate names.
    */
-  orderBy?: string | string[];
+  orderBy?: string | readonly string[];
   /** At most this many rows (or groups); 0 counts without returning rows. */
   limit?: number;
   /** The `cursor` of the previous page of the same query: rows after that page. */
   cursor?: string;
   /** Group the matching rows by these fields (text, number or boolean fields). */
-  groupBy?: string | string[];
+  groupBy?: string | readonly string[];
   /** `count`, `count(f)`, `sum(f)`, `min(f)`, `max(f)`, `mean(f)` per group (default `['count']`). */
-  aggregates?: string[];
+  aggregates?: readonly string[];
 }
 
 /** What a query returns: plain JSON-serialisable values, read from one snapshot. */

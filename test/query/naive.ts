@@ -83,7 +83,7 @@ function orderWithNulls(a: unknown, b: unknown, desc: boolean): number {
   return desc ? -d : d;
 }
 
-const list = (x: string | string[] | undefined): string[] => (x === undefined ? [] : typeof x === 'string' ? [x] : x);
+const list = (x: string | readonly string[] | undefined): readonly string[] => (x === undefined ? [] : typeof x === 'string' ? [x] : x);
 
 /** The answer to `q` over `rows` (records in table order), without cursors: { total, rows | groups }. */
 export function naiveQuery(rows: Row[], q: Query, key: string): { total: number; rows?: Row[]; groups?: Row[] } {
@@ -143,7 +143,7 @@ export function naiveQuery(rows: Row[], q: Query, key: string): { total: number;
 }
 
 /** The selected fields of a record (nested for struct children; a struct selected whole wins). */
-export function project(r: Row, select: string[] | undefined): Row {
+export function project(r: Row, select: readonly string[] | undefined): Row {
   if (!select) return r;
   const o: Row = {};
   const whole = new Set(select.filter((p) => !p.includes('.') && typeof r[p] === 'object' && r[p] !== null && !Array.isArray(r[p]) && ['resources'].includes(p)));

@@ -426,6 +426,8 @@ function compile(view: TableView, c: Cond): Node {
   }
 }
 
+let spare: Int32Array | null = null;
+
 /** The rows of one batch that pass a filter: `rows[0..n)`, ascending. */
 export interface BatchMatches {
   batch: number;
@@ -441,7 +443,9 @@ export function scan(view: TableView, where: Cond, each: ((m: BatchMatches) => v
   const node = compile(view, where);
   let max = 0;
   for (const n of view.lengths) if (n > max) max = n;
-  const out = new Int32Array(max);
+  // One selection buffer, reused by every scan that does not run inside another's callback.
+  const out = spare !== null && spare.length >= max ? spare : new Int32Array(Math.max(max, 4096));
+  spare = null;
   let total = 0;
   for (let b = 0; b < view.lengths.length; b++) {
     const n = view.lengths[b]!;
@@ -455,5 +459,6 @@ export function scan(view: TableView, where: Cond, each: ((m: BatchMatches) => v
     total += m;
     if (m > 0 && each) each({ batch: b, rows: out, n: m });
   }
+  spare = out;
   return total;
 }

@@ -60,8 +60,8 @@ export interface Plan {
   /** Group queries: the group fields (possibly none: one group of every match). */
   group: Field[] | null;
   aggs: Agg[];
-  /** Identifies (from, where, order) — what a cursor must continue. */
-  fingerprint: string;
+  /** Identifies (from, where, order) — what a cursor must continue (computed when a cursor is read or made). */
+  fingerprint(): string;
 }
 
 const QUERY_KEYS = ['from', 'where', 'select', 'orderBy', 'limit', 'cursor', 'groupBy', 'aggregates'];
@@ -116,9 +116,10 @@ export function compileQuery(query: unknown): Plan {
   const order = ordering(kind, q.orderBy, group, aggs);
   if (!grouped && order.length === 0 && limit !== null && limit > 0) order.push({ name: keyField(kind).path, field: keyField(kind), desc: false });
   if (!grouped && order.length > 0 && !order.some((o) => o.field?.key)) order.push({ name: keyField(kind).path, field: keyField(kind), desc: false });
-  const fingerprint = fingerprintOf(kind, where, order);
+  let known: string | null = null;
+  const fingerprint = () => (known ??= fingerprintOf(kind, where, order));
   let after: unknown[] | null = null;
-  if (q.cursor !== undefined && q.cursor !== null) after = decodeCursor(q.cursor, fingerprint, order);
+  if (q.cursor !== undefined && q.cursor !== null) after = decodeCursor(q.cursor, fingerprint(), order);
   if (after && order.length === 0) throw invalid('query.cursor', q.cursor, 'used with limit or orderBy (a page needs an order)');
   return { kind, where, select, order, limit, after, group, aggs, fingerprint };
 }

@@ -71,7 +71,7 @@ export function selectRows(view: TableView, plan: Plan): { rows: Record<string, 
   const page = limit < nc && limit * 4 < nc ? smallest(cand.subarray(0, nc), limit, cmp) : Array.from(cand.subarray(0, nc)).sort(cmp).slice(0, limit);
   const more = nc > page.length;
   const last = page[page.length - 1];
-  const cursor = more && last !== undefined ? encodeCursor(plan.fingerprint, keys.map((k) => k.value(last))) : null;
+  const cursor = more && last !== undefined ? encodeCursor(plan.fingerprint(), keys.map((k) => k.value(last))) : null;
   const rows = Int32Array.from(page, (p) => matches[p]!);
   return { rows: materialise(view, plan.kind, plan.select, rows), total, cursor };
 }

@@ -46,6 +46,18 @@ interface Sqlite {
   transaction<A extends unknown[]>(fn: (...a: A) => void): (...a: A) => void;
   close(): void;
 }
+/** The little of arquero's API the suite uses (the package ships no declarations of its expressions' row type). */
+type Row = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+interface AqTable {
+  filter(fn: (d: Row, $: Row) => boolean): AqTable;
+  params(p: object): AqTable;
+  groupby(...f: string[]): AqTable;
+  count(): AqTable;
+  rollup(o: object): AqTable;
+  numRows(): number;
+  objects(): Row[];
+}
+interface Arquero { fromArrow(t: unknown): AqTable; op: { length(x: unknown): number; count(): unknown; sum(x: unknown): unknown } }
 interface LmdbDb { putSync(k: string, v: unknown): void; getRange(o?: object): Iterable<{ key: unknown; value: Record<string, unknown> }> }
 interface LmdbEnv { openDB(o: object): LmdbDb; transactionSync<T>(fn: () => T): T; flushed: Promise<void>; close(): Promise<void> }
 
@@ -204,9 +216,27 @@ export async function queriesSuite(report: Report, state: ClusterState, scale: s
     // 3–6. The questions, in the main thread: our query API, beside the hand-written column scan
     // (the baseline), the helper + JavaScript filter route, SQLite and lmdb-js.
     type Peer = (typeof peers)[number];
+    // arquero (a dataframe library that reads Arrow): over the snapshot's own Arrow tables, its
+    // filters and rollups as arquero expressions — the library this issue asked us to weigh.
+    let aqRoute: Record<'countByStatus' | 'placement' | 'underReplicated' | 'loadByNode', () => unknown> | null = null;
+    try {
+      const aq = require('arquero') as Arquero;
+      // Given the tables as Arrow IPC bytes, which arquero decodes with its own reader (flechette); the decoding is not timed.
+      const t = { nodes: aq.fromArrow(tableToIPC(snap.nodes, 'stream')), tasks: aq.fromArrow(tableToIPC(snap.tasks, 'stream')), content: aq.fromArrow(tableToIPC(snap.content, 'stream')) };
+      aqRoute = {
+        countByStatus: () => Object.fromEntries(t.tasks.groupby('status').count().objects().map((o) => [o.status, o.count])),
+        placement: () => t.nodes.params({ M: PLACEMENT_MEMORY }).filter((d: Row, $: Row) => d.status === 'online' && d.role === 'worker' && d.resources.cpu_count >= 4 && d.resources.memory_available >= $.M).numRows(),
+        underReplicated: () => t.content.filter((d: Row) => aq.op.length(d.providers) < d.replication).numRows(),
+        loadByNode: () => Object.fromEntries(t.tasks.filter((d: Row) => (d.status === 'assigned' || d.status === 'running') && d.assigned_to !== null)
+          .groupby('assigned_to').rollup({ n: aq.op.count(), cpu: (d: Row) => aq.op.sum(d.resources.cpu_cores) }).objects().map((o) => [o.assigned_to, [o.n, o.cpu ?? 0]])),
+      };
+    } catch (e) {
+      report.skip(`arquero in the queries suite at ${scale}`, `arquero could not be loaded or used: ${(e as Error).message.slice(0, 160)}`);
+    }
     const slow = Math.max(1, Math.min(opts.runs, scale === 'L' ? 1 : 3));
-    const questions: { name: string; api: () => unknown; hand: () => unknown; helper: () => unknown; theirs: (p: Peer) => unknown; same: (a: unknown, b: unknown) => boolean }[] = [
+    const questions: { key: 'countByStatus' | 'placement' | 'underReplicated' | 'loadByNode'; name: string; api: () => unknown; hand: () => unknown; helper: () => unknown; theirs: (p: Peer) => unknown; same: (a: unknown, b: unknown) => boolean }[] = [
       {
+        key: 'countByStatus',
         name: 'count tasks by status',
         api: () => Object.fromEntries(queryState(snap, QUERIES.countByStatus).groups!.map((g) => [g.status, g.count])),
         hand: () => oursCountByStatus(snap.tasks),
@@ -215,6 +245,7 @@ export async function queriesSuite(report: Report, state: ClusterState, scale: s
         same: (a, b) => sameCounts(a as Record<string, number>, b as Record<string, number>),
       },
       {
+        key: 'placement',
         name: 'placement: online workers with ≥ 4 CPUs and ≥ 4 GiB free',
         api: () => queryState(snap, QUERIES.placement).total,
         hand: () => oursPlacement(snap.nodes),
@@ -223,6 +254,7 @@ export async function queriesSuite(report: Report, state: ClusterState, scale: s
         same: (a, b) => a === b,
       },
       {
+        key: 'underReplicated',
         name: 'content with fewer providers than its replication',
         api: () => queryState(snap, QUERIES.underReplicated).total,
         hand: () => oursUnderReplicated(snap.content),
@@ -231,6 +263,7 @@ export async function queriesSuite(report: Report, state: ClusterState, scale: s
         same: (a, b) => a === b,
       },
       {
+        key: 'loadByNode',
         name: 'group by: active tasks per node, count and CPU cores',
         api: () => loadFromGroups(queryState(snap, QUERIES.loadByNode).groups!),
         hand: () => oursLoadByNode(snap.tasks),
@@ -253,6 +286,7 @@ export async function queriesSuite(report: Report, state: ClusterState, scale: s
       const hand = timed(opts.runs, q.hand);
       const helper = timed(slow, q.helper);
       const ps = peers.map((p) => ({ name: p.name, ...timed(opts.runs, () => q.theirs(p)) }));
+      if (aqRoute) ps.push({ name: 'arquero', ...timed(slow, aqRoute[q.key]) });
       const answers = [hand.answer, helper.answer, ...ps.map((p) => p.answer)];
       report.check(`${scale} queries: ${q.name}: the query API, the hand-written scan, the helper route and every peer give the same answer`, answers.every((x) => q.same(o.answer, x)), JSON.stringify([o.answer, ...answers]).slice(0, 300));
       report.add({

@@ -31,13 +31,13 @@ const SUITES: Record<string, string> = {
   persist: 'State directory: durability, followers, Parquet',
   helpers: 'Helpers: columnar vs row objects',
   memory: 'Memory',
-  queries: 'Queries and loading — against SQLite and lmdb-js',
+  queries: 'Queries and loading — against SQLite, lmdb-js and arquero',
   journal: 'Journal: durable flushes, group commit, followers, watch, recovery — against SQLite and lmdb-js',
 };
 
 /** What a suite's figures were measured against, said once above its table. */
 const SUITE_NOTES: Record<string, string> = {
-  queries: 'Peers, on the same records in the same run: SQLite (better-sqlite3; WAL, `synchronous=FULL`; the queried fields as indexed columns beside the record as JSON) and lmdb-js (one entry per entity, msgpack; it has no secondary indexes, so its questions are scans). Ours: loading is opening a state directory that holds the cluster\'s seed-layout Parquet file (imported with every row checked, then checkpointed); the questions are column scans on a snapshot; the lookup runs in a worker thread over shared memory. Every store\'s answers are checked equal. Targets are the goals of issue 13.',
+  queries: 'Peers, on the same records in the same run: SQLite (better-sqlite3; WAL, `synchronous=FULL`; the record as JSON beside the queried fields as columns), asked twice — with an index on each column (a schema made before the question was known: the ad-hoc case the query API is for) and with an index built for the question (a composite, an expression or a covering index: SQLite at its best); lmdb-js (one entry per entity, msgpack; no secondary indexes, so its questions are scans); arquero 7.2.1 (filters and rollups as arquero expressions over the same Arrow tables, decoded by its own reader beforehand, not timed). Ours: the query API (`queryState`) on a snapshot, against the hand-written column scan of the same question (the baseline: the goal is at most 1.5× its time) and the helper + JavaScript filter route; warm (each route is called for 50 ms before its timed runs). Loading is opening a state directory that holds the cluster\'s seed-layout Parquet file (imported with every row checked, then checkpointed); the lookup runs in a worker thread over shared memory. Every route\'s answers are checked equal. Targets are the goals of issues 13 and 14.',
   journal: 'Peers, on the same records in the same run: SQLite (better-sqlite3; WAL, `synchronous=FULL`, one row per entity holding its record as JSON) and lmdb-js (`overlappingSync`, its Linux default; one entry per entity). A mutation changes one task\'s priority (the peers read the record, change it and write it back). "Durable" means: ours once `flush()` resolves (journal appended and fdatasynced), SQLite when the commit returns, lmdb-js once `flushed` resolves. The peers\' followers poll every 1 ms (SQLite: `PRAGMA data_version`, then the changed row; lmdb-js: a renewed read transaction) and see a change at its commit, ours once it is durable. Targets are the goals of issue 12, at M.',
 };
 
@@ -99,7 +99,8 @@ export const HEADLINE: readonly { label: string; suite: string; name: string }[]
   { label: '… heartbeat → visible to worker threads, p99', suite: 'shared', name: 'sustained, 1 per turn, adaptive publishing (heartbeat storm): mutation → visible p99' },
   { label: 'one mutation, then durable (`flush()`), p50', suite: 'journal', name: 'one mutation then durable (flush) p50' },
   { label: 'point lookup by id → full record, in a worker thread', suite: 'queries', name: 'point lookup by id → full record, in a worker thread, warm' },
-  { label: 'count tasks by status', suite: 'queries', name: 'count tasks by status' },
+  { label: 'query: count tasks by status', suite: 'queries', name: 'count tasks by status (query API)' },
+  { label: 'query: content with fewer providers than its replication', suite: 'queries', name: 'content with fewer providers than its replication (query API)' },
   { label: 'mutation → another process holds the tables, p50', suite: 'persist', name: 'mutation → follower process holds Tables p50' },
   { label: 'follower cold load (another process)', suite: 'persist', name: 'follower cold load (other process)' },
   { label: 'reopening the state directory (`open`)', suite: 'persist', name: 'recovery to a usable state (open)' },

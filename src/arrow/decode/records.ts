@@ -100,6 +100,30 @@ export type BatchReader = (i: number, key: string | null) => Record<string, unkn
 const NOT_SMALL = Symbol('not small JSON');
 
 /**
+ * Recent JSON object keys (ASCII, at most 32 bytes), by a hash of their length and end bytes: an
+ * object's keys repeat from row to row (`shard`, `ok`, `zone`), and a key string used before is
+ * one V8 has already internalised, so storing the property under it is a fast keyed store. A
+ * fixed 256 slots of short immutable strings: bounded whatever the data.
+ */
+const keyCache: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
+
+/** The key in ASCII bytes [s, e) (letters, digits, `_`), from keyCache when it holds it. */
+function keyAt(b: Uint8Array, buf: Buffer, s: number, e: number): string {
+  const n = e - s;
+  if (n > 32) return decodeBytes(b, buf, true, s, e);
+  const slot = (n * 31 + b[s]! * 7 + b[e - 1]!) & 255;
+  const hit = keyCache[slot];
+  if (hit !== undefined && hit.length === n) {
+    let k = 0;
+    while (k < n && hit.charCodeAt(k) === b[s + k]) k++;
+    if (k === n) return hit;
+  }
+  const key = decodeBytes(b, buf, true, s, e);
+  keyCache[slot] = key;
+  return key;
+}
+
+/**
  * The value of the JSON text in bytes [s, e), read straight from the bytes when it is a small
  * flat object as JSON.stringify writes it — `{}` or `{"key":value,...}`, keys of ASCII letters,
  * digits and `_` starting with a letter, values `true`, `false`, `null`, integers of at most 15
@@ -121,7 +145,7 @@ export function smallJson(b: Uint8Array, buf: Buffer, s: number, e: number): unk
       if (c === 34) break;
       if (!((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95)) return NOT_SMALL;
     }
-    const name = decodeBytes(b, buf, true, ks, k);
+    const name = keyAt(b, buf, ks, k);
     if (b[++k] !== 58) return NOT_SMALL; // :
     c = b[++k]!;
     let v: unknown;

@@ -1,7 +1,7 @@
 // Bench worker: point lookups by id → the full record, warm, in a worker thread, against ours
 // (attachState over shared memory + getTaskById), SQLite (its own read-only connection, a
 // prepared statement by primary key, JSON.parse) or lmdb-js (its own read-only env, get).
-// Posts { us } (µs per lookup over `rounds` passes of `ids`, after one warm-up pass).
+// Posts { us } (µs per lookup over `rounds` passes of `ids`, after rounds/10 warm-up passes).
 import { createRequire } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { attachState } from '../../src/worker.js';
@@ -44,6 +44,10 @@ function timeLookups(): number {
 
 let missing = 0;
 for (const id of ids) if (!lookup(id)) missing++;
+// Warm-up: a tenth of the timed lookups (one pass was not enough: on a busy 2-core machine the
+// optimising compiler takes tens of ms per function, so the first ~20,000 lookups ran at 2-3×
+// the steady cost and weighed on the mean). The same for every peer.
+for (let r = 1; r < Math.ceil(rounds / 10); r++) for (const id of ids) lookup(id);
 const us = timeLookups();
 done();
 parentPort!.postMessage({ us, missing });

@@ -1,7 +1,10 @@
 /**
  * Building records (the public record shape) from column readers: one generated function per
  * entity kind that builds the record as an object literal — one fixed shape, no per-field
- * closures — with a closure-based builder where code generation is disallowed.
+ * closures — with a closure-based builder where code generation is disallowed; and (batchReader)
+ * per-batch readers generated per column shape, with the batch's arrays captured once, which
+ * TableView uses for records, lookups and scans. Caches here hold only bounded immutable
+ * primitives and generated code: the reader factories (at most 256 shapes) and 256 JSON keys.
  */
 import type { ColumnSpec, LeafSpec } from '../../schema/columns.js';
 import { ENTITIES, type EntityKind } from '../../schema/entities.js';

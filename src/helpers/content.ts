@@ -16,9 +16,7 @@ export function getAllContent(source: StateSource): ContentRecord[] {
 export function findContentByCid(source: StateSource, cid: string): ContentRecord | null {
   const c = text(cid, 'cid');
   return withSnapshot(source, (s) => {
-    const v = tableView(s.content);
-    const g = v.str('cid').first(c);
-    return g < 0 ? null : (v.record('content', g) as unknown as ContentRecord);
+    return tableView(s.content).lookup('content', c) as unknown as ContentRecord | null;
   });
 }
 

@@ -18,9 +18,7 @@ export function getAllNodes(source: StateSource): NodeRecord[] {
 export function getNodeById(source: StateSource, nodeId: string): NodeRecord | null {
   const id = text(nodeId, 'nodeId');
   return withSnapshot(source, (s) => {
-    const v = tableView(s.nodes);
-    const g = v.str('id').first(id);
-    return g < 0 ? null : (v.record('nodes', g) as unknown as NodeRecord);
+    return tableView(s.nodes).lookup('nodes', id) as unknown as NodeRecord | null;
   });
 }
 

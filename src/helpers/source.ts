@@ -20,6 +20,7 @@
 import { closeSync, fstatSync, openSync, readdirSync, readSync, statSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { types } from 'node:util';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { parquetWasm as parquet } from '../arrow/parquet-wasm.js';
 import { singleRowTable } from '../arrow/encode/single-row.js';
@@ -279,10 +280,39 @@ function holdPath(p: string): Held {
 }
 
 /**
+ * Snapshots passed to a helper before (not Proxies: a revoked one must still fail as unreadable).
+ * A snapshot's shape never changes, so the next call on it skips isSnapshot — whose reads of
+ * `nodes`, `tasks` and `content` are each a pin check (atomic loads) on a worker's snapshot. A
+ * released or revoked snapshot still fails: its tables' getters and `verify()` throw.
+ */
+const knownSnapshots = new WeakSet<object>();
+
+function isKnownSnapshot(source: StateSource): source is Snapshot {
+  return typeof source === 'object' && source !== null && knownSnapshots.has(source);
+}
+
+/**
+ * `fn` on snapshot `snap`, then its `verify()` (also when `fn` throws): a shared-memory snapshot
+ * revoked meanwhile gives COMPACTED, never values computed from reused memory.
+ */
+function runVerified<T>(snap: Snapshot, fn: (snap: Snapshot) => T): T {
+  let out: T;
+  try {
+    out = fn(snap);
+  } catch (e) {
+    snap.verify?.();
+    throw e;
+  }
+  snap.verify?.();
+  return out;
+}
+
+/**
  * The snapshot of `source` for one call. Snapshots passed in, and those of providers (which
  * manage their own), are not released by the helpers; those made from a directory reader are.
  */
 export function hold(source: StateSource): Held {
+  if (isKnownSnapshot(source)) return { snap: source, release: noop };
   try {
     if (typeof source === 'object' && source !== null) Object.getPrototypeOf(source); // a revoked Proxy throws here
   } catch (e) {
@@ -290,7 +320,10 @@ export function hold(source: StateSource): Held {
   }
   const p = pathOf(source);
   if (p !== null) return holdPath(p);
-  if (isSnapshot(source)) return { snap: source, release: noop };
+  if (isSnapshot(source)) {
+    if (!types.isProxy(source)) knownSnapshots.add(source);
+    return { snap: source, release: noop };
+  }
   if (isArrowTable(source)) return { snap: snapshotOfStateTable(source), release: noop };
   const provider = source as SnapshotProvider;
   if (provider && typeof provider === 'object' && typeof provider.snapshot === 'function') {
@@ -308,17 +341,10 @@ export function hold(source: StateSource): Held {
  * error) computed from reused memory.
  */
 export function withSnapshot<T>(source: StateSource, fn: (snap: Snapshot) => T): T {
+  if (isKnownSnapshot(source)) return runVerified(source, fn); // a snapshot seen before: nothing to release
   const h = hold(source);
   try {
-    let out: T;
-    try {
-      out = fn(h.snap);
-    } catch (e) {
-      h.snap.verify?.();
-      throw e;
-    }
-    h.snap.verify?.();
-    return out;
+    return runVerified(h.snap, fn);
   } finally {
     h.release();
   }

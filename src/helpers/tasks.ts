@@ -19,9 +19,7 @@ export function getAllTasks(source: StateSource): TaskRecord[] {
 export function getTaskById(source: StateSource, taskId: string): TaskRecord | null {
   const id = text(taskId, 'taskId');
   return withSnapshot(source, (s) => {
-    const v = tableView(s.tasks);
-    const g = v.str('id').first(id);
-    return g < 0 ? null : (v.record('tasks', g) as unknown as TaskRecord);
+    return tableView(s.tasks).lookup('tasks', id) as unknown as TaskRecord | null;
   });
 }
 

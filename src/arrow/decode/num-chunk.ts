@@ -12,7 +12,7 @@ const shortCache = new Map<number, number>();
  * The shortest decimal with the same float32 value (row-reader's rule for float32 columns:
  * cpu_load 73.3 reads as 73.3, not 73.30000305175781), cached: such columns hold few values.
  */
-function short32(x: number): number {
+export function short32(x: number): number {
   let y = shortCache.get(x);
   if (y === undefined) {
     if (shortCache.size >= 65536) shortCache.clear();
@@ -28,14 +28,17 @@ function short32(x: number): number {
 export class NumChunk {
   readonly length: number;
   readonly valid: Validity;
-  private readonly f: ArrayLike<number> | null = null;
-  private readonly w: Int32Array | null = null;
-  private readonly bits: Uint8Array | null = null;
-  private readonly bitOffset: number = 0;
+  /** The value array of a plain numeric column (not 64-bit, not boolean). */
+  readonly f: ArrayLike<number> | null = null;
+  /** A 64-bit column's values as (lo, hi) int32 pairs. */
+  readonly w: Int32Array | null = null;
+  /** A boolean column's bits, from bit `bitOffset`. */
+  readonly bits: Uint8Array | null = null;
+  readonly bitOffset: number = 0;
   /** Factor to epoch ms for a timestamp in another unit (s, µs, ns); 1 otherwise. */
-  private readonly scale: number = 1;
+  readonly scale: number = 1;
   /** A float32 column: values read as the shortest decimal of their float32 (as records show them). */
-  private readonly f32: boolean = false;
+  readonly f32: boolean = false;
 
   constructor(data: Data | null, parent: Data | null, length: number) {
     this.length = length;

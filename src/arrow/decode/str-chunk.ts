@@ -1,8 +1,10 @@
 /**
  * One chunk (record batch) of a string column: plain utf8, compared on raw UTF-8 bytes, or
  * dictionary-coded, compared on codes; a missing column is a chunk whose every row is null.
- * Strings are made only for the rows asked for (Node's native UTF-8 slice).
+ * Strings are made only for the rows asked for: short ones of an all-ASCII chunk in JS, others by
+ * Node's native slices.
  */
+import nodeBuffer from 'node:buffer';
 import type { Data, Vector } from 'apache-arrow';
 import { KeyIndex } from './key-index.js';
 import { Validity } from './validity.js';
@@ -49,24 +51,93 @@ interface Dict {
   canon: Int32Array | null;
 }
 
-/** Buffers over value bytes, for Node's fast native UTF-8 decoding. */
-const bufferCache = new WeakMap<Uint8Array, Buffer>();
-function bufferOf(bytes: Uint8Array): Buffer {
-  let b = bufferCache.get(bytes);
+/** A Buffer over value bytes (for Node's native decoding) and whether the bytes are all ASCII (-1: not known yet). */
+interface Bytes {
+  buf: Buffer;
+  ascii: number;
+}
+
+/** Per value array (immutable, shared by every revision whose batch did not change): its Buffer and ASCII flag. */
+const bytesCache = new WeakMap<Uint8Array, Bytes>();
+function bytesOf(bytes: Uint8Array): Bytes {
+  let b = bytesCache.get(bytes);
   if (!b) {
-    b = Buffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength);
-    bufferCache.set(bytes, b);
+    b = { buf: Buffer.from(bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.byteLength), ascii: -1 };
+    bytesCache.set(bytes, b);
   }
   return b;
 }
 
-/** Node's native UTF-8 slice (fast for short strings); TextDecoder where it is missing. */
+/** Node's native ASCII test (simdutf), or a loop where it is missing. */
+const nativeIsAscii = (nodeBuffer as { isAscii?: (b: Uint8Array) => boolean }).isAscii;
+function allAscii(bytes: Uint8Array): boolean {
+  if (nativeIsAscii) return nativeIsAscii(bytes);
+  for (let k = 0; k < bytes.length; k++) if (bytes[k]! > 0x7f) return false;
+  return true;
+}
+
+/** True when every byte of `bytes` is ASCII (computed once per value array). */
+export function isAsciiBytes(bytes: Uint8Array): boolean {
+  const b = bytesOf(bytes);
+  if (b.ascii < 0) b.ascii = allAscii(bytes) ? 1 : 0;
+  return b.ascii === 1;
+}
+
+/** Node's native UTF-8 and Latin-1 slices (fast for long strings); TextDecoder where they are missing. */
 const nativeSlice = (Buffer.prototype as Buffer & { utf8Slice?: (s: number, e: number) => string }).utf8Slice;
+const latin1Slice = (Buffer.prototype as Buffer & { latin1Slice?: (s: number, e: number) => string }).latin1Slice;
 
 /** Decodes bytes [s, e) of `buf` as UTF-8. */
 function utf8(buf: Buffer, s: number, e: number): string {
   if (s === e) return '';
   return nativeSlice ? nativeSlice.call(buf, s, e) : decoder.decode(buf.subarray(s, e));
+}
+
+const fcc = String.fromCharCode;
+
+/**
+ * The `n` (1..32) ASCII bytes of `b` from `s` as a string, made in JS (as msgpackr does): for
+ * short strings a String.fromCharCode call with the bytes as arguments is several times cheaper
+ * than a native call. Only for bytes known to be ASCII (their code units are those bytes).
+ */
+function asciiShort(b: Uint8Array, s: number, n: number): string {
+  switch (n) {
+    case 1: return fcc(b[s]!);
+    case 2: return fcc(b[s]!, b[s + 1]!);
+    case 3: return fcc(b[s]!, b[s + 1]!, b[s + 2]!);
+    case 4: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
+    case 5: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
+    case 6: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+    case 7: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!);
+    case 8: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!);
+    case 9: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!);
+    case 10: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!);
+    case 11: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!);
+    case 12: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!);
+    case 13: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!);
+    case 14: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!, b[s + 13]!);
+    case 15: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!, b[s + 13]!, b[s + 14]!);
+    case 16: return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!, b[s + 13]!, b[s + 14]!, b[s + 15]!);
+  }
+  return fcc(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!, b[s + 12]!, b[s + 13]!, b[s + 14]!, b[s + 15]!) + asciiShort(b, s + 16, n - 16);
+}
+
+/** Longest string made in JS from ASCII bytes; longer ones go to the native Latin-1 slice. */
+const SHORT = 32;
+
+/**
+ * Bytes [s, e) of a value array as a string: `ascii` says the whole array is ASCII (isAsciiBytes),
+ * so short strings are made in JS and long ones by the native Latin-1 slice (ASCII is Latin-1);
+ * otherwise Node's native UTF-8 decoding (the same string TextDecoder gives).
+ */
+export function decodeBytes(bytes: Uint8Array, buf: Buffer, ascii: boolean, s: number, e: number): string {
+  const n = e - s;
+  if (n <= 0) return '';
+  if (ascii) {
+    if (n <= SHORT) return asciiShort(bytes, s, n);
+    if (latin1Slice) return latin1Slice.call(buf, s, e);
+  }
+  return utf8(buf, s, e);
 }
 
 /**
@@ -79,7 +150,9 @@ export class StrChunk {
   /** utf8: offsets and bytes. */
   readonly offsets: Int32Array | null = null;
   readonly bytes: Uint8Array | null = null;
-  private readonly buf: Buffer | null = null;
+  /** utf8: a Buffer over the bytes (native decoding), and whether they are all ASCII (-1: not known yet). */
+  readonly buf: Buffer | null = null;
+  private asciiFlag = -1;
   /** dictionary: codes and the decoded dictionary. */
   readonly codes: Codes | null = null;
   readonly dict: Dict | null = null;
@@ -101,7 +174,7 @@ export class StrChunk {
     } else {
       this.offsets = data.valueOffsets as Int32Array;
       this.bytes = (data.values as Uint8Array | undefined) ?? new Uint8Array(0);
-      this.buf = bufferOf(this.bytes);
+      this.buf = bytesOf(this.bytes).buf;
     }
   }
 
@@ -114,7 +187,14 @@ export class StrChunk {
     if (!this.valid.ok(i)) return null;
     if (this.codes) return this.dict!.values[this.codes[i]!] ?? null;
     const o = this.offsets!;
-    return utf8(this.buf!, o[i]!, o[i + 1]!);
+    if (this.asciiFlag < 0) this.asciiFlag = isAsciiBytes(this.bytes!) ? 1 : 0;
+    return decodeBytes(this.bytes!, this.buf!, this.asciiFlag === 1, o[i]!, o[i + 1]!);
+  }
+
+  /** utf8 chunks: true when every value byte is ASCII (so short strings are made in JS). */
+  ascii(): boolean {
+    if (this.asciiFlag < 0) this.asciiFlag = this.bytes !== null && isAsciiBytes(this.bytes) ? 1 : 0;
+    return this.asciiFlag === 1;
   }
 
   /** True when row i holds exactly `target` (UTF-8 bytes); utf8 chunks only. */

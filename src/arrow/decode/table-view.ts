@@ -11,7 +11,7 @@ import { batchOf, ListCol, NumCol, StrCol } from './columns.js';
 import type { KeyIndex } from './key-index.js';
 import { ListChunk } from './list-chunk.js';
 import { NumChunk } from './num-chunk.js';
-import { recordFactory } from './records.js';
+import { batchReader, recordFactory, type BatchReader } from './records.js';
 import { readValue } from './row-reader.js';
 import { StrChunk } from './str-chunk.js';
 
@@ -33,8 +33,13 @@ export class TableView {
   /** Global row number of each batch's first row. */
   readonly starts: number[];
   readonly lengths: number[];
-  private readonly cols = new Map<string, StrCol | NumCol | ListCol>();
+  /** Columns made so far, by path (one map per kind of reader: no key string is built per call). */
+  private readonly strs = new Map<string, StrCol>();
+  private readonly nums = new Map<string, NumCol>();
+  private readonly lists = new Map<string, ListCol>();
   private readonly batchReaders = new Map<EntityKind, (unknown[] | undefined)[]>();
+  /** Generated record readers per entity kind and batch (see records.ts batchReader). */
+  private readonly recordReaders = new Map<EntityKind, (BatchReader | undefined)[]>();
 
   constructor(readonly table: Table) {
     this.starts = [];
@@ -74,25 +79,25 @@ export class TableView {
     return [d, parent];
   }
 
-  private column<T extends StrCol | NumCol | ListCol>(key: string, make: () => T): T {
-    let c = this.cols.get(key);
-    if (!c) this.cols.set(key, (c = make()));
-    return c as T;
-  }
-
   /** A string column (utf8 or dictionary). */
   str(path: string): StrCol {
-    return this.column(`s:${path}`, () => new StrCol(this.lengths.map((n, b) => new StrChunk(...this.resolve(path, b, 'str'), n)), this.starts));
+    let c = this.strs.get(path);
+    if (!c) this.strs.set(path, (c = new StrCol(this.lengths.map((n, b) => new StrChunk(...this.resolve(path, b, 'str'), n)), this.starts)));
+    return c;
   }
 
   /** A numeric / int64 / timestamp / bool column (as numbers, NaN for null). */
   num(path: string): NumCol {
-    return this.column(`n:${path}`, () => new NumCol(this.lengths.map((n, b) => new NumChunk(...this.resolve(path, b, 'num'), n)), this.starts));
+    let c = this.nums.get(path);
+    if (!c) this.nums.set(path, (c = new NumCol(this.lengths.map((n, b) => new NumChunk(...this.resolve(path, b, 'num'), n)), this.starts)));
+    return c;
   }
 
   /** A list<utf8> column. */
   list(path: string): ListCol {
-    return this.column(`l:${path}`, () => new ListCol(this.lengths.map((n, b) => new ListChunk(...this.resolve(path, b, 'list'), n)), this.starts));
+    let c = this.lists.get(path);
+    if (!c) this.lists.set(path, (c = new ListCol(this.lengths.map((n, b) => new ListChunk(...this.resolve(path, b, 'list'), n)), this.starts)));
+    return c;
   }
 
   /** The batch holding global row g. */
@@ -100,40 +105,47 @@ export class TableView {
     return batchOf(this.starts, g);
   }
 
-  /** The record at global row g, in our record shape (the same values readRecord gives). */
-  record(kind: EntityKind, g: number): Record<string, unknown> {
+  /**
+   * The record at global row g, in our record shape (the same values readRecord gives). `key`,
+   * when given, is the value of the key column at g (a lookup's id: not decoded again).
+   */
+  record(kind: EntityKind, g: number, key: string | null = null): Record<string, unknown> {
     const b = batchOf(this.starts, g);
-    return recordFactory(kind).fn(this.readerAt(kind, b), g - this.starts[b]!);
+    return this.recordReader(kind, b)(g - this.starts[b]!, key);
+  }
+
+  /** The first record whose key column (ENTITIES[kind].key) holds `key`, or null. */
+  lookup(kind: EntityKind, key: string): Record<string, unknown> | null {
+    const g = this.str(ENTITIES[kind].key).first(key);
+    return g < 0 ? null : this.record(kind, g, key);
   }
 
   /** Records of the given global rows, in the given order. */
   records(kind: EntityKind, rows: readonly number[]): Record<string, unknown>[] {
     if (rows.length === 0) return [];
-    const fn = recordFactory(kind).fn;
     const out = new Array<Record<string, unknown>>(rows.length);
     let b = batchOf(this.starts, rows[0]!);
-    let r = this.readerAt(kind, b);
+    let r = this.recordReader(kind, b);
     for (let k = 0; k < rows.length; k++) {
       const g = rows[k]!;
       // Rows usually come in table order: move forward; otherwise search.
       if (g < this.starts[b]! || g >= this.starts[b]! + this.lengths[b]!) {
         b = batchOf(this.starts, g);
-        r = this.readerAt(kind, b);
+        r = this.recordReader(kind, b);
       }
-      out[k] = fn(r, g - this.starts[b]!);
+      out[k] = r(g - this.starts[b]!, null);
     }
     return out;
   }
 
   /** Every record of the table, in table order. */
   allRecords(kind: EntityKind): Record<string, unknown>[] {
-    const fn = recordFactory(kind).fn;
     const out = new Array<Record<string, unknown>>(this.numRows);
     let k = 0;
     for (let b = 0; b < this.lengths.length; b++) {
       if (this.lengths[b] === 0) continue;
-      const r = this.readerAt(kind, b);
-      for (let i = 0; i < this.lengths[b]!; i++) out[k++] = fn(r, i);
+      const r = this.recordReader(kind, b);
+      for (let i = 0; i < this.lengths[b]!; i++) out[k++] = r(i, null);
     }
     return out;
   }
@@ -149,7 +161,7 @@ export class TableView {
     if (!r) {
       const n = this.lengths[b]!;
       r = perBatch[b] = recordFactory(kind).paths.map((p) => {
-        const built = this.cols.get(`${p.kind === 'str' ? 's' : p.kind === 'num' ? 'n' : 'l'}:${p.path}`);
+        const built = (p.kind === 'str' ? this.strs : p.kind === 'num' ? this.nums : this.lists).get(p.path);
         if (built) return built.chunks[b]!;
         if (p.kind === 'str') return new StrChunk(...this.resolve(p.path, b, 'str'), n);
         if (p.kind === 'num') return new NumChunk(...this.resolve(p.path, b, 'num'), n);
@@ -157,6 +169,13 @@ export class TableView {
       });
     }
     return r;
+  }
+
+  /** The generated record reader of batch b for `kind` (made on first use, kept with the view). */
+  private recordReader(kind: EntityKind, b: number): BatchReader {
+    let perBatch = this.recordReaders.get(kind);
+    if (!perBatch) this.recordReaders.set(kind, (perBatch = new Array(this.lengths.length)));
+    return (perBatch[b] ??= batchReader(kind, this.readerAt(kind, b)));
   }
 }
 
@@ -195,9 +214,7 @@ export function readRecord(kind: EntityKind, table: Table, batch: number, row: n
 
 /** The first record whose key equals `id`, or undefined. */
 export function findById(kind: EntityKind, table: Table, id: string): Record<string, unknown> | undefined {
-  const view = tableView(table);
-  const g = view.str(ENTITIES[kind].key).first(id);
-  return g < 0 ? undefined : view.record(kind, g);
+  return tableView(table).lookup(kind, id) ?? undefined;
 }
 
 /** Counts of a string column's values (dictionary codes counted without decoding each row). */

@@ -6,6 +6,7 @@
  */
 import type { TableView } from '../arrow/decode/table-view.js';
 import type { ListChunk } from '../arrow/decode/list-chunk.js';
+import { NumChunk } from '../arrow/decode/num-chunk.js';
 import type { StrChunk } from '../arrow/decode/str-chunk.js';
 import { compareCodePoints } from './compare.js';
 import type { Field } from './fields.js';
@@ -81,30 +82,47 @@ function sign(cmp: Cmp, d: number): boolean {
   }
 }
 
-/** Number against a constant. Each operator is its own loop: the comparison inlines. */
+/** The largest double below x (x finite). */
+function below(x: number): number {
+  if (x === 0) return -Number.MIN_VALUE;
+  scratch[0] = x;
+  scratchBits[0]! += x > 0 ? -1n : 1n;
+  return scratch[0]!;
+}
+/** The smallest double above x (x finite). */
+function above(x: number): number {
+  return -below(-x);
+}
+const scratch = new Float64Array(1);
+const scratchBits = new BigInt64Array(scratch.buffer);
+
+/**
+ * A number against a constant, as one closed range lo ≤ x ≤ hi (x < c is x ≤ the double below c;
+ * null is NaN, outside every range), read straight from the typed array where the column has no
+ * nulls: int32/float64 values, or 64-bit values as two 32-bit halves.
+ */
 class NumCmp implements Node {
-  constructor(private readonly view: TableView, private readonly f: Field, private readonly cmp: Cmp, private readonly c: number) {}
+  private readonly lo: number;
+  private readonly hi: number;
+  constructor(private readonly view: TableView, private readonly f: Field, cmp: Cmp, c: number) {
+    this.lo = cmp === 'eq' || cmp === 'gte' ? c : cmp === 'gt' ? above(c) : -Infinity;
+    this.hi = cmp === 'eq' || cmp === 'lte' ? c : cmp === 'lt' ? below(c) : Infinity;
+  }
   run(b: number, rows: Int32Array | null, n: number, out: Int32Array): number {
     const r = numReader(this.view, this.f, b);
-    const c = this.c;
+    const lo = this.lo;
+    const hi = this.hi;
     let m = 0;
-    // Written out per operator so that each loop is monomorphic and its comparison inlined.
-    switch (this.cmp) {
-      case 'eq':
-        if (rows === null) { for (let i = 0; i < n; i++) if (r.get(i) === c) out[m++] = i; } else for (let k = 0; k < n; k++) { const i = rows[k]!; if (r.get(i) === c) out[m++] = i; }
-        break;
-      case 'lt':
-        if (rows === null) { for (let i = 0; i < n; i++) if (r.get(i) < c) out[m++] = i; } else for (let k = 0; k < n; k++) { const i = rows[k]!; if (r.get(i) < c) out[m++] = i; }
-        break;
-      case 'lte':
-        if (rows === null) { for (let i = 0; i < n; i++) if (r.get(i) <= c) out[m++] = i; } else for (let k = 0; k < n; k++) { const i = rows[k]!; if (r.get(i) <= c) out[m++] = i; }
-        break;
-      case 'gt':
-        if (rows === null) { for (let i = 0; i < n; i++) if (r.get(i) > c) out[m++] = i; } else for (let k = 0; k < n; k++) { const i = rows[k]!; if (r.get(i) > c) out[m++] = i; }
-        break;
-      case 'gte':
-        if (rows === null) { for (let i = 0; i < n; i++) if (r.get(i) >= c) out[m++] = i; } else for (let k = 0; k < n; k++) { const i = rows[k]!; if (r.get(i) >= c) out[m++] = i; }
-        break;
+    if (r instanceof NumChunk && r.valid.none && r.f !== null && !r.f32) {
+      const f = r.f;
+      if (rows === null) { for (let i = 0; i < n; i++) { const x = f[i]!; if (x >= lo && x <= hi) out[m++] = i; } } else for (let k = 0; k < n; k++) { const i = rows[k]!; const x = f[i]!; if (x >= lo && x <= hi) out[m++] = i; }
+    } else if (r instanceof NumChunk && r.valid.none && r.w !== null && r.scale === 1) {
+      const w = r.w;
+      if (rows === null) { for (let i = 0; i < n; i++) { const x = w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0); if (x >= lo && x <= hi) out[m++] = i; } } else for (let k = 0; k < n; k++) { const i = rows[k]!; const x = w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0); if (x >= lo && x <= hi) out[m++] = i; }
+    } else if (rows === null) {
+      for (let i = 0; i < n; i++) { const x = r.get(i); if (x >= lo && x <= hi) out[m++] = i; }
+    } else {
+      for (let k = 0; k < n; k++) { const i = rows[k]!; const x = r.get(i); if (x >= lo && x <= hi) out[m++] = i; }
     }
     return m;
   }

@@ -113,12 +113,18 @@ class NumCmp implements Node {
     const lo = this.lo;
     const hi = this.hi;
     let m = 0;
-    if (r instanceof NumChunk && r.valid.none && r.f !== null && !r.f32) {
+    if (r instanceof NumChunk && r.f !== null && !r.f32 && r.valid.none) {
       const f = r.f;
       if (rows === null) { for (let i = 0; i < n; i++) { const x = f[i]!; if (x >= lo && x <= hi) out[m++] = i; } } else for (let k = 0; k < n; k++) { const i = rows[k]!; const x = f[i]!; if (x >= lo && x <= hi) out[m++] = i; }
-    } else if (r instanceof NumChunk && r.valid.none && r.w !== null && r.scale === 1) {
+    } else if (r instanceof NumChunk && r.f !== null && !r.f32 && !r.valid.allNull) {
+      // With nulls: the value first (cheap), then its validity bits.
+      const f = r.f;
+      const v = r.valid;
+      if (rows === null) { for (let i = 0; i < n; i++) { const x = f[i]!; if (x >= lo && x <= hi && v.ok(i)) out[m++] = i; } } else for (let k = 0; k < n; k++) { const i = rows[k]!; const x = f[i]!; if (x >= lo && x <= hi && v.ok(i)) out[m++] = i; }
+    } else if (r instanceof NumChunk && r.w !== null && r.scale === 1 && !r.valid.allNull) {
       const w = r.w;
-      if (rows === null) { for (let i = 0; i < n; i++) { const x = w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0); if (x >= lo && x <= hi) out[m++] = i; } } else for (let k = 0; k < n; k++) { const i = rows[k]!; const x = w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0); if (x >= lo && x <= hi) out[m++] = i; }
+      const v = r.valid;
+      if (rows === null) { for (let i = 0; i < n; i++) { const x = w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0); if (x >= lo && x <= hi && v.ok(i)) out[m++] = i; } } else for (let k = 0; k < n; k++) { const i = rows[k]!; const x = w[2 * i + 1]! * 4294967296 + (w[2 * i]! >>> 0); if (x >= lo && x <= hi && v.ok(i)) out[m++] = i; }
     } else if (rows === null) {
       for (let i = 0; i < n; i++) { const x = r.get(i); if (x >= lo && x <= hi) out[m++] = i; }
     } else {

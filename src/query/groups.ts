@@ -4,6 +4,7 @@
  * the query's order.
  */
 import type { TableView } from '../arrow/decode/table-view.js';
+import { hashBytes } from '../arrow/decode/key-index.js';
 import { numReader, scan, strChunk, type NumReader } from './filter.js';
 import type { Field } from './fields.js';
 import type { Plan } from './plan.js';
@@ -35,6 +36,7 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
   // One group of every match when there are no group fields (so a count of nothing is 0).
   if (fields.length === 0) newGroup([]);
   const codeGroups = new WeakMap<object, Int32Array>();
+  const byBytes = new ByteGroups();
 
   const total = scan(view, plan.where, ({ batch: b, rows, n }) => {
     // The group of each matching row (kept only when an aggregate needs it).
@@ -70,6 +72,26 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
           const code = codes[i]!;
           g = table[code]!;
           if (g < 0) table[code] = g = groupOf(byKey, c.dict!.values[code] ?? null, newGroup);
+        }
+        counts[g]!++;
+        if (gids) gids[k] = g;
+      }
+    } else if (chunk?.offsets) {
+      // Plain UTF-8 text: grouped by its bytes (a hash table of byte strings); a string is made once per group.
+      const c = chunk;
+      const o = c.offsets!;
+      const bytes = c.bytes!;
+      const valid = c.valid;
+      for (let k = 0; k < n; k++) {
+        const i = rows[k]!;
+        let g: number;
+        if (!valid.none && !valid.ok(i)) g = groupOf(byKey, null, newGroup);
+        else {
+          const s = o[i]!;
+          const e = o[i + 1]!;
+          const h = hashBytes(bytes, s, e);
+          g = byBytes.find(bytes, s, e, h);
+          if (g < 0) byBytes.add(bytes, s, e, h, (g = groupOf(byKey, c.get(i), newGroup)));
         }
         counts[g]!++;
         if (gids) gids[k] = g;
@@ -172,4 +194,52 @@ function groupOf(byKey: Map<unknown, number>, value: string | number | null, mak
 /** A group field's value as records show it (booleans as true/false). */
 function shown(f: Field, v: string | number | null): unknown {
   return f.type === 'bool' && v !== null ? v === 1 : v;
+}
+
+/** Groups of plain UTF-8 text by its bytes: open addressing on MurmurHash3, each slot holding a copy of its bytes. */
+class ByteGroups {
+  private mask = 1023;
+  private group = new Int32Array(1024).fill(-1);
+  private hash = new Int32Array(1024);
+  private keys: (Uint8Array | null)[] = new Array<Uint8Array | null>(1024).fill(null);
+  private size = 0;
+
+  /** The group of bytes [s, e) of `b` (hash h), or -1. */
+  find(b: Uint8Array, s: number, e: number, h: number): number {
+    const len = e - s;
+    for (let x = h & this.mask; ; x = (x + 1) & this.mask) {
+      const g = this.group[x]!;
+      if (g < 0) return -1;
+      if (this.hash[x] !== h) continue;
+      const key = this.keys[x]!;
+      if (key.length !== len) continue;
+      let k = 0;
+      while (k < len && key[k] === b[s + k]) k++;
+      if (k === len) return g;
+    }
+  }
+
+  add(b: Uint8Array, s: number, e: number, h: number, g: number): void {
+    if (2 * (this.size + 1) > this.mask + 1) this.grow();
+    this.put(b.slice(s, e), h, g);
+    this.size++;
+  }
+
+  private put(key: Uint8Array, h: number, g: number): void {
+    let x = h & this.mask;
+    while (this.group[x]! >= 0) x = (x + 1) & this.mask;
+    this.group[x] = g;
+    this.hash[x] = h;
+    this.keys[x] = key;
+  }
+
+  private grow(): void {
+    const { group, hash, keys } = this;
+    const size = (this.mask + 1) * 2;
+    this.mask = size - 1;
+    this.group = new Int32Array(size).fill(-1);
+    this.hash = new Int32Array(size);
+    this.keys = new Array<Uint8Array | null>(size).fill(null);
+    for (let x = 0; x < group.length; x++) if (group[x]! >= 0) this.put(keys[x]!, hash[x]!, group[x]!);
+  }
 }

@@ -5,6 +5,7 @@
  */
 import type { TableView } from '../arrow/decode/table-view.js';
 import { hashBytes } from '../arrow/decode/key-index.js';
+import { isAsciiBytes } from '../arrow/decode/str-chunk.js';
 import { numReader, scan, strChunk, type NumReader } from './filter.js';
 import type { Field } from './fields.js';
 import type { Plan } from './plan.js';
@@ -37,6 +38,16 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
   if (fields.length === 0) newGroup([]);
   const codeGroups = new WeakMap<object, Int32Array>();
   const byBytes = new ByteGroups();
+  /** Every group's text came from all-ASCII plain chunks (no surrogates: no check needed). */
+  let asciiText = true;
+  /** Groups made from plain text without entering byKey (see keyed()). */
+  const byText: number[] = [];
+  /** byKey, with the groups the bytes path made added first: every path agrees on one group per value. */
+  const keyed = (): Map<unknown, number> => {
+    for (const g of byText) byKey.set(keys[g]![0], g);
+    byText.length = 0;
+    return byKey;
+  };
 
   const total = scan(view, plan.where, ({ batch: b, rows, n }) => {
     // The group of each matching row (kept only when an aggregate needs it).
@@ -48,6 +59,7 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
     } else if (chunk?.codes) {
       // Dictionary codes: a table from code to group, one lookup per row.
       const c = chunk;
+      asciiText = false; // (their text is checked for surrogates below)
       let table = codeGroups.get(c.dict!);
       if (!table) codeGroups.set(c.dict!, (table = new Int32Array(c.dict!.values.length).fill(-1)));
       const codes = c.codes!;
@@ -59,7 +71,7 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
         for (let code = 0; code < per.length; code++) {
           if (per[code] === 0) continue;
           let g = table[code]!;
-          if (g < 0) table[code] = g = groupOf(byKey, c.dict!.values[code] ?? null, newGroup);
+          if (g < 0) table[code] = g = groupOf(keyed(), c.dict!.values[code] ?? null, newGroup);
           counts[g]! += per[code]!;
         }
         return;
@@ -67,11 +79,11 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
       for (let k = 0; k < n; k++) {
         const i = rows[k]!;
         let g: number;
-        if (!valid.none && !valid.ok(i)) g = groupOf(byKey, null, newGroup);
+        if (!valid.none && !valid.ok(i)) g = groupOf(keyed(), null, newGroup);
         else {
           const code = codes[i]!;
           g = table[code]!;
-          if (g < 0) table[code] = g = groupOf(byKey, c.dict!.values[code] ?? null, newGroup);
+          if (g < 0) table[code] = g = groupOf(keyed(), c.dict!.values[code] ?? null, newGroup);
         }
         counts[g]!++;
         if (gids) gids[k] = g;
@@ -79,19 +91,26 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
     } else if (chunk?.offsets) {
       // Plain UTF-8 text: grouped by its bytes (a hash table of byte strings); a string is made once per group.
       const c = chunk;
+      if (!isAsciiBytes(c.bytes!)) asciiText = false;
       const o = c.offsets!;
       const bytes = c.bytes!;
       const valid = c.valid;
       for (let k = 0; k < n; k++) {
         const i = rows[k]!;
         let g: number;
-        if (!valid.none && !valid.ok(i)) g = groupOf(byKey, null, newGroup);
+        if (!valid.none && !valid.ok(i)) g = groupOf(keyed(), null, newGroup);
         else {
           const s = o[i]!;
           const e = o[i + 1]!;
           const h = hashBytes(bytes, s, e);
           g = byBytes.find(bytes, s, e, h);
-          if (g < 0) byBytes.add(bytes, s, e, h, (g = groupOf(byKey, c.get(i), newGroup)));
+          if (g < 0) {
+            // Only when other chunks (dictionary-coded, or nulls) made groups by value can this text have one already.
+            const v = c.get(i);
+            g = byKey.size > 0 ? groupOf(byKey, v, newGroup) : newGroup([v]);
+            byBytes.add(bytes, s, e, h, g);
+            byText.push(g);
+          }
         }
         counts[g]!++;
         if (gids) gids[k] = g;
@@ -102,7 +121,7 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
         const i = rows[k]!;
         let g: number;
         if (readers.length === 1) {
-          g = groupOf(byKey, readers[0]!(i), newGroup);
+          g = groupOf(keyed(), readers[0]!(i), newGroup);
         } else {
           const vs = readers.map((r) => r(i));
           const key = JSON.stringify(vs);
@@ -141,21 +160,26 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
     });
   });
 
-  const groups = keys.map((values, g) => {
-    const o: Record<string, unknown> = {};
-    fields.forEach((f, k) => (o[f.path] = shown(f, values[k]!)));
-    plan.aggs.forEach((a, j) => {
+  // Each group as one object: its group fields, then its aggregates, by name.
+  const names = [...fields.map((f) => f.path), ...plan.aggs.map((a) => a.name)];
+  const make = groupMaker(names);
+  const values = new Array<unknown>(names.length);
+  const groups = keys.map((key, g) => {
+    let k = 0;
+    for (; k < fields.length; k++) values[k] = shown(fields[k]!, key[k]!);
+    for (let j = 0; j < plan.aggs.length; j++, k++) {
+      const a = plan.aggs[j]!;
       const acc = accs[j];
-      if (!acc) o[a.name] = counts[g];
-      else if (a.fn === 'count') o[a.name] = acc.n[g];
-      else if (a.fn === 'sum') o[a.name] = acc.sum[g];
-      else if (a.fn === 'mean') o[a.name] = acc.n[g] ? acc.sum[g]! / acc.n[g]! : null;
+      if (!acc) values[k] = counts[g];
+      else if (a.fn === 'count') values[k] = acc.n[g];
+      else if (a.fn === 'sum') values[k] = acc.sum[g];
+      else if (a.fn === 'mean') values[k] = acc.n[g] ? acc.sum[g]! / acc.n[g]! : null;
       else {
         const v = acc.n[g] ? (a.fn === 'min' ? acc.min[g]! : acc.max[g]!) : null;
-        o[a.name] = a.field!.type === 'bool' && v !== null ? v === 1 : v;
+        values[k] = a.field!.type === 'bool' && v !== null ? v === 1 : v;
       }
-    });
-    return o;
+    }
+    return make(values);
   });
   // Order: the query's keys, then every group field ascending (nulls last).
   const order = [...plan.order, ...fields.filter((f) => !plan.order.some((o) => o.name === f.path)).map((f) => ({ name: f.path, field: f, desc: false }))];
@@ -166,9 +190,24 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
       const v = o[k.name];
       return typeof v === 'boolean' ? (v ? 1 : 0) : (v ?? null) as string | number | null;
     });
-    return { values, desc: k.desc, units: withoutSurrogates(values) };
+    const ascii = asciiText && fields.length === 1 && k.name === fields[0]!.path && fields[0]!.type === 'str';
+    return { values, desc: k.desc, units: ascii || withoutSurrogates(values) };
   });
-  const ids = Array.from(groups, (_, g) => g).sort((x, y) => {
+  const only = columns.length === 1 ? columns[0]! : null;
+  // One order key, of text without surrogates: the single group field (so each text is one group).
+  const texts = only && only.units && only.values.every((v) => v === null || typeof v === 'string') ? (only.values as (string | null)[]) : null;
+  let ids: number[];
+  if (texts) {
+    // Distinct texts (one group each) without surrogates: JavaScript's own sort (no comparator:
+    // UTF-16 order, here code point order), then each text's group; a null group last.
+    const group = new Map<string, number>();
+    let nullGroup = -1;
+    texts.forEach((v, g) => (v === null ? (nullGroup = g) : group.set(v, g)));
+    const sortedTexts = [...group.keys()].sort();
+    if (only!.desc) sortedTexts.reverse();
+    ids = sortedTexts.map((v) => group.get(v)!);
+    if (nullGroup >= 0) ids.push(nullGroup);
+  } else ids = Array.from(groups, (_, g) => g).sort((x, y) => {
     for (const c of columns) {
       const a = c.values[x]!;
       const b = c.values[y]!;
@@ -241,5 +280,22 @@ class ByteGroups {
     this.hash = new Int32Array(size);
     this.keys = new Array<Uint8Array | null>(size).fill(null);
     for (let x = 0; x < group.length; x++) if (group[x]! >= 0) this.put(keys[x]!, hash[x]!, group[x]!);
+  }
+}
+
+/**
+ * A maker of group objects with these keys, in this order: generated as one object literal (one
+ * shape, no keyed stores), with a loop where code generation is disallowed.
+ */
+function groupMaker(names: readonly string[]): (values: readonly unknown[]) => Record<string, unknown> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
+    return new Function('v', `return { ${names.map((n, i) => `${JSON.stringify(n)}: v[${i}]`).join(', ')} };`) as (values: readonly unknown[]) => Record<string, unknown>;
+  } catch {
+    return (values) => {
+      const o: Record<string, unknown> = {};
+      names.forEach((n, i) => (o[n] = values[i]));
+      return o;
+    };
   }
 }

@@ -5,7 +5,7 @@
  */
 import { invalid, unreadable } from '../errors.js';
 import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
-import { catalogue, fieldOf, keyField, type Field } from './fields.js';
+import { fieldNames, fieldOf, keyField, type Field } from './fields.js';
 
 /** A comparison operator. */
 export type Cmp = 'eq' | 'lt' | 'lte' | 'gt' | 'gte';
@@ -80,7 +80,11 @@ function readOnce(query: unknown): unknown {
   }
 }
 
-/** Checks `query` and returns its plan; INVALID_ARGUMENT naming the offending part otherwise. */
+/**
+ * Checks `query` without reading any state and returns its plan (what `queryState` runs): a
+ * bad query is INVALID_ARGUMENT naming the offending part. The query is read once (a structured
+ * clone); the plan keeps nothing of the caller's object.
+ */
 export function compileQuery(query: unknown): Plan {
   const q = readOnce(query);
   if (!isObject(q)) throw invalid('query', q, "an object such as { from: 'nodes', where: { status: 'online' } }");
@@ -351,7 +355,7 @@ function decodeCursor(text: unknown, fingerprint: string, order: OrderKey[]): un
   return values;
 }
 
-/** Every field name of `kind` (for the CLI's help). */
+/** Every field name a query of `kind` can use (fields, struct children, `length(list)`). */
 export function queryFields(kind: EntityKind): string[] {
-  return [...catalogue(kind).keys()];
+  return fieldNames(kind);
 }

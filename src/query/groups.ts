@@ -6,7 +6,8 @@
 import type { TableView } from '../arrow/decode/table-view.js';
 import { hashBytes } from '../arrow/decode/key-index.js';
 import { isAsciiBytes } from '../arrow/decode/str-chunk.js';
-import { numReader, scan, strChunk, type NumReader } from './filter.js';
+import { scan } from './filter.js';
+import { numReader, strChunk, type NumReader } from './leaf.js';
 import type { Field } from './fields.js';
 import type { Plan } from './plan.js';
 import { compareValues, valueAt, type ValueAt } from './values.js';

@@ -6,7 +6,7 @@
 import type { TableView } from '../arrow/decode/table-view.js';
 import { parseJsonField } from '../arrow/decode/row-reader.js';
 import { compareCodePoints } from './compare.js';
-import { numReader, strChunk } from './filter.js';
+import { numReader, strChunk } from './leaf.js';
 import type { Field } from './fields.js';
 
 /** A field's value at row i of one batch: text, a number (booleans as 0/1), or null. */

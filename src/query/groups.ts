@@ -50,9 +50,9 @@ export function selectGroups(view: TableView, plan: Plan): { groups: Record<stri
     return byKey;
   };
 
+  // The group of each matching row is kept only when an aggregate needs it.
+  const needIds = accs.some((a) => a !== null);
   const total = scan(view, plan.where, ({ batch: b, rows, n }) => {
-    // The group of each matching row (kept only when an aggregate needs it).
-    const needIds = accs.some((a) => a !== null);
     const gids = needIds ? new Int32Array(n) : null;
     const chunk = fields.length === 1 && fields[0]!.type === 'str' ? strChunk(view, fields[0]!, b) : null;
     if (fields.length === 0) {

@@ -212,9 +212,13 @@ function materialise(view: TableView, kind: EntityKind, select: Field[] | null, 
   const out = new Array<Record<string, unknown>>(rows.length);
   let b = -1;
   let readers: ((i: number) => unknown)[] = [];
-  // A struct field selected whole wins over its selected children.
+  // Where each selected field goes, once: a struct's child under its struct (unless the struct is
+  // selected whole, which wins), every other field (and length(x)) under its own name; duplicates once.
   const whole = new Set(select.filter((f) => f.type === 'struct').map((f) => f.path));
-  const fields = select.filter((f, i) => select.findIndex((g) => g.path === f.path) === i && !(f.spec !== undefined && f.column.includes('.') && whole.has(f.column.slice(0, f.column.indexOf('.')))));
+  const parentOf = (f: Field): string | null => (f.length || !f.column.includes('.') ? null : f.column.slice(0, f.column.indexOf('.')));
+  const fields = select.filter((f, i) => select.findIndex((g) => g.path === f.path) === i && !whole.has(parentOf(f) ?? ''));
+  const parents = fields.map(parentOf);
+  const names = fields.map((f, j) => (parents[j] === null ? f.path : f.column.slice(parents[j]!.length + 1)));
   for (let k = 0; k < rows.length; k++) {
     const g = rows[k]!;
     if (b < 0 || g < view.starts[b]! || g >= view.starts[b]! + view.lengths[b]!) {
@@ -224,14 +228,9 @@ function materialise(view: TableView, kind: EntityKind, select: Field[] | null, 
     const i = g - view.starts[b]!;
     const o: Record<string, unknown> = {};
     for (let j = 0; j < fields.length; j++) {
-      const f = fields[j]!;
-      const dot = f.length ? -1 : f.column.indexOf('.');
-      if (dot < 0) o[f.path] = readers[j]!(i);
-      else {
-        const parent = f.column.slice(0, dot);
-        const sub = (o[parent] ??= {}) as Record<string, unknown>;
-        sub[f.column.slice(dot + 1)] = readers[j]!(i);
-      }
+      const parent = parents[j];
+      if (parent === null) o[names[j]!] = readers[j]!(i);
+      else ((o[parent] ??= {}) as Record<string, unknown>)[names[j]!] = readers[j]!(i);
     }
     out[k] = o;
   }

@@ -37,10 +37,6 @@ export function compareValues(a: unknown, b: unknown, desc: boolean): number {
 /** A field's value as records show it: booleans as true/false, JSON parsed, lists as arrays, structs as objects. */
 export function shownAt(view: TableView, f: Field, b: number): (i: number) => unknown {
   switch (f.type) {
-    case 'str': {
-      const c = strChunk(view, f, b);
-      return (i) => c.get(i);
-    }
     case 'json': {
       const c = strChunk(view, f, b);
       return (i) => {
@@ -67,12 +63,7 @@ export function shownAt(view: TableView, f: Field, b: number): (i: number) => un
         return o;
       };
     }
-    default: {
-      const r = numReader(view, f, b);
-      return (i) => {
-        const v = r.get(i);
-        return v !== v ? null : v;
-      };
-    }
+    default:
+      return valueAt(view, f, b); // text and numbers show as they are read
   }
 }

@@ -19,7 +19,7 @@ import {
 } from '../command.js';
 import { compileQuery, type Plan } from '../../query/plan.js';
 import { runPlan } from '../../query/run.js';
-import { isStateError, type EntityKind, type Filter, type Query } from '../../index.js';
+import { isStateError, type EntityKind, type Filter, type Query, type QueryResult } from '../../index.js';
 import { sortKeys, whereFilter, WHERE_HELP } from '../where.js';
 import { ago, bytes, dec, displayPath, duration, int, isoTime, jsonText, printable, printJson, println, table, type Column } from '../format.js';
 import { readState, stateFiles, type StateLocation } from '../state.js';
@@ -100,15 +100,7 @@ function list<T>(ctx: Context, kind: EntityKind, flags: Record<string, unknown>[
     ...(ctx.values.count ? { limit: 0 } : limit > 0 ? { limit } : {}),
     ...(cursor ? { cursor } : {}),
   };
-  let plan: Plan;
-  try {
-    plan = compileQuery(query);
-  } catch (e) {
-    if (isStateError(e, 'INVALID_ARGUMENT')) throw new UsageError(e.message.replace(/^INVALID_ARGUMENT: /, '').replace(/^query\./, ''));
-    throw e;
-  }
-  const { snap } = readState(ctx.args.dir!);
-  const r = runPlan(snap, plan);
+  const { snap, result: r } = answer(ctx, query, 'flags');
   if (ctx.values.count) {
     if (ctx.values.json) printJson(ctx.io, { cluster_id: snap.clusterId, revision: snap.revision, total: r.total });
     else println(ctx.io.out, String(r.total));
@@ -116,6 +108,24 @@ function list<T>(ctx: Context, kind: EntityKind, flags: Record<string, unknown>[
   }
   printListing(ctx, snap, what, { total: r.total, items: r.rows as T[], cursor: r.cursor }, columns);
   return 0;
+}
+
+/**
+ * The answer to `query` from one snapshot of the command's <dir>. A bad query is a usage error
+ * (exit 2) naming its part — as the flags wrote it (`where.id.lt`), or as the JSON did (`query.limit`) —
+ * raised before the state is read.
+ */
+function answer(ctx: Context, query: unknown, from: 'flags' | 'json'): { snap: Snapshot; result: QueryResult } {
+  let plan: Plan;
+  try {
+    plan = compileQuery(query);
+  } catch (e) {
+    if (!isStateError(e, 'INVALID_ARGUMENT')) throw e;
+    const message = e.message.replace(/^INVALID_ARGUMENT: /, '');
+    throw new UsageError(from === 'flags' ? message.replace(/^query\./, '') : message);
+  }
+  const { snap } = readState(ctx.args.dir!);
+  return { snap, result: runPlan(snap, plan) };
 }
 
 interface Listing<T> {
@@ -277,15 +287,7 @@ export const query: Command = {
     } catch (e) {
       throw new UsageError(`<json> must be a query in JSON: ${(e as Error).message}`);
     }
-    let plan: Plan;
-    try {
-      plan = compileQuery(parsed);
-    } catch (e) {
-      if (isStateError(e, 'INVALID_ARGUMENT')) throw new UsageError(e.message.replace(/^INVALID_ARGUMENT: /, ''));
-      throw e;
-    }
-    const { snap } = readState(ctx.args.dir!);
-    printJson(ctx.io, runPlan(snap, plan), !!ctx.values.compact);
+    printJson(ctx.io, answer(ctx, parsed, 'json').result, !!ctx.values.compact);
     return 0;
   },
 };

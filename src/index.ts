@@ -3,14 +3,18 @@
  * zero-copy worker threads over a SharedArrayBuffer, and the helpers that answer operators'
  * questions.
  */
-import { ClusterState, setDirectoryOpener } from './store/cluster-state.js';
+import { ClusterState, setDirectoryOpener, setReplicationAttacher } from './store/cluster-state.js';
+import { attachReplication, checkReplication } from './replicate/replicator.js';
 import { openStateDirectory } from './persist/open.js';
 
 // The writer reaches its files through the opener installed here: the store never imports persist/.
 setDirectoryOpener(openStateDirectory);
+setReplicationAttacher({ check: checkReplication, attach: attachReplication });
 
 export { ClusterState };
-export type { InMemoryOptions, OpenOptions, ParquetOptions } from './store/options.js';
+export type { InMemoryOptions, OpenOptions, ParquetOptions, ReplicatedOpenOptions } from './store/options.js';
+export type { ReplicationOptions, ReplicationStats } from './store/replication.js';
+export type { NatsOptions } from './nats/connect.js';
 export type { RemoveNodeOptions } from './store/nodes.js';
 export type { FilesInfo } from './store/durability.js';
 export { StateError, ERROR_CODES, isStateError, type ErrorCode } from './errors.js';

@@ -61,6 +61,32 @@ const KEY: Record<EntityKind, string> = { nodes: 'id', tasks: 'id', content: 'ci
  * as the decoder gives them.
  */
 export function changeSetOf(rc: RevisionChanges): ChangeSet {
+  const cs = buildChangeSet(rc);
+  Object.defineProperty(cs, RAW, { value: rc, enumerable: false });
+  return cs;
+}
+
+/** Where a change set made by changeSetOf keeps what the writer handed it (not enumerable, not copied by structured clone). */
+const RAW = Symbol('revisionChanges');
+
+/**
+ * The rows and keys of a change set as the encoder takes them: the writer's own (no copy) for a
+ * change set of changeSetOf, else made from its changes (e.g. one decoded from the journal).
+ * Read-only.
+ */
+export function revisionChangesOf(cs: ChangeSet): RevisionChanges {
+  const raw = (cs as unknown as Record<symbol, RevisionChanges | undefined>)[RAW];
+  if (raw) return raw;
+  const upserts: Record<EntityKind, Row[]> = { nodes: [], tasks: [], content: [] };
+  const deletes: Record<EntityKind, string[]> = { nodes: [], tasks: [], content: [] };
+  for (const c of cs.changes) {
+    if (c.op === 'upsert') upserts[c.table].push(c.record);
+    else deletes[c.table].push(c.id);
+  }
+  return { revision: cs.revision, updatedAt: cs.updatedAt, masterId: cs.masterId, upserts, deletes };
+}
+
+function buildChangeSet(rc: RevisionChanges): ChangeSet {
   const changes: Change[] = [];
   for (const table of ORDER) {
     for (const row of rc.upserts[table] ?? []) {

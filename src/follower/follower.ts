@@ -11,13 +11,15 @@ import { EventEmitter } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { closed, compacted, invalid, isStateError, StateError, ioFailure, missing, show } from '../errors.js';
+import { closed, compacted, invalid, isStateError, ioFailure, missing, show } from '../errors.js';
 import { checkBool, checkInt32, checkOptions } from '../validate/values.js';
 import { JOURNAL_SUFFIX, METADATA_FILE } from '../statedir/names.js';
 import type { Snapshot } from '../snapshot.js';
 import { Replica } from '../statedir/replica.js';
 import type { ChangeSet } from '../changes/change-set.js';
 import { WatchHub } from '../changes/watch-hub.js';
+import { waitForRevision, type FollowerEvents } from './events.js';
+import { isRemoteFollowOptions, RemoteFollower, type RemoteFollowOptions } from './remote.js';
 import type { OlderSource, WatchOptions } from '../changes/watch-options.js';
 
 const FOLLOW_KEYS = ['polling', 'intervalMs', 'trailingMs', 'safetyPollMs'] as const;
@@ -32,18 +34,6 @@ export interface FollowOptions {
   trailingMs?: number;
   /** A cheap safety check runs this often even without events (ms, default 1000; 0 = off). */
   safetyPollMs?: number;
-}
-
-/**
- * Events of a Follower: `change` with each newer durable revision loaded; `reload` when it had to
- * load the state afresh from the checkpoint (it fell behind the journal's retained history, or a
- * new writer took over with an older state) — watchers then end with COMPACTED; `error` when files
- * are missing or damaged (the last good state is kept).
- */
-export interface FollowerEvents {
-  change: [revision: number];
-  reload: [revision: number];
-  error: [error: StateError];
 }
 
 /** A follower of a state directory; create one with `followState()`. Its snapshots are immutable heap copies. */
@@ -102,23 +92,9 @@ export class Follower extends EventEmitter<FollowerEvents> {
     return this.replica.snapshot();
   }
 
-  /** Resolves with the loaded revision once it is at least `revision` (or rejects after timeoutMs). */
+  /** Resolves with the loaded revision once it is at least `revision` (NOT_FOUND after timeoutMs). */
   waitFor(revision: number, timeoutMs = 30_000): Promise<number> {
-    if (this.revision >= revision) return Promise.resolve(this.revision);
-    return new Promise((resolveP, reject) => {
-      const timer = setTimeout(() => {
-        this.off('change', onChange);
-        reject(missing(`revision ${revision} did not appear in ${show(this.dir)} within ${timeoutMs} ms (at ${this.revision})`));
-      }, timeoutMs);
-      const onChange = (r: number) => {
-        if (r >= revision) {
-          clearTimeout(timer);
-          this.off('change', onChange);
-          resolveP(r);
-        }
-      };
-      this.on('change', onChange);
-    });
+    return waitForRevision(this, () => this.revision, revision, timeoutMs, show(this.dir));
   }
 
   /** @internal Starts watching and loads the current state. */
@@ -259,8 +235,17 @@ export class Follower extends EventEmitter<FollowerEvents> {
  * Follows the state directory `statePath` from any process: resolves once the current state
  * (if any) is loaded; then emits `change` with each newer durable revision, and `error` when
  * files are missing or damaged (the last good state is kept).
+ *
+ * `followState({ nats, clusterId, projection? })` follows a cluster on any machine through NATS
+ * JetStream instead (follower/remote.ts): the same API, a RemoteFollower.
  */
-export async function followState(statePath: string, options: FollowOptions = {}): Promise<Follower> {
+export async function followState(options: RemoteFollowOptions): Promise<RemoteFollower>;
+export async function followState(statePath: string, options?: FollowOptions): Promise<Follower>;
+export async function followState(statePath: string | RemoteFollowOptions, options: FollowOptions = {}): Promise<Follower | RemoteFollower> {
+  if (isRemoteFollowOptions(statePath)) {
+    if (arguments.length > 1) throw invalid('followState(options, …)', options, 'nothing after the options object');
+    return RemoteFollower.open(statePath);
+  }
   if (typeof statePath !== 'string' || statePath.length === 0) throw invalid('statePath', statePath, 'a state directory path');
   const o = checkOptions(options, FOLLOW_KEYS, 'options');
   if (o.polling !== undefined) checkBool(o.polling, 'options.polling');

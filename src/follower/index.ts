@@ -8,4 +8,6 @@
  * ```
  */
 export { followState, Follower, type FollowOptions } from './follower.js';
+export { RemoteFollower, type RemoteFollowOptions, type RemoteFollowerStats } from './remote.js';
+export type { FollowerEvents } from './events.js';
 export type { Snapshot } from '../snapshot.js';

@@ -10,13 +10,12 @@
  */
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Table } from 'apache-arrow';
 import type { ChangeSet } from '../changes/change-set.js';
 import { decodeChangeBatch } from '../changes/decode.js';
 import { corrupt, ioError, isStateError, missing, show, type StateError } from '../errors.js';
-import { ENTITY_KINDS, type EntityKind } from '../schema/entities.js';
 import type { Snapshot, SnapshotSource } from '../snapshot.js';
 import { applyChangeSet } from '../tables/apply.js';
+import { modelSnapshot } from '../tables/model-snapshot.js';
 import { Model } from '../tables/model.js';
 import { restoreFromArena } from '../tables/restore.js';
 import { ArenaReader, type OpenedRevision } from './arena-reader.js';
@@ -45,7 +44,6 @@ export class Replica {
   private m: Model | null = null;
   private clusterId: string | null = null;
   private journal: { reader: JournalReader; position: JournalPosition } | null = null;
-  private snap: { revision: number; snap: Snapshot } | null = null;
   /** Bytes of journal records read by the last refresh (for measurements). */
   lastReadBytes = 0;
 
@@ -131,15 +129,7 @@ export class Replica {
   snapshot(): Snapshot {
     const m = this.m;
     if (!m) throw missing(`no state has been found in ${show(this.dir)} yet`);
-    if (this.snap?.revision === m.revision) return this.snap.snap;
-    const tables = {} as Record<EntityKind, Table>;
-    for (const k of ENTITY_KINDS) {
-      if (m.tables[k].dirty) m.tables[k].materialize(null, () => undefined);
-      tables[k] = m.tables[k].table();
-    }
-    const snap: Snapshot = { revision: m.revision, clusterId: m.clusterId, masterId: m.masterId, updatedAt: m.updatedAt, ...tables, source: this.source, release: () => undefined };
-    this.snap = { revision: m.revision, snap };
-    return snap;
+    return modelSnapshot(m, this.source);
   }
 
   /** The change sets of revisions `from..to` still in the journal (for watch()), decoded from the file. */
@@ -250,7 +240,6 @@ export class Replica {
     }
     this.m = m;
     this.clusterId = clusterId;
-    this.snap = null;
     this.metadataSeen = this.metadataSignature(); // read by arena.open() just now
   }
 

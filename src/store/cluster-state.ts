@@ -19,12 +19,13 @@ import type { SharedHandle } from '../shm/reader.js';
 import { QueryPool } from '../pool/pool.js';
 import { checkQueryCall } from '../pool/queries.js';
 import type { Snapshot } from '../snapshot.js';
-import { checkId } from '../validate/values.js';
+import { checkId, checkInt32, checkOptions } from '../validate/values.js';
+import type { Replication, ReplicationAttacher, ReplicationPort, ReplicationStats } from './replication.js';
 import * as content from './content.js';
 import type { Durability, FilesInfo, WriterPort } from './durability.js';
 import { Model } from '../tables/model.js';
 import * as nodes from './nodes.js';
-import { parseWriterOptions, type InMemoryOptions, type OpenOptions } from './options.js';
+import { parseWriterOptions, type InMemoryOptions, type OpenOptions, type ReplicatedOpenOptions } from './options.js';
 import type { ChangeSet, RevisionChanges } from '../changes/change-set.js';
 import { ChangeFeed } from '../changes/feed.js';
 import type { WatchHistory } from '../changes/watch-hub.js';
@@ -36,15 +37,28 @@ import * as tasks from './tasks.js';
 import { applyImport } from './import.js';
 import { atomically } from './transactions.js';
 
-export type { InMemoryOptions, OpenOptions } from './options.js';
+export type { InMemoryOptions, OpenOptions, ReplicatedOpenOptions } from './options.js';
+export type { ReplicationOptions, ReplicationStats } from './replication.js';
 export type { RemoveNodeOptions } from './nodes.js';
 
 /** How `ClusterState.open` opens a state directory; installed by the package entry (persist/open.ts). */
 let directoryOpener: ((opts: OpenOptions) => Promise<ClusterState>) | null = null;
+/** How `ClusterState.open({ nats })` replicates; installed by the package entry (replicate/replicator.ts). */
+let replicationAttacher: { check(nats: unknown, replication: unknown): void; attach: ReplicationAttacher } | null = null;
+
+/** The options only `open` with `nats` reads (the rest go to the directory or in-memory writer). */
+const REPLICATION_OPTION_KEYS = ['nats', 'replication'] as const;
+/** How long close() waits for the last revisions to be acknowledged by JetStream (ms). */
+const CLOSE_REPLICATION_MS = 10_000;
 
 /** @internal Installs how `ClusterState.open` opens a state directory (src/index.ts installs persist/open.ts). */
 export function setDirectoryOpener(fn: (opts: OpenOptions) => Promise<ClusterState>): void {
   directoryOpener = fn;
+}
+
+/** @internal Installs replication over NATS (src/index.ts installs replicate/replicator.ts). */
+export function setReplicationAttacher(r: { check(nats: unknown, replication: unknown): void; attach: ReplicationAttacher }): void {
+  replicationAttacher = r;
 }
 
 export class ClusterState {
@@ -61,6 +75,8 @@ export class ClusterState {
   private fatal: StateError | null = null;
   private closedFlag = false;
   private pool: QueryPool | null = null;
+  private replication: Replication | null = null;
+  private onFatal: ((e: StateError) => void) | null = null;
   private readonly queryThreads: number | undefined;
 
   private constructor(opts: unknown, publishInitial: boolean) {
@@ -85,9 +101,61 @@ export class ClusterState {
    * by an empty state: CORRUPT, unless `startFresh` moves the damaged files aside. See
    * docs/state-directory.md.
    */
-  static async open(opts: OpenOptions): Promise<ClusterState> {
+  static async open(opts: OpenOptions | ReplicatedOpenOptions): Promise<ClusterState> {
     if (!directoryOpener) throw ioFailure('ClusterState.open needs the package entry (import it from "arrow-cluster-state")');
-    return directoryOpener(opts);
+    const split = splitReplicationOptions(opts);
+    if (!split) return directoryOpener(opts as OpenOptions);
+    // With `nats`: every option checked before anything is opened; without a statePath, in memory.
+    if (!replicationAttacher) throw ioFailure('replication needs the package entry (import it from "arrow-cluster-state")');
+    replicationAttacher.check(split.nats, split.replication);
+    const rest = split.rest as OpenOptions & Record<string, unknown>;
+    let state: ClusterState;
+    if (rest.statePath === undefined) {
+      const { onFatal, ...core } = rest;
+      if (onFatal !== undefined && typeof onFatal !== 'function') throw invalid('options.onFatal', onFatal, 'a function');
+      state = ClusterState.inMemory(core as unknown as InMemoryOptions);
+      state.onFatal = (onFatal as ((e: StateError) => void) | undefined) ?? null;
+    } else {
+      state = await directoryOpener(rest);
+      state.onFatal = (rest.onFatal as ((e: StateError) => void) | undefined) ?? null;
+    }
+    try {
+      state.replication = await replicationAttacher.attach(state.replicationPort(), split.nats, split.replication);
+    } catch (e) {
+      await state.close().catch(() => undefined);
+      throw e;
+    }
+    return state;
+  }
+
+  /** What replication may use of this writer. */
+  private replicationPort(): ReplicationPort {
+    return {
+      clusterId: this.clusterId,
+      nodeId: this.nodeId,
+      revision: () => this.m.revision,
+      watch: (o) => this.feed.watch(o),
+      oldestRevision: () => this.feed.history.oldestRevision,
+      settle: async () => (this.durability ? this.flush() : this.m.revision),
+      settledRevision: () => (this.durability ? this.durability.files().durableRevision : this.m.revision),
+      content: () => {
+        this.publishNow(); // the published revision is the current one: the batches and the tables agree
+        const content = this.pub.content();
+        const snapshot = this.snapshot();
+        if (content.revision !== snapshot.revision) throw ioFailure(`internal: published revision ${content.revision} is not the current ${snapshot.revision}`);
+        return { content, snapshot };
+      },
+      fail: (e) => {
+        if (this.fatal) return;
+        this.fatal = e;
+        process.stderr.write(`arrow-cluster-state: ${e.message}\n`);
+        try {
+          this.onFatal?.(e);
+        } catch {
+          // the callback's own failure changes nothing
+        }
+      },
+    };
   }
 
   /**
@@ -365,6 +433,30 @@ export class ClusterState {
     return this.durability?.files() ?? null;
   }
 
+  // ─────────────────────────── replication ───────────────────────────
+
+  /**
+   * Resolves with a revision once every mutation made before the call is acknowledged by
+   * JetStream (stored by the stream — on every replica of a replicated stream; on a state
+   * directory it is durable locally too, as only durable revisions are replicated). While the
+   * engine is away it waits; UNAVAILABLE after `timeoutMs` (default 30,000). LOCKED when this
+   * master was fenced. INVALID_ARGUMENT for a state opened without `nats`.
+   */
+  async replicated(options: { timeoutMs?: number } = {}): Promise<number> {
+    this.assertOpen();
+    const r = this.replication;
+    if (!r) throw invalid('replicated()', 'a state opened without options.nats', 'called on a state opened with { nats: { servers } }');
+    const o = checkOptions(options, ['timeoutMs'], 'options');
+    const timeoutMs = o.timeoutMs === undefined ? 30_000 : checkInt32(o.timeoutMs, 'options.timeoutMs', 1);
+    if (this.fatal) throw this.fatal;
+    return r.replicated(this.m.revision, timeoutMs);
+  }
+
+  /** Replication figures (revision acknowledged, lag, bytes, snapshots), or null without `nats`. */
+  replicationStats(): ReplicationStats | null {
+    return this.replication?.stats() ?? null;
+  }
+
   // ─────────────────────────── worker threads ───────────────────────────
 
   /**
@@ -436,6 +528,11 @@ export class ClusterState {
     } catch (e) {
       err ??= e;
     }
+    try {
+      await this.replication?.close(CLOSE_REPLICATION_MS);
+    } catch (e) {
+      err ??= e;
+    }
     this.closedFlag = true;
     this.feed.close();
     this.repair.stop();
@@ -497,4 +594,18 @@ export class ClusterState {
     if (!this.durability) throw invalid(what, 'an in-memory state', 'called on a state opened with a statePath (an in-memory state has no files)');
     return this.durability;
   }
+}
+
+/** Splits `nats` and `replication` off open's options; null without `nats` (a `replication` alone is refused). */
+function splitReplicationOptions(opts: unknown): { nats: unknown; replication: unknown; rest: Record<string, unknown> } | null {
+  if (!opts || typeof opts !== 'object') return null;
+  const o = opts as Record<string, unknown>;
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined;
+  if (!has('nats')) {
+    if (has('replication')) throw invalid('options.replication', o.replication, 'absent without options.nats (replication needs a NATS server)');
+    return null;
+  }
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (!(REPLICATION_OPTION_KEYS as readonly string[]).includes(k)) rest[k] = v;
+  return { nats: o.nats, replication: o.replication, rest };
 }

@@ -5,6 +5,8 @@
  * keys before it creates anything.
  */
 import type { StateError } from '../errors.js';
+import type { NatsOptions } from '../nats/connect.js';
+import type { ReplicationOptions } from './replication.js';
 import { invalid } from '../errors.js';
 import { align } from '../arena/free-list.js';
 import { EXTENT_ALIGN, HEADER_BYTES, MAX_SHARED_BYTES } from '../shm/layout.js';
@@ -98,7 +100,7 @@ export interface ParquetOptions {
 
 /** Options of `ClusterState.open`. */
 export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
-  /** The state directory (created if missing). */
+  /** The state directory (created if missing). Required, except with `nats`: without it the replicated writer holds its state in memory only. */
   statePath: string;
   /** Required for a new directory; for an existing one it must match (or be omitted). */
   clusterId?: string;
@@ -131,7 +133,19 @@ export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
    * last checkpoint. More often: faster recovery and reader cold loads, more writing.
    */
   checkpoint?: { bytes?: number; revisions?: number };
+  /**
+   * Replicate to NATS JetStream (docs/replication.md): `{ servers, ...connection options }`. The
+   * writer takes the cluster's master lease (LOCKED while another master holds it), then publishes
+   * every revision's change set (durable ones, on a state directory) and periodic snapshots;
+   * `replicated()` waits for the acknowledgements. UNAVAILABLE when no server answers at open.
+   */
+  nats?: NatsOptions;
+  /** Snapshots, trimming, the lease and stream replicas (see ReplicationOptions); only with `nats`. */
+  replication?: ReplicationOptions;
 }
+
+/** Options of `ClusterState.open` with `nats`, where `statePath` may be left out (the state is then held in memory). */
+export type ReplicatedOpenOptions = Omit<OpenOptions, 'statePath'> & { statePath?: string; nats: NatsOptions; clusterId: string };
 
 /** The keys `ClusterState.inMemory` accepts. Add a new option here and to InMemoryOptions. */
 export const IN_MEMORY_OPTION_KEYS = [

@@ -42,6 +42,8 @@ export interface RemoteFollowOptions {
 const REMOTE_KEYS = ['nats', 'clusterId', 'projection'] as const;
 /** Tries to find a snapshot at least as new as a rebase asks for (it is written before the marker). */
 const SNAPSHOT_ATTEMPTS = 50;
+/** How long a follower waits without a message before it checks that its consumer is not stalled (ms). */
+const STALL_CHECK_MS = 1000;
 
 /** Figures of a remote follower. */
 export interface RemoteFollowerStats {
@@ -51,6 +53,8 @@ export interface RemoteFollowerStats {
   /** Snapshots loaded and their compressed bytes. */
   loads: number;
   snapshotBytes: number;
+  /** Consumers recreated because they stopped delivering while the stream had more (see checkStall). */
+  stalls: number;
 }
 
 /** A follower of a cluster through NATS; create one with `followState({ nats, clusterId })`. Snapshots are immutable heap copies. */
@@ -66,7 +70,9 @@ export class RemoteFollower extends EventEmitter<FollowerEvents> {
   private running: Promise<void> | null = null;
   /** Called with the sequence of each message handled (the open waits for the tail). */
   private onSeq: ((seq: number) => void) | null = null;
-  private readonly counts: RemoteFollowerStats = { messages: 0, bytes: 0, loads: 0, snapshotBytes: 0 };
+  private readonly counts: RemoteFollowerStats = { messages: 0, bytes: 0, loads: 0, snapshotBytes: 0, stalls: 0 };
+  private lastMessageAt = Date.now();
+  private checkingStall = false;
 
   private constructor(private readonly link: NatsLink, private readonly os: ObjectStore, o: { clusterId: string; projection: 'full' | 'leecher' }) {
     super();
@@ -202,8 +208,48 @@ export class RemoteFollower extends EventEmitter<FollowerEvents> {
     }
   }
 
+  /** A message was dealt with: the consumer continues after it. */
+  private handled(seq: number): void {
+    this.startSeq = seq + 1;
+    this.lastMessageAt = Date.now();
+    this.onSeq?.(seq);
+  }
+
+  /**
+   * The stall check: while no message arrived for STALL_CHECK_MS, asks the stream for its last
+   * message on this follower's subject; if the follower has not read it, its consumer is recreated
+   * from where it stands. (Seen with nats.js 3.4 against nats-server 2.9.10: after the server is
+   * killed and restarted, the client's recreated ordered consumer can deliver what was stored and
+   * then nothing more; a new consumer reads on.)
+   */
+  private async checkStall(): Promise<void> {
+    if (this.closedFlag || this.checkingStall || Date.now() - this.lastMessageAt < STALL_CHECK_MS || !this.messages) return;
+    this.checkingStall = true;
+    try {
+      const tail = await lastMessage(this.link, this.names, this.projection === 'full' ? this.names.changes : this.names.leech);
+      if (tail && tail.seq >= this.startSeq && Date.now() - this.lastMessageAt >= STALL_CHECK_MS && this.messages) {
+        this.counts.stalls++;
+        await this.messages.close().catch(() => undefined); // the loop makes a new consumer from startSeq
+      }
+    } catch {
+      // the engine is away: the client reconnects; checked again later
+    } finally {
+      this.checkingStall = false;
+    }
+  }
+
   /** Reads the stream from `startSeq` for as long as the follower is open; reloads on a gap or a rebase. */
   private async follow(): Promise<void> {
+    const stall = setInterval(() => void this.checkStall(), STALL_CHECK_MS);
+    stall.unref();
+    try {
+      await this.followLoop();
+    } finally {
+      clearInterval(stall);
+    }
+  }
+
+  private async followLoop(): Promise<void> {
     const subject = this.projection === 'full' ? this.names.changes : this.names.leech;
     const where = `stream ${this.names.stream}`;
     while (!this.closedFlag) {
@@ -223,11 +269,11 @@ export class RemoteFollower extends EventEmitter<FollowerEvents> {
               reloadTo = head.last;
               break;
             }
-            this.onSeq?.(msg.seq);
+            this.handled(msg.seq);
             continue;
           }
           if (head.last <= m.revision) {
-            this.onSeq?.(msg.seq);
+            this.handled(msg.seq);
             continue;
           }
           if (head.first > m.revision + 1) {
@@ -241,9 +287,8 @@ export class RemoteFollower extends EventEmitter<FollowerEvents> {
             applyChangeSet(m, cs, `${where} message ${msg.seq}`);
             this.hub!.publish(cs);
           }
-          this.startSeq = msg.seq + 1;
           this.emit('change', m.revision);
-          this.onSeq?.(msg.seq);
+          this.handled(msg.seq);
         }
         await msgs.close().catch(() => undefined);
         this.messages = null;

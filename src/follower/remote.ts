@@ -23,7 +23,7 @@ import { closed, compacted, corrupt, invalid, isStateError, missing, show, unava
 import { checkNatsOptions, connectNats, engineFailure, type NatsLink, type NatsOptions } from '../nats/connect.js';
 import { clusterNames, snapshotRevisionOf, type ClusterNames } from '../nats/names.js';
 import { loadSnapshot } from '../nats/snapshot-format.js';
-import { lastMessage, messageHead, readStream } from '../nats/stream.js';
+import { lastMessage, messageHead, messagePayload, readStream } from '../nats/stream.js';
 import type { Snapshot } from '../snapshot.js';
 import { applyChangeSet } from '../tables/apply.js';
 import { modelSnapshot } from '../tables/model-snapshot.js';
@@ -280,10 +280,12 @@ export class RemoteFollower extends EventEmitter<FollowerEvents> {
             reloadTo = head.first - 1; // trimmed behind us: a snapshot covers the gap
             break;
           }
-          const batch = decodeChangeBatch(msg.data, `${where} message ${msg.seq}`);
-          if (batch.firstRevision !== head.first || batch.lastRevision !== head.last) throw corrupt(`${where} message ${msg.seq}: its batch holds revisions ${batch.firstRevision}..${batch.lastRevision}, its headers say ${head.first}..${head.last}`);
+          const payload = messagePayload(head, msg.data, where);
+          const batch = payload && decodeChangeBatch(payload, `${where} message ${msg.seq}`);
+          if (batch && (batch.firstRevision !== head.first || batch.lastRevision !== head.last)) throw corrupt(`${where} message ${msg.seq}: its batch holds revisions ${batch.firstRevision}..${batch.lastRevision}, its headers say ${head.first}..${head.last}`);
           for (let rev = m.revision + 1; rev <= head.last; rev++) {
-            const cs = batch.changeSet(rev);
+            // An empty payload: nothing this follower sees changed (a leecher's bookmark); the revisions still count.
+            const cs = batch ? batch.changeSet(rev) : { revision: rev, updatedAt: head.updatedAt, masterId: head.masterId, changes: [] };
             applyChangeSet(m, cs, `${where} message ${msg.seq}`);
             this.hub!.publish(cs);
           }

@@ -61,7 +61,14 @@ export const HEADER = {
   snapshot: 'Acs-Snapshot',
   /** The writer that published it: `<nodeId>/<session>`. */
   writer: 'Acs-Writer',
+  /** How the payload is encoded: `deflate` (a raw-deflated change batch), `none` (the batch as it is), `empty` (no payload: nothing on this subject changed in first..last). */
+  encoding: 'Acs-Encoding',
+  /** For `empty`: the commit time (epoch ms) and master of revision `last`. */
+  updatedAt: 'Acs-Updated-At',
+  master: 'Acs-Master',
 } as const;
+
+export type PayloadEncoding = 'deflate' | 'none' | 'empty';
 
 export type MessageKind = 'changes' | 'rebase';
 

@@ -7,7 +7,8 @@
 import type { MsgHdrs } from '@nats-io/transport-node';
 import { corrupt, show } from '../errors.js';
 import { engineFailure, isApiError, type NatsLink } from './connect.js';
-import { HEADER, STREAM_FORMAT, STREAM_FORMAT_VERSION, type ClusterNames, type MessageKind } from './names.js';
+import { inflateRawSync } from 'node:zlib';
+import { HEADER, STREAM_FORMAT, STREAM_FORMAT_VERSION, type ClusterNames, type MessageKind, type PayloadEncoding } from './names.js';
 
 /** What a stream message says about itself. */
 export interface MessageHead {
@@ -18,6 +19,10 @@ export interface MessageHead {
   writer: string;
   /** For a rebase: the snapshot object to load. */
   snapshot: string | null;
+  encoding: PayloadEncoding;
+  /** For an `empty` payload: revision `last`'s commit time and master. */
+  updatedAt: number;
+  masterId: string | null;
 }
 
 /** The description a cluster's stream carries. */
@@ -67,7 +72,24 @@ export function messageHead(seq: number, h: MsgHdrs | undefined, where: string):
   const first = num(HEADER.first);
   const last = num(HEADER.last);
   if (last < first) throw corrupt(`${where}: message ${seq} covers revisions ${first}..${last}`);
-  return { seq, kind, first, last, writer: h?.get(HEADER.writer) ?? '', snapshot: kind === 'rebase' ? h?.get(HEADER.snapshot) || null : null };
+  const encoding = (h?.get(HEADER.encoding) || 'none') as PayloadEncoding;
+  if (encoding !== 'deflate' && encoding !== 'none' && encoding !== 'empty') throw corrupt(`${where}: message ${seq} has header ${HEADER.encoding} = ${show(encoding)}`);
+  const updatedAt = encoding === 'empty' && kind === 'changes' ? num(HEADER.updatedAt) : 0;
+  return {
+    seq, kind, first, last, writer: h?.get(HEADER.writer) ?? '', snapshot: kind === 'rebase' ? h?.get(HEADER.snapshot) || null : null,
+    encoding, updatedAt, masterId: h?.get(HEADER.master) || null,
+  };
+}
+
+/** The change batch a message carries: inflated when deflated; null for an `empty` one. CORRUPT when it does not inflate. */
+export function messagePayload(head: MessageHead, data: Uint8Array, where: string): Uint8Array | null {
+  if (head.encoding === 'empty') return null;
+  if (head.encoding === 'none') return data;
+  try {
+    return inflateRawSync(data);
+  } catch (e) {
+    throw corrupt(`${where}: message ${head.seq} does not inflate (${(e as Error).message})`, e);
+  }
 }
 
 /** The newest message on `subject`, or null when there is none. */

@@ -21,6 +21,8 @@
  *   waits, or rejects with UNAVAILABLE after its timeout.
  */
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
+import { deflateRaw } from 'node:zlib';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { revisionChangesOf, type RevisionChanges, type Row } from '../changes/change-set.js';
@@ -28,7 +30,7 @@ import { encodeChangeBatch } from '../changes/encode.js';
 import { corrupt, invalid, isStateError, locked, show, StateError, unavailable } from '../errors.js';
 import { readRecord } from '../arrow/decode/table-view.js';
 import { checkNatsOptions, connectNats, engineFailure, isApiError, type NatsLink } from '../nats/connect.js';
-import { clusterNames, HEADER, snapshotObjectName, snapshotRevisionOf, type ClusterNames, type MessageKind } from '../nats/names.js';
+import { clusterNames, HEADER, snapshotObjectName, snapshotRevisionOf, type ClusterNames, type MessageKind, type PayloadEncoding } from '../nats/names.js';
 import type { SnapshotHeader } from '../nats/snapshot-format.js';
 import { lastMessage, readStream, streamDescription, type MessageHead } from '../nats/stream.js';
 import type { EntityKind } from '../schema/entities.js';
@@ -47,6 +49,9 @@ const MAX_GROUP = 4096;
 const PAYLOAD_HEADROOM = 4096;
 /** Recent messages remembered (to find where a snapshot's revisions continue in the stream). */
 const RING = 8192;
+/** Payloads from this size on are deflated (level 1: a change batch's schema messages shrink 3–5×). */
+const COMPRESS_FROM = 512;
+const deflateRawAsync = promisify(deflateRaw);
 /** How long the stream deduplicates a retried message (ns). */
 const DUPLICATE_WINDOW_NS = 120e9;
 
@@ -92,13 +97,22 @@ export async function attachReplication(port: ReplicationPort, nats: unknown, re
   }
 }
 
+/** One message's payload as published. */
+interface Payload {
+  bytes: Uint8Array;
+  encoding: PayloadEncoding;
+}
+
 /** One group of revisions being published: encoded once, retried as it is until stored. */
 interface Outgoing {
   kind: MessageKind;
   first: number;
   last: number;
-  full: Uint8Array;
-  leech: Uint8Array;
+  /** Revision `last`'s commit time and master (the headers of an empty payload). */
+  updatedAt: number;
+  masterId: string | null;
+  full: Payload;
+  leech: Payload;
   snapshot: string | null;
   /** The full message is stored (only the leecher one is left). */
   fullStored: boolean;
@@ -277,6 +291,7 @@ class Replicator implements Replication {
         }
         const out = this.nextGroup();
         if (!out) continue;
+        await this.compress(out);
         await this.publish(out);
         const n = out.last - out.first + 1;
         this.queue.splice(0, n);
@@ -303,8 +318,15 @@ class Replicator implements Replication {
       const full = encodeChangeBatch(group);
       if (full.byteLength <= limit) {
         const leechSets = group.map((rc) => (rc.revision > this.filterFrom ? this.leech.project(rc) : LeecherView.unfiltered(rc)));
-        const leech = encodeChangeBatch(leechSets);
-        if (leech.byteLength <= limit) return { kind: 'changes', first: group[0]!.revision, last: group[n - 1]!.revision, full, leech, snapshot: null, fullStored: false };
+        const lastRc = group[n - 1]!;
+        const nothing = leechSets.every((rc) => !rc.upserts.nodes.length && !rc.upserts.content.length && !rc.deletes.nodes.length && !rc.deletes.content.length);
+        const leech = nothing ? new Uint8Array(0) : encodeChangeBatch(leechSets);
+        if (leech.byteLength <= limit) {
+          return {
+            kind: 'changes', first: group[0]!.revision, last: lastRc.revision, updatedAt: lastRc.updatedAt, masterId: lastRc.masterId,
+            full: { bytes: full, encoding: 'none' }, leech: { bytes: leech, encoding: nothing ? 'empty' : 'none' }, snapshot: null, fullStored: false,
+          };
+        }
         // The projection of one group cannot be larger than the group (it is a part of it): unreachable in practice.
       }
       if (n === 1) {
@@ -315,14 +337,28 @@ class Replicator implements Replication {
     }
   }
 
-  private head(kind: MessageKind, first: number, last: number, snapshot: string | null): MsgHdrs {
+  private head(out: Outgoing, p: Payload): MsgHdrs {
     const h = headers();
-    h.set(HEADER.kind, kind);
-    h.set(HEADER.first, String(first));
-    h.set(HEADER.last, String(last));
+    h.set(HEADER.kind, out.kind);
+    h.set(HEADER.first, String(out.first));
+    h.set(HEADER.last, String(out.last));
     h.set(HEADER.writer, this.tag);
-    if (snapshot) h.set(HEADER.snapshot, snapshot);
+    h.set(HEADER.encoding, p.encoding);
+    if (p.encoding === 'empty') {
+      h.set(HEADER.updatedAt, String(out.updatedAt));
+      if (out.masterId !== null) h.set(HEADER.master, out.masterId);
+    }
+    if (out.snapshot) h.set(HEADER.snapshot, out.snapshot);
     return h;
+  }
+
+  /** Deflates the payloads of `out` worth it (on libuv's thread pool: off the writer's event loop). */
+  private async compress(out: Outgoing): Promise<void> {
+    for (const p of [out.full, out.leech]) {
+      if (p.encoding !== 'none' || p.bytes.byteLength < COMPRESS_FROM) continue;
+      const z = new Uint8Array(await deflateRawAsync(p.bytes, { level: 1 }));
+      if (z.byteLength < p.bytes.byteLength) Object.assign(p, { bytes: z, encoding: 'deflate' });
+    }
   }
 
   /** Publishes both messages of `out`, retrying until they are stored; fenced (LOCKED) when another master wrote the stream. */
@@ -334,15 +370,15 @@ class Replicator implements Replication {
       try {
         let seq = this.lastSeq;
         const pending: Promise<{ seq: number }>[] = [];
-        if (!out.fullStored) pending.push(js.publish(this.names.changes, out.full, { msgID: `${id}:c`, expect: { lastSequence: seq++ }, headers: this.head(out.kind, out.first, out.last, out.snapshot) }));
-        pending.push(js.publish(this.names.leech, out.leech, { msgID: `${id}:l`, expect: { lastSequence: seq }, headers: this.head(out.kind, out.first, out.last, out.snapshot) }));
+        if (!out.fullStored) pending.push(js.publish(this.names.changes, out.full.bytes, { msgID: `${id}:c`, expect: { lastSequence: seq++ }, headers: this.head(out, out.full) }));
+        pending.push(js.publish(this.names.leech, out.leech.bytes, { msgID: `${id}:l`, expect: { lastSequence: seq }, headers: this.head(out, out.leech) }));
         const acks = await Promise.all(pending);
         if (!out.fullStored) this.ring.push({ seq: acks[0]!.seq, first: out.first, last: out.last });
         if (this.ring.length > RING) this.ring.splice(0, this.ring.length - RING);
         this.lastSeq = acks[acks.length - 1]!.seq;
         this.counts.messages += acks.length;
-        this.counts.bytes += (out.fullStored ? 0 : out.full.byteLength) + out.leech.byteLength;
-        this.counts.leecherBytes += out.leech.byteLength;
+        this.counts.bytes += (out.fullStored ? 0 : out.full.bytes.byteLength) + out.leech.bytes.byteLength;
+        this.counts.leecherBytes += out.leech.bytes.byteLength;
         return;
       } catch (e) {
         if (this.stopped) throw this.failure ?? unavailable('replication stopped');
@@ -416,7 +452,8 @@ class Replicator implements Replication {
         const startSeq = this.lastSeq + 1;
         await this.writeSnapshots(content, snapshot, startSeq, true);
         const name = snapshotObjectName('full', x);
-        const marker: Outgoing = { kind: 'rebase', first: x, last: x, full: new Uint8Array(0), leech: new Uint8Array(0), snapshot: name, fullStored: false };
+        const none = (): Payload => ({ bytes: new Uint8Array(0), encoding: 'empty' });
+        const marker: Outgoing = { kind: 'rebase', first: x, last: x, updatedAt: content.updatedAt, masterId: content.meta.master_id, full: none(), leech: none(), snapshot: name, fullStored: false };
         await this.publish(marker);
         this.counts.rebases++;
         // The log continues after x: what the queue held up to x is in the snapshot.

@@ -10,7 +10,7 @@ export interface Sample {
   /** The planned run time (null: until Ctrl-C). */
   durationMs: number | null;
   dir: string;
-  revision: { writer: number; worker: number | null; follower: number | null; durable: number; parquet: number };
+  revision: { writer: number; worker: number | null; follower: number | null; durable: number; parquet: number; replicated?: number };
   /** Per second over the last interval. */
   rates: {
     mutations: number; revisions: number; heartbeats: number; created: number; placed: number; started: number;
@@ -49,7 +49,7 @@ export function frame(s: Sample, width: number): string[] {
   const lines = [
     `arrow-cluster-state demo  ${s.dir}  ${elapsed(s)}  (Ctrl-C to stop)`,
     '',
-    `revision    writer ${rev(s.revision.writer)}  worker ${rev(s.revision.worker)}  follower ${rev(s.revision.follower)}  durable ${rev(s.revision.durable)}`,
+    `revision    writer ${rev(s.revision.writer)}  worker ${rev(s.revision.worker)}  follower ${rev(s.revision.follower)}  durable ${rev(s.revision.durable)}${s.revision.replicated === undefined ? '' : `  replicated ${rev(s.revision.replicated)}`}`,
     `throughput  ${int(r.mutations)} mutations/s (${int(r.revisions)} revisions/s), ${int(s.latency.queries)} queries/s`,
     `  per s     heartbeats ${int(r.heartbeats)}  new ${int(r.created)}  placed ${int(r.placed)}  done ${int(r.completed)}  failed ${int(r.failed)}`,
     `latency     query ${ms(s.latency.queryP50)}, p99 ${ms(s.latency.queryP99)}   place ${ms(s.latency.placeP50)}   flush ${ms(s.latency.flushMs)}   lag ${ms(s.latency.followerLagMs)}`,
@@ -93,7 +93,7 @@ function taskBar(t: Record<string, number>, total: number, width: number): strin
 /** One line per second for logs and pipes. */
 export function line(s: Sample): string {
   const t = s.tasks;
-  return `[${(s.elapsedMs / 1000).toFixed(0).padStart(4)}s] rev ${rev(s.revision.writer)} (worker ${rev(s.revision.worker)}, follower ${rev(s.revision.follower)}, durable ${rev(s.revision.durable)})`
+  return `[${(s.elapsedMs / 1000).toFixed(0).padStart(4)}s] rev ${rev(s.revision.writer)} (worker ${rev(s.revision.worker)}, follower ${rev(s.revision.follower)}, durable ${rev(s.revision.durable)}${s.revision.replicated === undefined ? '' : `, replicated ${rev(s.revision.replicated)}`})`
     + ` | ${int(s.rates.mutations)} mut/s | nodes ${int(s.nodesOnline)}/${int(s.nodesTotal)} online`
     + ` | tasks pending ${int(t.pending)} assigned ${int(t.assigned)} running ${int(t.running)} completed ${int(t.completed)} failed ${int(t.failed)} cancelled ${int(t.cancelled)}`
     + ` | content ${int(s.content.total)} | query p50 ${ms(s.latency.queryP50)} place ${ms(s.latency.placeP50)} flush ${ms(s.latency.flushMs)} lag ${ms(s.latency.followerLagMs)}`;

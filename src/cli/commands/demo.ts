@@ -21,6 +21,7 @@ export const demo: Command = {
     seed: { type: 'string', value: '<n>', default: '42', help: 'seed of the synthetic cluster and the simulation' },
     keep: { type: 'boolean', help: 'continue the demo state already in --dir instead of starting clean' },
     fresh: { type: 'boolean', help: 'start clean (the default): remove an earlier demo state in --dir first' },
+    nats: { type: 'string', value: '<url>', help: 'also replicate to this NATS JetStream server (cluster "demo"; see docs/replication.md)' },
     ...JSON_OPTION,
   },
   description: 'Opens --dir as the writer (taking its lock), loads a synthetic cluster, then simulates it:\n'
@@ -33,8 +34,11 @@ export const demo: Command = {
     + '\n'
     + 'By default an earlier demo state in --dir is removed first (only the demo\'s own files), so\n'
     + 'every run starts from the same synthetic cluster; --keep continues it. A directory holding\n'
-    + 'another cluster\'s state is never touched (exit 1), nor one whose writer is running (LOCKED).',
-  examples: ['cluster-state demo', 'cluster-state demo --duration 10 --nodes 200 --tasks 2000 --content 2000', 'cluster-state demo --duration 5 | cat', 'cluster-state demo --keep --dir /tmp/demo-state'],
+    + 'another cluster\'s state is never touched (exit 1), nor one whose writer is running (LOCKED).\n'
+    + '\n'
+    + 'With --nats <url> the writer also replicates to that NATS server (started with -js): on any\n'
+    + 'machine, `cluster-state watch --nats <url> --cluster demo` follows it.',
+  examples: ['cluster-state demo', 'cluster-state demo --nats nats://127.0.0.1:4222', 'cluster-state demo --duration 10 --nodes 200 --tasks 2000 --content 2000', 'cluster-state demo --duration 5 | cat', 'cluster-state demo --keep --dir /tmp/demo-state'],
   run: (ctx) => runDemo(demoOptions(ctx), ctx.io),
 };
 
@@ -55,6 +59,13 @@ function demoOptions(ctx: Context): DemoOptions {
     seed: intOption(ctx, 'seed', 42, 0, 2 ** 32 - 1),
     fresh: !ctx.values.keep,
     json: !!ctx.values.json,
+    ...(ctx.values.nats === undefined ? {} : { nats: natsUrl(String(ctx.values.nats)) }),
   };
+}
+
+/** A NATS server URL (`nats://host:port`, or `host:port`). */
+function natsUrl(v: string): string {
+  if (!/^(nats|tls):\/\/\S+$|^[^\s/:]+(:\d+)?$/.test(v)) throw new UsageError(`--nats ${JSON.stringify(v)} is not a NATS server URL (nats://host:port)`);
+  return v;
 }
 

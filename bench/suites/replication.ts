@@ -95,7 +95,8 @@ export async function replicationSuite(report: Report, scale: string, loaded: Sy
   const server = await NatsServer.start();
   try {
     await latencyAndSnapshots(report, scale, server.url, tables, online, opts, m);
-    await throughput(report, scale, server.url, tables, online, opts, m);
+    await throughput(report, scale, server.url, tables, online, opts);
+    await snapshotStall(report, scale, server.url, tables, online);
   } finally {
     await server.stop();
   }
@@ -222,7 +223,7 @@ async function latencyAndSnapshots(report: Report, scale: string, url: string, t
 }
 
 /** 2. Replicated mutations/s: a burst of heartbeats, then replicated(); beside the same burst without NATS. */
-async function throughput(report: Report, scale: string, url: string, tables: Tables, online: string[], opts: ReplicationOptions, m: boolean): Promise<void> {
+async function throughput(report: Report, scale: string, url: string, tables: Tables, online: string[], opts: ReplicationOptions): Promise<void> {
   let k0 = 0;
   const burst = (s: ClusterState) => {
     const a = performance.now();
@@ -289,5 +290,50 @@ async function throughput(report: Report, scale: string, url: string, tables: Ta
     }
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The writer's event loop while a periodic snapshot is made: heartbeats paced by a 1 ms timer on a
+ * master that snapshots every 500 revisions; the longest gap between ticks before the snapshot
+ * starts (the baseline) and until it is written.
+ */
+async function snapshotStall(report: Report, scale: string, url: string, tables: Tables, online: string[]): Promise<void> {
+  const every = 500;
+  const master = await ClusterState.open({ clusterId: `bench-repl-stall-${scale}`, nodeId: nodeId(0), nats: { servers: url }, import: tables, replication: { snapshotEveryRevisions: every } });
+  try {
+    const r0 = master.revision;
+    const snaps0 = master.replicationStats()!.snapshots;
+    const before: number[] = [];
+    const during: number[] = [];
+    let last = performance.now();
+    let k = 0;
+    const ok = await new Promise<boolean>((resolve) => {
+      const give = setTimeout(() => {
+        clearInterval(timer);
+        resolve(false);
+      }, 120_000);
+      const timer = setInterval(() => {
+        const now = performance.now();
+        (master.revision - r0 < every - 50 ? before : during).push(now - last);
+        last = now;
+        master.heartbeat(online[k++ % online.length]!, { cpu_load: (k * 37) % 1000 / 10 });
+        if (master.replicationStats()!.snapshots > snaps0) {
+          clearInterval(timer);
+          clearTimeout(give);
+          resolve(true);
+        }
+      }, 1);
+    });
+    if (!ok) {
+      report.skip(`replication at ${scale}: writer event-loop stall during a periodic snapshot`, 'no snapshot was written within 120 s');
+      return;
+    }
+    report.add({
+      suite: SUITE, scale, name: `writer event-loop stall during a periodic snapshot (longest 1 ms timer gap, heartbeats paced at 1/ms)`, unit: 'ms', better: 'lower',
+      runs: [Math.max(...during)], baseline: { name: `the longest gap over the ${before.length} ticks before it`, runs: [Math.max(...before)] },
+    });
+  } finally {
+    await master.close();
   }
 }

@@ -3,7 +3,7 @@
  * runs the suites on it, prints a table and writes bench/results/*.json.
  *   npm run bench              full: S, M and L, repeated runs, every baseline
  *   npm run bench -- --quick   under a minute: S and a reduced M (a CI smoke test)
- *   --scales S,M  --suites writer,shared,helpers,persist,journal,queries
+ *   --scales S,M  --suites writer,shared,helpers,persist,journal,queries,replication
  *   --journal-recovery-only   the journal suite measures recovery and cold reads only
  */
 import v8 from 'node:v8';
@@ -17,6 +17,7 @@ import { helpersSuite } from './suites/helpers.js';
 import { persistSuite } from './suites/persist.js';
 import { journalSuite } from './suites/journal.js';
 import { queriesSuite } from './suites/queries.js';
+import { replicationSuite } from './suites/replication.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -25,7 +26,7 @@ const arg = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const scales = (arg('--scales') ?? (quick ? 'S,M' : 'S,M,L')).split(',') as ('S' | 'M' | 'L')[];
-const ALL_SUITES = ['writer', 'shared', 'helpers', 'persist', 'journal', 'queries'];
+const ALL_SUITES = ['writer', 'shared', 'helpers', 'persist', 'journal', 'queries', 'replication'];
 const suites = new Set((arg('--suites') ?? ALL_SUITES.join(',')).split(','));
 /** Only a run of every suite at every scale of its mode replaces bench/results/latest-<mode>.json and the docs. */
 const complete = ALL_SUITES.every((s) => suites.has(s)) && (quick ? ['S', 'M'] : ['S', 'M', 'L']).every((s) => scales.includes(s as 'S'));
@@ -98,6 +99,16 @@ async function main(): Promise<void> {
         cpuWindowMs: quick ? 1000 : 3000,
         tailRevisions: 1000,
         recoveryOnly: args.includes('--journal-recovery-only'),
+      });
+    }
+    if (suites.has('replication') && name === 'L') report.skip('replication at L', 'loading L and importing it into the suite\'s writers takes several minutes before the first figure; measured at S and M');
+    else if (suites.has('replication')) {
+      await replicationSuite(report, name, scale, {
+        trials: quick ? 100 : name === 'L' ? 200 : 300,
+        burst: quick ? 5000 : name === 'S' ? 5000 : 20_000,
+        bursts: quick ? 1 : 3,
+        byteMutations: quick ? 100 : 200,
+        durable: !quick,
       });
     }
   }

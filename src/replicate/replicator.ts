@@ -191,15 +191,18 @@ class Replicator implements Replication {
       if (last && last.last > mine) {
         throw corrupt(`cluster ${show(names.clusterId)}'s stream ${names.stream} holds revision ${last.last} (written by ${show(last.writer)}), but this state is at revision ${mine}: it is older than the replicated state, and nothing was published (open it as a follower, or move it aside)`);
       }
-      this.seedLeecherView();
       if (!last) this.needRebase = true;
       else {
         this.acked = last.last;
         this.after = last.last;
         if (last.last < port.oldestRevision()) this.needRebase = true; // the history does not reach back: rebase
       }
+      // A rebase seeds the leecher view from its own snapshot (writeSnapshots): seeding it here too would read every row twice.
       if (this.needRebase) await this.rebase();
-      else this.watch = port.watch({ afterRevision: this.after, maxBacklog: 100_000 });
+      else {
+        this.seedLeecherView();
+        this.watch = port.watch({ afterRevision: this.after, maxBacklog: 100_000 });
+      }
     } catch (e) {
       await this.lease.release();
       throw e;

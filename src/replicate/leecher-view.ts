@@ -10,8 +10,8 @@
  * Fields outside the projection are null (lists empty) in a leecher's records.
  *
  * A node or content upsert reaches leechers only when its projection changed: the view keeps a
- * 32-bit hash of each entity's projection (FNV-1a of its JSON) and drops upserts whose hash is
- * unchanged — so a heartbeat storm costs leechers nothing but the revision bookmarks.
+ * 32-bit hash of each published entity's projection (FNV-1a of its JSON) and drops upserts whose
+ * hash is unchanged — so a heartbeat storm costs leechers nothing but the revision bookmarks.
  */
 import type { Row, RevisionChanges } from '../changes/change-set.js';
 import type { EntityKind } from '../schema/entities.js';
@@ -46,27 +46,25 @@ const projectionHash = (kind: 'nodes' | 'content', r: Record<string, unknown>): 
   return fnv(s);
 };
 
-const EMPTY: Readonly<Record<EntityKind, readonly never[]>> = { nodes: [], tasks: [], content: [] };
-
-/** The master's view of what leechers hold; fed every replicated revision in order. */
+/**
+ * The master's view of what leechers hold; fed every published revision in order. An entity not
+ * in the view counts as changed (its projection is published and remembered): the view starts
+ * empty and is emptied at every rebase, so it never needs a pass over the state, and it can never
+ * hold a projection older than what leechers have.
+ */
 export class LeecherView {
   private readonly hashes = { nodes: new Map<string, number>(), content: new Map<string, number>() };
 
-  /** Forgets every entity (before seeding the view afresh at a rebase). */
+  /** Forgets every entity (at a rebase: leechers load a snapshot the view has not seen). */
   clear(): void {
     this.hashes.nodes.clear();
     this.hashes.content.clear();
   }
 
-  /** Notes the projection of an entity present at the view's start (from the state, not a change). */
-  seed(kind: 'nodes' | 'content', key: string, r: Record<string, unknown>): void {
-    this.hashes[kind].set(key, projectionHash(kind, r));
-  }
-
   /**
-   * The leecher change set of one revision: node and content upserts whose projection changed
-   * (as leecher rows), their deletes; no tasks. A revision that changes nothing a leecher sees
-   * gives empty upserts and deletes (published anyway, as a bookmark of the revision).
+   * The leecher change set of one revision: node and content upserts whose projection changed or
+   * is not known yet (as leecher rows), every node and content delete; no tasks. A revision that
+   * changes nothing a leecher sees gives empty upserts and deletes (a bookmark).
    */
   project(rc: RevisionChanges): RevisionChanges {
     const upserts: Record<EntityKind, Row[]> = { nodes: [], tasks: [], content: [] };
@@ -83,16 +81,10 @@ export class LeecherView {
         upserts[kind].push(leecherRow(kind, r));
       }
       for (const id of rc.deletes[kind] ?? []) {
-        if (map.delete(id)) deletes[kind].push(id);
+        map.delete(id);
+        deletes[kind].push(id);
       }
     }
     return { revision: rc.revision, updatedAt: rc.updatedAt, masterId: rc.masterId, upserts, deletes };
-  }
-
-  /** The change set a leecher gets for a revision while the view cannot filter (catching up): every projected upsert. */
-  static unfiltered(rc: RevisionChanges): RevisionChanges {
-    const upserts: Record<EntityKind, Row[]> = { nodes: [], tasks: [], content: [] };
-    for (const kind of ['nodes', 'content'] as const) for (const row of rc.upserts[kind] ?? []) upserts[kind].push(leecherRow(kind, row as Record<string, unknown>));
-    return { revision: rc.revision, updatedAt: rc.updatedAt, masterId: rc.masterId, upserts, deletes: { ...EMPTY, nodes: [...(rc.deletes.nodes ?? [])], content: [...(rc.deletes.content ?? [])] } };
   }
 }

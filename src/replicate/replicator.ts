@@ -25,20 +25,18 @@ import { promisify } from 'node:util';
 import { deflateRaw } from 'node:zlib';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import { Objm, type ObjectStore } from '@nats-io/obj';
-import { revisionChangesOf, type RevisionChanges, type Row } from '../changes/change-set.js';
+import { revisionChangesOf, type RevisionChanges } from '../changes/change-set.js';
 import { encodeChangeBatch } from '../changes/encode.js';
 import { corrupt, invalid, isStateError, locked, show, StateError, unavailable } from '../errors.js';
-import { readRecord } from '../arrow/decode/table-view.js';
 import { checkNatsOptions, connectNats, engineFailure, isApiError, type NatsLink } from '../nats/connect.js';
 import { clusterNames, HEADER, snapshotObjectName, snapshotRevisionOf, type ClusterNames, type MessageKind, type PayloadEncoding } from '../nats/names.js';
 import type { SnapshotHeader } from '../nats/snapshot-format.js';
 import { lastMessage, readStream, streamDescription, type MessageHead } from '../nats/stream.js';
-import type { EntityKind } from '../schema/entities.js';
 import type { Snapshot } from '../snapshot.js';
 import type { Replication, ReplicationOptions, ReplicationPort, ReplicationStats } from '../store/replication.js';
 import { checkInt32, checkOptions } from '../validate/values.js';
 import { Lease } from './lease.js';
-import { LeecherView, leecherRow } from './leecher-view.js';
+import { LeecherView } from './leecher-view.js';
 import { encodeFullSnapshot, encodeLeecherSnapshot } from './snapshot-encode.js';
 
 /** Revisions taken from the feed and not yet acknowledged, at most (beyond: the feed's backlog, then a rebase). */
@@ -49,6 +47,11 @@ const MAX_GROUP = 4096;
 const PAYLOAD_HEADROOM = 4096;
 /** Recent messages remembered (to find where a snapshot's revisions continue in the stream). */
 const RING = 8192;
+/**
+ * Object store chunks of a snapshot. nats.js hashes each chunk (SHA-256, in JavaScript, ~60 ms per
+ * MiB here) on the writer's event loop before it sends it: small chunks keep each pause short.
+ */
+const SNAPSHOT_CHUNK = 128 << 10;
 /** Payloads from this size on are deflated (level 1: a change batch's schema messages shrink 3–5×). */
 const COMPRESS_FROM = 512;
 const deflateRawAsync = promisify(deflateRaw);
@@ -136,8 +139,6 @@ class Replicator implements Replication {
   private queue: RevisionChanges[] = [];
   private queuedAt: number[] = [];
   private readonly leech = new LeecherView();
-  /** Revisions above this are filtered by the leecher view (below: published unfiltered). */
-  private filterFrom = 0;
   private watch: AsyncIterator<unknown> | null = null;
   private after = 0;
   private needRebase = false;
@@ -197,12 +198,8 @@ class Replicator implements Replication {
         this.after = last.last;
         if (last.last < port.oldestRevision()) this.needRebase = true; // the history does not reach back: rebase
       }
-      // A rebase seeds the leecher view from its own snapshot (writeSnapshots): seeding it here too would read every row twice.
       if (this.needRebase) await this.rebase();
-      else {
-        this.seedLeecherView();
-        this.watch = port.watch({ afterRevision: this.after, maxBacklog: 100_000 });
-      }
+      else this.watch = port.watch({ afterRevision: this.after, maxBacklog: 100_000 });
     } catch (e) {
       await this.lease.release();
       throw e;
@@ -212,26 +209,6 @@ class Replicator implements Replication {
       if (this.acked > this.counts.snapshotRevision) this.snapshotSoon();
     }, this.s.everyMs);
     this.snapshotTimer.unref();
-  }
-
-  /** The leecher view from the writer's published state; revisions after it are filtered. */
-  private seedLeecherView(): void {
-    const { snapshot } = this.port.content();
-    this.eachRow(snapshot, (kind, key, r) => this.leech.seed(kind, key, r));
-    this.filterFrom = snapshot.revision;
-  }
-
-  private eachRow(snap: Snapshot, fn: (kind: 'nodes' | 'content', key: string, r: Record<string, unknown>) => void): void {
-    for (const kind of ['nodes', 'content'] as const) {
-      const t = snap[kind];
-      const key = kind === 'nodes' ? 'id' : 'cid';
-      t.batches.forEach((b, bi) => {
-        for (let i = 0; i < b.numRows; i++) {
-          const r = readRecord(kind, t, bi, i);
-          fn(kind, r[key] as string, r);
-        }
-      });
-    }
   }
 
   // ─────────────────────────── reading the feed ───────────────────────────
@@ -320,7 +297,7 @@ class Replicator implements Replication {
       const group = this.queue.slice(0, n);
       const full = encodeChangeBatch(group);
       if (full.byteLength <= limit) {
-        const leechSets = group.map((rc) => (rc.revision > this.filterFrom ? this.leech.project(rc) : LeecherView.unfiltered(rc)));
+        const leechSets = group.map((rc) => this.leech.project(rc));
         const lastRc = group[n - 1]!;
         const nothing = leechSets.every((rc) => !rc.upserts.nodes.length && !rc.upserts.content.length && !rc.deletes.nodes.length && !rc.deletes.content.length);
         const leech = nothing ? new Uint8Array(0) : encodeChangeBatch(leechSets);
@@ -503,14 +480,9 @@ class Replicator implements Replication {
   private async writeSnapshots(content: ReturnType<ReplicationPort['content']>['content'], snapshot: Snapshot, startSeq: number, reseed: boolean): Promise<void> {
     const x = content.revision;
     const full = await encodeFullSnapshot(content, startSeq);
-    const rows: Record<EntityKind, Row[]> = { nodes: [], tasks: [], content: [] };
+    const leech = await encodeLeecherSnapshot(content, snapshot, startSeq);
+    // At a rebase leechers load this snapshot: what the view remembers of earlier revisions no longer holds.
     if (reseed) this.leech.clear();
-    this.eachRow(snapshot, (kind, key, r) => {
-      rows[kind].push(leecherRow(kind, r));
-      if (reseed) this.leech.seed(kind, key, r);
-    });
-    if (reseed) this.filterFrom = x;
-    const leech = await encodeLeecherSnapshot(content.meta.cluster_id, x, content.updatedAt, content.meta.master_id, rows, startSeq);
     await this.put('full', x, full.bytes, full.header);
     await this.put('leecher', x, leech.bytes, leech.header);
     this.counts.snapshots++;
@@ -521,7 +493,7 @@ class Replicator implements Replication {
 
   private async put(projection: 'full' | 'leecher', revision: number, bytes: Uint8Array, header: SnapshotHeader): Promise<void> {
     try {
-      await this.os.putBlob({ name: snapshotObjectName(projection, revision), description: JSON.stringify(header), options: { max_chunk_size: 1 << 20 } }, bytes);
+      await this.os.putBlob({ name: snapshotObjectName(projection, revision), description: JSON.stringify(header), options: { max_chunk_size: SNAPSHOT_CHUNK } }, bytes);
     } catch (e) {
       throw engineFailure(`writing snapshot ${snapshotObjectName(projection, revision)}`, this.link, e);
     }

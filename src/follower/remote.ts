@@ -26,10 +26,11 @@ import { loadSnapshot } from '../nats/snapshot-format.js';
 import { lastMessage, messageHead, messagePayload, readStream } from '../nats/stream.js';
 import type { Snapshot } from '../snapshot.js';
 import { applyChangeSet } from '../tables/apply.js';
-import { modelSnapshot } from '../tables/model-snapshot.js';
 import type { Model } from '../tables/model.js';
 import { checkId, checkOneOf, checkOptions } from '../validate/values.js';
 import { waitForRevision, type FollowerEvents } from './events.js';
+import { FollowerSharing } from './sharing.js';
+import type { SharedHandle } from '../shm/reader.js';
 
 /** Options of `followState({ nats, clusterId, projection })`. */
 export interface RemoteFollowOptions {
@@ -70,6 +71,7 @@ export class RemoteFollower extends EventEmitter<FollowerEvents> {
   private running: Promise<void> | null = null;
   /** Called with the sequence of each message handled (the open waits for the tail). */
   private onSeq: ((seq: number) => void) | null = null;
+  private readonly sharing = new FollowerSharing('follower');
   private readonly counts: RemoteFollowerStats = { messages: 0, bytes: 0, loads: 0, snapshotBytes: 0, stalls: 0 };
   private lastMessageAt = Date.now();
   private checkingStall = false;
@@ -133,7 +135,23 @@ export class RemoteFollower extends EventEmitter<FollowerEvents> {
   /** The newest revision loaded: immutable tables on this process's heap (a leecher's hold only its projection). */
   snapshot(): Snapshot {
     if (this.closedFlag) throw closed('follower');
-    return modelSnapshot(this.m!, 'follower');
+    return this.sharing.snapshot(this.m!);
+  }
+
+  /**
+   * A structured-cloneable handle on this follower's own shared memory, for `attachState` in its
+   * worker threads (zero-copy, as on the writer): every revision it applies is published there.
+   * After a `reload` the handle of the old state is closed (its readers get CLOSED): call again.
+   */
+  shared(): SharedHandle {
+    if (this.closedFlag) throw closed('follower');
+    return this.sharing.handle(this.m!);
+  }
+
+  /** Runs query (helper) `name` on a worker thread over this follower's shared memory, including every revision applied before the call. */
+  async query(name: string, ...args: unknown[]): Promise<unknown> {
+    if (this.closedFlag) throw closed('follower');
+    return this.sharing.query(this.m!, name, args);
   }
 
   /**
@@ -162,6 +180,7 @@ export class RemoteFollower extends EventEmitter<FollowerEvents> {
     await this.messages?.close().catch(() => undefined);
     this.hub?.close();
     await this.running?.catch(() => undefined);
+    await this.sharing.close();
     await this.link.nc.close().catch(() => undefined);
   }
 
@@ -191,6 +210,7 @@ export class RemoteFollower extends EventEmitter<FollowerEvents> {
         const { header, model } = await loadSnapshot(blob, this.clusterId, `snapshot ${best.name} in ${names.snapshots}`);
         if (header.projection !== this.projection) throw corrupt(`snapshot ${best.name} holds the ${header.projection} projection`);
         const before = this.m?.revision ?? -1;
+        this.sharing.drop();
         this.m = model;
         this.startSeq = header.startSeq;
         this.counts.loads++;
@@ -289,6 +309,7 @@ export class RemoteFollower extends EventEmitter<FollowerEvents> {
             applyChangeSet(m, cs, `${where} message ${msg.seq}`);
             this.hub!.publish(cs);
           }
+          this.sharing.changed();
           this.emit('change', m.revision);
           this.handled(msg.seq);
         }

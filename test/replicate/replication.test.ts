@@ -93,6 +93,14 @@ test('replication: an in-memory master; a follower in this process sees every re
     t.is(await f.waitFor(from + 3, 5000), from + 3);
     t.deepEqual(f.snapshot().tasks.numRows, 1);
     t.deepEqual(rowDiff(rowsOf(f.snapshot()), rowsOf(master.getTables())), []);
+    // Its own worker threads read it zero-copy from its own shared memory, revision by revision.
+    t.is(await f.query('revision'), from + 3);
+    t.deepEqual(await f.query('findTasksByStatus', 'completed'), JSON.parse(JSON.stringify(await master.query('findTasksByStatus', 'completed'))));
+    master.removeTask('t1');
+    await f.waitFor(from + 4, 5000);
+    t.is(await f.query('revision'), from + 4);
+    t.deepEqual(await f.query('findTasksByStatus', 'completed'), []);
+    t.is(f.shared().kind, 'arrow-cluster-state');
     await f.close();
   } finally {
     await master.close();

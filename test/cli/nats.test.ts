@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterState, type ChangeSet } from '../../src/index.js';
 import { NatsServer } from '../support/nats-server.js';
+import { COMMANDS, mainHelp, PROGRAM } from '../../src/cli/cli.js';
+import { commandHelp } from '../../src/cli/command.js';
 import { Live, noStack, oneLine, parsed, parsePrometheus, populate, run } from './support.js';
 
 const CLUSTER = 'cli-c1';
@@ -178,6 +180,16 @@ test('serve --nats answers /api/summary and /metrics from a remote follower, whi
   t.like(s, { revision: rev, tasks: { total: 5 } });
   const exit = await srv.kill('SIGTERM');
   t.is(exit.code, 0, srv.stderr);
+});
+
+test('--help of every read command documents --nats, --cluster and --leecher', (t) => {
+  const reads = ['status', 'nodes', 'tasks', 'content', 'query', 'get', 'export', 'watch', 'metrics', 'serve'];
+  for (const name of reads) {
+    const help = commandHelp(COMMANDS.find((c) => c.name === name)!, PROGRAM);
+    for (const opt of [/--nats <url> +instead of <dir>/, /--cluster <id> +with --nats/, /--leecher +with --nats/]) t.regex(help, opt, name);
+    t.regex(help, /--nats nats:\/\/127\.0\.0\.1:4222 --cluster c1/, `${name}: an example`);
+  }
+  t.regex(mainHelp(), /Instead of <dir>, each of them takes --nats <url> --cluster <id>/);
 });
 
 const URL_HINT = 'nats://127.0.0.1:4222';

@@ -193,6 +193,7 @@ export const nodes: Command = {
     'cluster-state nodes ./.cluster-state --role worker --status offline',
     ...QUERY_EXAMPLES('nodes'),
     'cluster-state nodes ./.cluster-state --json --limit 0 | jq -r ".items[].id"',
+    'cluster-state nodes --nats nats://127.0.0.1:4222 --cluster c1 --leecher --status online',
   ],
   async run(ctx) {
     const role = choiceOption(ctx, 'role', NODE_ROLES);
@@ -232,6 +233,7 @@ export const tasks: Command = {
     'cluster-state tasks ./.cluster-state --status failed --limit 10',
     "cluster-state tasks ./.cluster-state --where status=assigned,running --where 'resources.memory_mb>=4096' --sort -priority,created_at",
     'cluster-state tasks ./.cluster-state --type model_training --status running --json',
+    'cluster-state tasks --nats nats://127.0.0.1:4222 --cluster c1 --status failed',
   ],
   async run(ctx) {
     const st = choiceOption(ctx, 'status', TASK_STATUSES);
@@ -266,6 +268,7 @@ export const content: Command = {
   examples: [
     'cluster-state content ./.cluster-state --provider node-000001-12D3KooWxxxxxx1',
     "cluster-state content ./.cluster-state --where 'length(providers)<@replication' --sort -size --count",
+    'cluster-state content --nats nats://127.0.0.1:4222 --cluster c1 --pinned --json',
   ],
   async run(ctx) {
     const provider = textOption(ctx, 'provider');

@@ -142,6 +142,20 @@ test('watch --nats --json prints the change set of every new revision, in order'
   t.is(exit.code, 0, w.stderr);
 });
 
+test('watch --nats --after <rev> --count 1: the change set right after the revision it names, then exits 0 by itself', async (t) => {
+  const { master, nats } = await replicatedCluster(t);
+  const base = master.revision;
+  master.addTask({ id: 'after-task', type: 'process' });
+  await master.replicated();
+  const w = new Live(['watch', ...nats, '--after', String(base), '--count', '1', '--json']);
+  t.teardown(() => void w.kill('SIGKILL'));
+  const exit = await w.exited;
+  t.is(exit.code, 0, w.stderr);
+  const cs = JSON.parse(w.lines[0]!) as ChangeSet;
+  t.is(cs.revision, base + 1);
+  t.deepEqual(cs.changes.map((c) => c.id), ['after-task']);
+});
+
 test('watch --nats --summary prints the current revision, then each new one with its changes', async (t) => {
   const { master, nats } = await replicatedCluster(t);
   const w = new Live(['watch', ...nats, '--summary', '--json', '--count', '2']);

@@ -32,7 +32,7 @@ export function mainHelp(): string {
   const usage = (c: Command) => c.usage ?? [c.name, ...c.positionals.map((p) => (p.optional ? `[${p.name}]` : `<${p.name}>`))].join(' ');
   const w = Math.max(...visible.map((c) => usage(c).length));
   return [
-    `${PROGRAM}: look into an arrow-cluster-state directory, or run a demo cluster.`,
+    `${PROGRAM}: look into an arrow-cluster-state directory or a cluster replicated through NATS, or run a demo cluster.`,
     '',
     `Usage: ${PROGRAM} <command> [arguments] [options]`,
     '',
@@ -42,6 +42,8 @@ export function mainHelp(): string {
     `Run '${PROGRAM} <command> --help' for the options of a command.`,
     '<dir> is a state directory (a writer\'s statePath) or a state_*.parquet file. Commands that read',
     'never take the writer\'s lock and never write to the state directory: run them while a writer runs.',
+    'Instead of <dir>, each of them takes --nats <url> --cluster <id> (and --leecher for the leecher',
+    'projection): it reads the cluster its master replicates to that NATS server, from any machine.',
     '',
     'Options: -h, --help   -V, --version   --debug (stack traces)',
     'Exit codes: 0 ok, 1 failure (NOT_FOUND, CORRUPT, LOCKED, IO, ...), 2 usage error.',

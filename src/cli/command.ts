@@ -44,6 +44,11 @@ export interface PositionalSpec {
   name: string;
   help: string;
   optional?: boolean;
+  /**
+   * The state to read (a directory or a Parquet file): left out when the command is given
+   * `--nats <url> --cluster <id>` instead (the command then has SOURCE_OPTIONS).
+   */
+  source?: boolean;
 }
 
 /** Where output goes: stdout and stderr (tests may pass their own). */
@@ -87,6 +92,19 @@ export const JSON_OPTION: Record<string, OptionSpec> = {
   json: { type: 'boolean', help: 'print JSON instead of text' },
 };
 
+/**
+ * The options of a command that reads a state: `--nats <url> --cluster <id> [--leecher]` instead
+ * of its source positional (<dir>) read the cluster through NATS JetStream (state.ts sourceOf).
+ */
+export const SOURCE_OPTIONS: Record<string, OptionSpec> = {
+  nats: { type: 'string', value: '<url>', help: 'instead of <dir>: read the cluster through this NATS server (nats://host:port; with --cluster)' },
+  cluster: { type: 'string', value: '<id>', help: 'with --nats: the id of the cluster to read' },
+  leecher: { type: 'boolean', help: 'with --nats: read the leecher projection (nodes and content, no tasks)' },
+};
+
+/** What --nats is used with, for messages. */
+export const NATS_SOURCE = '--nats <url> --cluster <id>';
+
 /** True when `args` asks for help (before a `--` terminator). */
 export function wantsHelp(args: readonly string[]): boolean {
   for (const a of args) {
@@ -112,22 +130,44 @@ export function parseCommand(cmd: Command, args: string[]): { values: Context['v
     if (Array.isArray(v) && !options[k]?.multiple) throw new UsageError(`--${k} given more than once`, cmd.name);
     values[k] = v as string | boolean | string[];
   }
-  const required = cmd.positionals.filter((p) => !p.optional).length;
+  const positionals = sourcePositionals(cmd, values, parsed.positionals.length);
+  const required = positionals.filter((p) => !p.optional).length;
   const pos = parsed.positionals;
   if (pos.length < required) {
-    const missing = cmd.positionals[pos.length]!;
-    throw new UsageError(`missing <${missing.name}>`, cmd.name);
+    const missing = positionals[pos.length]!;
+    const instead = missing.source && 'nats' in cmd.options ? ` (or ${NATS_SOURCE})` : '';
+    throw new UsageError(`missing <${missing.name}>${instead}`, cmd.name);
   }
-  if (pos.length > cmd.positionals.length) {
-    throw new UsageError(`unexpected argument ${show(pos[cmd.positionals.length])}`, cmd.name);
+  if (pos.length > positionals.length) {
+    throw new UsageError(`unexpected argument ${show(pos[positionals.length])}`, cmd.name);
   }
   const named: Context['args'] = {};
-  cmd.positionals.forEach((p, i) => {
+  positionals.forEach((p, i) => {
     const v = pos[i];
     if (v !== undefined && v.length === 0) throw new UsageError(`<${p.name}> must not be empty`, cmd.name);
     named[p.name] = v;
   });
   return { values, args: named };
+}
+
+/**
+ * The positionals `cmd` takes given its options: without the source positional when --nats names
+ * the source. A UsageError when the NATS options do not go together (--nats without --cluster,
+ * --cluster or --leecher without --nats) or when both a source positional and --nats are given.
+ */
+function sourcePositionals(cmd: Command, values: Context['values'], given: number): PositionalSpec[] {
+  if (!('nats' in cmd.options)) return cmd.positionals;
+  const nats = values.nats !== undefined;
+  if (nats && values.cluster === undefined) throw new UsageError(`--nats needs --cluster <id> (the cluster to read)`, cmd.name);
+  if (!nats && values.cluster !== undefined) throw new UsageError(`--cluster needs --nats <url> (the NATS server to read it through)`, cmd.name);
+  if (!nats && values.leecher !== undefined) throw new UsageError(`--leecher needs ${NATS_SOURCE}`, cmd.name);
+  if (!nats) return cmd.positionals;
+  const rest = cmd.positionals.filter((p) => !p.source);
+  if (given > rest.length && given <= cmd.positionals.length) {
+    const src = cmd.positionals.find((p) => p.source)!;
+    throw new UsageError(`give either <${src.name}> or ${NATS_SOURCE}, not both`, cmd.name);
+  }
+  return rest;
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * The one-shot read-only subcommands: status, nodes, tasks, content, get, export. Each reads one
- * snapshot of the state (no lock, no writes) and answers from it with the helpers.
+ * The one-shot read-only subcommands: status, nodes, tasks, content, query, get, export. Each
+ * reads one snapshot of the state — of a directory or Parquet file (no lock, no writes), or of a
+ * cluster through NATS (`--nats <url> --cluster <id>`) — and answers from it with the helpers.
  */
 import { createReadStream, existsSync, mkdtempSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { METADATA_FILE } from '../../statedir/names.js';
@@ -15,16 +16,16 @@ import {
   type ContentRecord, type NodeRecord, type Snapshot, type TaskRecord,
 } from '../../index.js';
 import {
-  choiceOption, intOption, JSON_OPTION, listOption, textOption, UsageError, type Command, type Context, type OptionSpec,
+  choiceOption, intOption, JSON_OPTION, listOption, SOURCE_OPTIONS, textOption, UsageError, type Command, type Context, type OptionSpec,
 } from '../command.js';
 import { compileQuery, type Plan } from '../../query/plan.js';
 import { runPlan } from '../../query/run.js';
 import { isStateError, type EntityKind, type Filter, type Query, type QueryResult } from '../../index.js';
 import { sortKeys, whereFilter, WHERE_HELP } from '../where.js';
 import { ago, bytes, dec, displayPath, duration, int, isoTime, jsonText, printable, printJson, println, table, type Column } from '../format.js';
-import { readState, stateFiles, type StateLocation } from '../state.js';
+import { describe, readSource, stateFiles, type StateLocation } from '../state.js';
 
-const DIR_ARG = { name: 'dir', help: 'a state directory (or a state_*.parquet file)' };
+const DIR_ARG = { name: 'dir', help: 'a state directory (or a state_*.parquet file); or --nats <url> --cluster <id> instead', source: true };
 const GiB = 2 ** 30;
 
 // ───────────────────────────── status ─────────────────────────────
@@ -33,12 +34,17 @@ export const status: Command = {
   name: 'status',
   summary: 'Print the cluster status summary (nodes, resources, tasks, content).',
   positionals: [DIR_ARG],
-  options: { ...JSON_OPTION },
+  options: { ...JSON_OPTION, ...SOURCE_OPTIONS },
   description: 'Reads the newest durable revision without taking the writer\'s lock (safe while a writer runs).\n'
+    + 'With --nats: the newest revision the cluster\'s master has replicated to the server.\n'
     + 'With --json: the getClusterStatusSummary() object plus "revision".',
-  examples: ['cluster-state status ./.cluster-state', 'cluster-state status ./.cluster-state --json | jq .tasks.by_status'],
+  examples: [
+    'cluster-state status ./.cluster-state',
+    'cluster-state status ./.cluster-state --json | jq .tasks.by_status',
+    'cluster-state status --nats nats://127.0.0.1:4222 --cluster c1',
+  ],
   async run(ctx) {
-    const { snap, loc } = readState(ctx.args.dir!);
+    const { snap, loc } = await readSource(ctx);
     const s = getClusterStatusSummary(snap);
     if (ctx.values.json) {
       printJson(ctx.io, { ...s, revision: snap.revision });
@@ -57,7 +63,8 @@ export const status: Command = {
       + `completed ${int(t.completed)}  failed ${int(t.failed)}  cancelled ${int(t.cancelled)}`);
     println(o, `           completion rate ${dec(m.completion_rate * 100, 1)}%   mean run time ${duration(m.average_execution_time * 1000)}`);
     println(o, `content    ${int(s.content.total)} items, ${bytes(s.content.total_size_gb * GiB)}`);
-    println(o, `files      ${filesLine(loc)}`);
+    if (loc.kind === 'nats') println(o, `source     ${describe(loc)}`);
+    else println(o, `files      ${filesLine(loc)}`);
     return 0;
   },
 };
@@ -81,6 +88,7 @@ const QUERY_OPTIONS: Record<string, OptionSpec> = {
   cursor: { type: 'string', value: '<cursor>', help: 'the page after the one that printed this cursor' },
   count: { type: 'boolean', help: 'print only how many records match' },
   ...JSON_OPTION,
+  ...SOURCE_OPTIONS,
 };
 
 /**
@@ -88,7 +96,7 @@ const QUERY_OPTIONS: Record<string, OptionSpec> = {
  * must hold; --sort orders (a page without --sort is in key order), --limit pages, --cursor
  * continues. A bad filter is a usage error quoting it.
  */
-function list<T>(ctx: Context, kind: EntityKind, flags: Record<string, unknown>[], what: string, columns: Column<T>[]): number {
+async function list<T>(ctx: Context, kind: EntityKind, flags: Record<string, unknown>[], what: string, columns: Column<T>[]): Promise<number> {
   const where = [...flags, ...listOption(ctx, 'where').map((e) => whereFilter(kind, e))];
   const sort = sortKeys(listOption(ctx, 'sort'));
   const limit = ctx.values.count ? 0 : intOption(ctx, 'limit', ctx.values.json ? 0 : 50, 0);
@@ -100,7 +108,7 @@ function list<T>(ctx: Context, kind: EntityKind, flags: Record<string, unknown>[
     ...(ctx.values.count ? { limit: 0 } : limit > 0 ? { limit } : {}),
     ...(cursor ? { cursor } : {}),
   };
-  const { snap, result: r } = answer(ctx, query, 'flags');
+  const { snap, result: r } = await answer(ctx, query, 'flags');
   if (ctx.values.count) {
     if (ctx.values.json) printJson(ctx.io, { cluster_id: snap.clusterId, revision: snap.revision, total: r.total });
     else println(ctx.io.out, String(r.total));
@@ -111,11 +119,11 @@ function list<T>(ctx: Context, kind: EntityKind, flags: Record<string, unknown>[
 }
 
 /**
- * The answer to `query` from one snapshot of the command's <dir>. A bad query is a usage error
- * (exit 2) naming its part — as the flags wrote it (`where.id.lt`), or as the JSON did (`query.limit`) —
- * raised before the state is read.
+ * The answer to `query` from one snapshot of the command's <dir> (or --nats cluster). A bad query
+ * is a usage error (exit 2) naming its part — as the flags wrote it (`where.id.lt`), or as the JSON
+ * did (`query.limit`) — raised before the state is read.
  */
-function answer(ctx: Context, query: unknown, from: 'flags' | 'json'): { snap: Snapshot; result: QueryResult } {
+async function answer(ctx: Context, query: unknown, from: 'flags' | 'json'): Promise<{ snap: Snapshot; result: QueryResult }> {
   let plan: Plan;
   try {
     plan = compileQuery(query);
@@ -124,7 +132,7 @@ function answer(ctx: Context, query: unknown, from: 'flags' | 'json'): { snap: S
     const message = e.message.replace(/^INVALID_ARGUMENT: /, '');
     throw new UsageError(from === 'flags' ? message.replace(/^query\./, '') : message);
   }
-  const { snap } = readState(ctx.args.dir!);
+  const { snap } = await readSource(ctx);
   return { snap, result: runPlan(snap, plan) };
 }
 
@@ -185,6 +193,7 @@ export const nodes: Command = {
     'cluster-state nodes ./.cluster-state --role worker --status offline',
     ...QUERY_EXAMPLES('nodes'),
     'cluster-state nodes ./.cluster-state --json --limit 0 | jq -r ".items[].id"',
+    'cluster-state nodes --nats nats://127.0.0.1:4222 --cluster c1 --leecher --status online',
   ],
   async run(ctx) {
     const role = choiceOption(ctx, 'role', NODE_ROLES);
@@ -224,6 +233,7 @@ export const tasks: Command = {
     'cluster-state tasks ./.cluster-state --status failed --limit 10',
     "cluster-state tasks ./.cluster-state --where status=assigned,running --where 'resources.memory_mb>=4096' --sort -priority,created_at",
     'cluster-state tasks ./.cluster-state --type model_training --status running --json',
+    'cluster-state tasks --nats nats://127.0.0.1:4222 --cluster c1 --status failed',
   ],
   async run(ctx) {
     const st = choiceOption(ctx, 'status', TASK_STATUSES);
@@ -258,6 +268,7 @@ export const content: Command = {
   examples: [
     'cluster-state content ./.cluster-state --provider node-000001-12D3KooWxxxxxx1',
     "cluster-state content ./.cluster-state --where 'length(providers)<@replication' --sort -size --count",
+    'cluster-state content --nats nats://127.0.0.1:4222 --cluster c1 --pinned --json',
   ],
   async run(ctx) {
     const provider = textOption(ctx, 'provider');
@@ -275,10 +286,11 @@ export const query: Command = {
   summary: 'Run a query (JSON, docs/queries.md) and print its result as JSON.',
   usage: "query <dir> '<json>'",
   positionals: [DIR_ARG, { name: 'json', help: 'the query, e.g. \'{"from":"tasks","groupBy":"status"}\'' }],
-  options: { compact: { type: 'boolean', help: 'print the result on one line' } },
+  options: { compact: { type: 'boolean', help: 'print the result on one line' }, ...SOURCE_OPTIONS },
   examples: [
     `cluster-state query ./.cluster-state '{"from":"tasks","groupBy":"status"}'`,
     `cluster-state query ./.cluster-state '{"from":"nodes","where":{"status":"online","resources.cpu_count":{"gte":4}},"select":["id"],"limit":20}'`,
+    `cluster-state query --nats nats://127.0.0.1:4222 --cluster c1 '{"from":"tasks","groupBy":"status"}'`,
   ],
   async run(ctx) {
     let parsed: unknown;
@@ -287,7 +299,7 @@ export const query: Command = {
     } catch (e) {
       throw new UsageError(`<json> must be a query in JSON: ${(e as Error).message}`);
     }
-    printJson(ctx.io, answer(ctx, parsed, 'json').result, !!ctx.values.compact);
+    printJson(ctx.io, (await answer(ctx, parsed, 'json')).result, !!ctx.values.compact);
     return 0;
   },
 };
@@ -332,18 +344,22 @@ export const get: Command = {
     DIR_ARG,
     { name: 'id', help: 'the node id, task id or CID' },
   ],
-  options: { ...JSON_OPTION },
+  options: { ...JSON_OPTION, ...SOURCE_OPTIONS },
   description: 'Exits with 1 (NOT_FOUND) when there is no such record. With --json: the record as the helpers return it.',
-  examples: ['cluster-state get node ./.cluster-state node-000001-12D3KooWxxxxxx1', 'cluster-state get task ./.cluster-state task-00000042 --json'],
+  examples: [
+    'cluster-state get node ./.cluster-state node-000001-12D3KooWxxxxxx1',
+    'cluster-state get task ./.cluster-state task-00000042 --json',
+    'cluster-state get task --nats nats://127.0.0.1:4222 --cluster c1 task-00000042',
+  ],
   async run(ctx) {
     const kind = KINDS[ctx.args.kind!];
     if (!kind) throw new UsageError(`<kind> must be node, task or content, got ${show(ctx.args.kind)}`);
     const id = ctx.args.id!;
-    const { snap, loc } = readState(ctx.args.dir!);
+    const { snap, loc } = await readSource(ctx);
     const rec = kind === 'node' ? getNodeById(snap, id) : kind === 'task' ? getTaskById(snap, id) : findContentByCid(snap, id);
     if (rec === null) {
       const what = kind === 'content' ? 'content item with CID' : `${kind} with id`;
-      throw missing(`no ${what} ${show(id)} in ${displayPath(loc.path)} (revision ${snap.revision})`);
+      throw missing(`no ${what} ${show(id)} in ${describe(loc)} (revision ${snap.revision})`);
     }
     if (ctx.values.json) {
       printJson(ctx.io, rec);
@@ -369,14 +385,18 @@ export const exportCmd: Command = {
   summary: 'Write the whole state as JSON (- for stdout).',
   usage: 'export <dir> <out.json>',
   positionals: [DIR_ARG, { name: 'out.json', help: 'the file to write (replaced atomically), or - for stdout' }],
-  options: { ...JSON_OPTION },
+  options: { ...JSON_OPTION, ...SOURCE_OPTIONS },
   description: 'Times are ISO-8601 UTC text; JSON fields (payload, result, metadata) are JSON values.\n'
     + 'The output must not be inside the state directory (read-only commands never write there).\n'
     + 'With --json: a JSON report of what was written.',
-  examples: ['cluster-state export ./.cluster-state state.json', 'cluster-state export ./.cluster-state - | jq ".tasks | length"'],
+  examples: [
+    'cluster-state export ./.cluster-state state.json',
+    'cluster-state export ./.cluster-state - | jq ".tasks | length"',
+    'cluster-state export --nats nats://127.0.0.1:4222 --cluster c1 state.json',
+  ],
   async run(ctx) {
     const outArg = ctx.args['out.json']!;
-    const { snap, loc } = readState(ctx.args.dir!);
+    const { snap, loc } = await readSource(ctx);
     const counts = { nodes: snap.nodes.numRows, tasks: snap.tasks.numRows, content: snap.content.numRows };
     if (outArg === '-') {
       const tmp = mkdtempSync(join(tmpdir(), 'cluster-state-export-'));
@@ -391,7 +411,8 @@ export const exportCmd: Command = {
     }
     const target = outputTarget(outArg);
     const out = target.path;
-    const guarded = loc.kind === 'dir' || existsSync(join(loc.dir, METADATA_FILE)); // a Parquet file inside a state directory guards it too
+    // A Parquet file inside a state directory guards it too; a cluster read through NATS has no directory here.
+    const guarded = loc.kind === 'dir' || (loc.kind === 'file' && existsSync(join(loc.dir, METADATA_FILE)));
     if (guarded && inside(out, realpathSync(loc.dir))) {
       throw new UsageError(`refusing to write ${show(outArg)} (${displayPath(out)}) inside the state directory ${displayPath(loc.dir)}; choose another path`);
     }

@@ -1,14 +1,15 @@
 /**
  * `cluster-state watch <dir>`: follows a state directory like any sibling process would
- * (followState: no lock, no writes) and prints the change set of every durable revision
+ * (followState: no lock, no writes) — or, with `--nats <url> --cluster <id>`, a cluster through
+ * NATS JetStream (a remote follower) — and prints the change set of every revision
  * (follower.watch(): ordered, gap-free, resumable with --after), or with --summary each revision
  * the follower loads with its counts and the ids that changed.
  */
 import { followState, isStateError, NODE_ROLES, NODE_STATUSES, StateError, TASK_STATUSES, WATCH_TABLES, type ChangeSet, type Snapshot, type WatchTable } from '../../index.js';
-import { intOption, JSON_OPTION, UsageError, type Command, type Context } from '../command.js';
+import { intOption, JSON_OPTION, SOURCE_OPTIONS, UsageError, type Command, type Context } from '../command.js';
 import { countBy, diffIds, idState, ordered, type Changes, type EntityChange, type IdState } from '../counts.js';
-import { displayPath, int, jsonText, printable, println } from '../format.js';
-import { readState, locate } from '../state.js';
+import { int, jsonText, printable, println } from '../format.js';
+import { describe, followNats, locate, readState, sourceOf, type StateFollower, type StateLocation } from '../state.js';
 import { untilSignal } from '../signals.js';
 import { show as showValue } from '../../errors.js';
 
@@ -50,21 +51,37 @@ function changeLines(kind: string, c: EntityChange, max: number): string[] {
   return lines;
 }
 
+/**
+ * The follower of what the watch reads: a remote follower with --nats (UNAVAILABLE, NOT_FOUND as
+ * followState says), else a directory's (a file is a usage error). With `precheck`, a directory's
+ * damaged files fail at once (a follower would wait silently); `present` is false when the
+ * directory holds no state yet (it is waited on).
+ */
+async function openWatched(ctx: Context, precheck: boolean): Promise<{ follower: StateFollower; loc: StateLocation; present: boolean }> {
+  const src = sourceOf(ctx);
+  if ('nats' in src) {
+    if (ctx.values.polling) throw new UsageError('--polling polls a state directory; it does not go with --nats');
+    return { follower: await followNats(src.nats), loc: src.nats, present: true };
+  }
+  const loc = locate(src.path);
+  if (loc.kind !== 'dir') throw new UsageError(`watch follows a state directory; ${showValue(src.path)} is a file`);
+  let present = true;
+  if (precheck) {
+    try {
+      readState(loc.path);
+    } catch (e) {
+      if (!isStateError(e, 'NOT_FOUND')) throw e;
+      present = false;
+    }
+  }
+  return { follower: await followState(loc.path, { polling: !!ctx.values.polling }), loc, present };
+}
+
 /** `watch --summary`: each revision the follower loads, counted and compared with the one before. */
 async function runSummary(ctx: Context): Promise<number> {
   const count = intOption(ctx, 'count', 0, 1);
   const maxIds = intOption(ctx, 'ids', 5, 0);
-  const loc = locate(ctx.args.dir!);
-  if (loc.kind !== 'dir') throw new UsageError(`watch follows a state directory; ${showValue(ctx.args.dir)} is a file`);
-  // Fail early on damaged files (a follower would wait silently); an empty directory is waited on.
-  let present = true;
-  try {
-    readState(loc.path);
-  } catch (e) {
-    if (!isStateError(e, 'NOT_FOUND')) throw e;
-    present = false;
-  }
-  const follower = await followState(loc.path, { polling: !!ctx.values.polling });
+  const { follower, loc, present } = await openWatched(ctx, true);
   const stop = untilSignal();
   let printed = 0;
   let prev: { ids: IdState; counts: Counts } | null = null;
@@ -112,11 +129,11 @@ async function runSummary(ctx: Context): Promise<number> {
   });
   let notice: NodeJS.Timeout | null = null;
   if (follower.revision >= 0) show();
-  else if (!present) ctx.io.err.write(`waiting for a state in ${displayPath(loc.path)} ...\n`);
+  else if (!present) ctx.io.err.write(`waiting for a state in ${describe(loc)} ...\n`);
   else {
     // The state was readable a moment ago (a busy writer may be replacing its file): say so only if it lasts.
     notice = setTimeout(() => {
-    if (printed === 0) ctx.io.err.write(`waiting for a writer's arena file in ${displayPath(loc.path)} (only its Parquet file is readable now) ...\n`);
+    if (printed === 0) ctx.io.err.write(`waiting for a writer's arena file in ${describe(loc)} (only its Parquet file is readable now) ...\n`);
     }, 2000);
     notice.unref();
   }
@@ -145,15 +162,16 @@ function changeSetLines(cs: ChangeSet, max: number): string[] {
 export const watch: Command = {
   name: 'watch',
   summary: 'Follow a state directory; print every change set (or, with --summary, each revision\'s counts).',
-  positionals: [{ name: 'dir', help: 'a state directory' }],
+  positionals: [{ name: 'dir', help: 'a state directory; or --nats <url> --cluster <id> instead', source: true }],
   options: {
+    ...SOURCE_OPTIONS,
     ...JSON_OPTION,
     after: { type: 'string', value: '<rev>', help: 'print every revision after this one (default: the current revision); resumable from the journal\'s history' },
     tables: { type: 'string', value: '<list>', help: 'only these tables (comma-separated: nodes,tasks,content)' },
     ids: { type: 'string', value: '<n>', default: '5', help: 'changes (or ids, with --summary) listed per revision in text output (0 = all); --json lists all' },
     count: { type: 'string', value: '<n>', help: 'exit after printing n revisions (default: run until Ctrl-C)' },
     summary: { type: 'boolean', help: 'instead of change sets: each revision the follower loads with counts by status and ids added and removed' },
-    polling: { type: 'boolean', help: 'poll the directory instead of using file-system events (network file systems)' },
+    polling: { type: 'boolean', help: 'poll the directory instead of using file-system events (network file systems; not with --nats)' },
   },
   description: 'Prints the change set of every durable revision after --after (default: the current revision),\n'
     + 'in order, without gaps or duplicates: each entity the commit changed, with its value after the\n'
@@ -163,6 +181,8 @@ export const watch: Command = {
     + 'can be watched (relist: read the state, then watch --after its revision); so does a watch that\n'
     + 'falls behind the history while it runs. An empty directory is waited on until a writer creates\n'
     + 'a state there. Stops on Ctrl-C (exit 0).\n'
+    + 'With --nats <url> --cluster <id>: the change sets of the revisions the cluster\'s master replicates\n'
+    + 'there, from a remote follower; --after reaches back only to the revision it loaded on start.\n'
     + 'With --summary: the current revision first, then each newer revision the follower loads (quick\n'
     + 'successions may be seen together) with counts by status (and the change since the line before),\n'
     + 'ids added and removed and status changes; --json: { revision, cluster_id, updated_at,\n'
@@ -171,6 +191,7 @@ export const watch: Command = {
     'cluster-state watch ./.cluster-state',
     'cluster-state watch ./.cluster-state --after 1200 --tables tasks --json | jq -c ".changes[] | {id, op}"',
     'cluster-state watch ./.cluster-state --summary',
+    'cluster-state watch --nats nats://127.0.0.1:4222 --cluster c1 --json',
   ],
   async run(ctx) {
     if (ctx.values.summary) {
@@ -181,9 +202,7 @@ export const watch: Command = {
     const maxIds = intOption(ctx, 'ids', 5, 0);
     const after = ctx.values.after === undefined ? undefined : intOption(ctx, 'after', 0, 0);
     const tables = ctx.values.tables === undefined ? undefined : parseTables(String(ctx.values.tables));
-    const loc = locate(ctx.args.dir!);
-    if (loc.kind !== 'dir') throw new UsageError(`watch follows a state directory; ${showValue(ctx.args.dir)} is a file`);
-    const follower = await followState(loc.path, { polling: !!ctx.values.polling });
+    const { follower, loc } = await openWatched(ctx, false);
     const stop = untilSignal();
     const abort = new AbortController();
     void stop.promise.then(() => abort.abort(), () => abort.abort());
@@ -195,14 +214,14 @@ export const watch: Command = {
     });
     try {
       if (follower.revision < 0) {
-        ctx.io.err.write(`waiting for a state in ${displayPath(loc.path)} ...\n`);
+        ctx.io.err.write(`waiting for a state in ${describe(loc)} ...\n`);
         const appeared = new Promise<void>((resolve) => follower.once('change', () => resolve()));
         if (await Promise.race([appeared.then(() => true), stop.promise.then(() => false, () => false)]) === false) return 0;
       }
       const json = !!ctx.values.json;
       let printed = 0;
       const watching = follower.watch({ afterRevision: after, tables, signal: abort.signal });
-      ctx.io.err.write(`watching ${displayPath(loc.path)} after revision ${int(after ?? follower.revision)} (Ctrl-C stops)\n`);
+      ctx.io.err.write(`watching ${describe(loc)} after revision ${int(after ?? follower.revision)} (Ctrl-C stops)\n`);
       const done = (async () => {
         for await (const cs of watching) {
           if (json) ctx.io.out.write(`${jsonText(cs)}\n`);

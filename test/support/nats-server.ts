@@ -62,6 +62,10 @@ export class NatsServer {
     const c = this.opts.cluster;
     if (c) args.push('-n', c.serverName, '--cluster_name', c.name, '--cluster', `nats://127.0.0.1:${c.port}`, '--routes', c.routes.join(','));
     const proc = spawn(natsServerBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A test process that dies (a timeout, a crash) must not leave its server running: a watchdog
+    // kills the server once this process is gone.
+    const watchdog = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${proc.pid} 2>/dev/null; do sleep 1; done; kill -9 ${proc.pid} 2>/dev/null`], { stdio: 'ignore', detached: true });
+    watchdog.unref();
     let log = '';
     proc.stderr!.on('data', (d: Buffer) => {
       log = (log + d.toString()).slice(-4000);

@@ -241,10 +241,8 @@ async function throughput(report: Report, scale: string, url: string, tables: Ta
   };
   const rate = (a: number) => (opts.burst / (performance.now() - a)) * 1000;
 
-  // In memory: the replicated master against a writer without NATS.
-  {
-    const master = await ClusterState.open({ clusterId: `bench-repl-rate-${scale}`, nodeId: nodeId(0), nats: { servers: url }, import: tables });
-    const plain = ClusterState.inMemory({ clusterId: `bench-repl-rate-plain-${scale}`, import: tables });
+  /** Bursts on the replicated master (until replicated()) and on the plain writer (until `settle`), alternating. */
+  const race = async (master: ClusterState, plain: ClusterState, settle: () => Promise<unknown>, name: string, baseline: string): Promise<void> => {
     const ours: number[] = [];
     const base: number[] = [];
     try {
@@ -253,20 +251,25 @@ async function throughput(report: Report, scale: string, url: string, tables: Ta
         await master.replicated({ timeoutMs: 600_000 });
         ours.push(rate(a));
         a = burst(plain);
-        await plain.published();
+        await settle();
         base.push(rate(a));
       }
       const st = master.replicationStats()!;
       report.check('every burst was replicated', st.replicatedRevision === master.revision && st.lagRevisions === 0, JSON.stringify(st));
       report.add({
-        suite: SUITE, scale, name: `replicated mutations/s, burst of ${opts.burst.toLocaleString('en')} heartbeats then replicated()`, unit: 'ops/s', better: 'higher', runs: ours,
-        baseline: { name: 'the same burst, in memory without NATS (until published)', runs: base },
+        suite: SUITE, scale, name, unit: 'ops/s', better: 'higher', runs: ours, baseline: { name: baseline, runs: base },
         note: `${st.messages} messages, ${st.snapshots} snapshots, ${st.rebases} rebases over the run`,
       });
     } finally {
       await master.close();
       await plain.close();
     }
+  };
+  // In memory: the replicated master against a writer without NATS.
+  {
+    const master = await ClusterState.open({ clusterId: `bench-repl-rate-${scale}`, nodeId: nodeId(0), nats: { servers: url }, import: tables });
+    const plain = ClusterState.inMemory({ clusterId: `bench-repl-rate-plain-${scale}`, import: tables });
+    await race(master, plain, () => plain.published(), `replicated mutations/s, burst of ${opts.burst.toLocaleString('en')} heartbeats then replicated()`, 'the same burst, in memory without NATS (until published)');
   }
   if (!opts.durable) return;
   // On a state directory: durable locally (and only durable revisions are replicated) against the same without NATS (until flush()).
@@ -274,25 +277,7 @@ async function throughput(report: Report, scale: string, url: string, tables: Ta
   try {
     const master = await ClusterState.open({ clusterId: `bench-repl-durable-${scale}`, nodeId: nodeId(0), statePath: dirs[0]!, parquet: false, nats: { servers: url }, import: tables });
     const plain = await ClusterState.open({ clusterId: `bench-repl-durable-plain-${scale}`, statePath: dirs[1]!, parquet: false, import: tables });
-    const ours: number[] = [];
-    const base: number[] = [];
-    try {
-      for (let r = 0; r < opts.bursts; r++) {
-        let a = burst(master);
-        await master.replicated({ timeoutMs: 600_000 });
-        ours.push(rate(a));
-        a = burst(plain);
-        await plain.flush();
-        base.push(rate(a));
-      }
-      report.add({
-        suite: SUITE, scale, name: `replicated mutations/s, state directory, burst of ${opts.burst.toLocaleString('en')} heartbeats then replicated()`, unit: 'ops/s', better: 'higher', runs: ours,
-        baseline: { name: 'the same burst on a state directory without NATS (until flush())', runs: base },
-      });
-    } finally {
-      await master.close();
-      await plain.close();
-    }
+    await race(master, plain, () => plain.flush(), `replicated mutations/s, state directory, burst of ${opts.burst.toLocaleString('en')} heartbeats then replicated()`, 'the same burst on a state directory without NATS (until flush())');
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }

@@ -198,7 +198,8 @@ class Replicator implements Replication {
         this.after = last.last;
         if (last.last < port.oldestRevision()) this.needRebase = true; // the history does not reach back: rebase
       }
-      if (this.needRebase) await this.rebase();
+      // At open, a first snapshot the engine does not take in time is the open's failure (UNAVAILABLE), not a hang.
+      if (this.needRebase) await this.rebase(Date.now() + 4 * link.requestTimeoutMs);
       else this.watch = port.watch({ afterRevision: this.after, maxBacklog: 100_000 });
     } catch (e) {
       await this.lease.release();
@@ -342,7 +343,7 @@ class Replicator implements Replication {
   }
 
   /** Publishes both messages of `out`, retrying until they are stored; fenced (LOCKED) when another master wrote the stream. */
-  private async publish(out: Outgoing): Promise<void> {
+  private async publish(out: Outgoing, deadline = Infinity): Promise<void> {
     const { js } = this.link;
     const id = `${this.tag}:${out.kind}:${out.first}-${out.last}`;
     for (let attempt = 0; ; attempt++) {
@@ -367,6 +368,7 @@ class Replicator implements Replication {
           continue;
         }
         // The engine is away (timeout, no responders, reconnecting): the same messages again, later.
+        if (Date.now() > deadline) throw engineFailure(`publishing revisions ${out.first}..${out.last} to stream ${this.names.stream}`, this.link, e);
         await new Promise((r) => setTimeout(r, Math.min(2000, 25 * 2 ** Math.min(attempt, 7))));
       }
     }
@@ -421,8 +423,8 @@ class Replicator implements Replication {
 
   // ─────────────────────────── snapshots ───────────────────────────
 
-  /** Writes a snapshot of the current revision and a rebase marker; the log continues after it. */
-  private async rebase(): Promise<void> {
+  /** Writes a snapshot of the current revision and a rebase marker; the log continues after it. Retried while the engine is away (until `deadline`, if given). */
+  private async rebase(deadline = Infinity): Promise<void> {
     this.needRebase = false;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -434,7 +436,7 @@ class Replicator implements Replication {
         const name = snapshotObjectName('full', x);
         const none = (): Payload => ({ bytes: new Uint8Array(0), encoding: 'empty' });
         const marker: Outgoing = { kind: 'rebase', first: x, last: x, updatedAt: content.updatedAt, masterId: content.meta.master_id, full: none(), leech: none(), snapshot: name, fullStored: false };
-        await this.publish(marker);
+        await this.publish(marker, deadline);
         this.counts.rebases++;
         // The log continues after x: what the queue held up to x is in the snapshot.
         const keep = this.queue.findIndex((rc) => rc.revision > x);
@@ -450,7 +452,7 @@ class Replicator implements Replication {
         this.acknowledged(x);
         return;
       } catch (e) {
-        if (this.stopped || (isStateError(e) && e.code !== 'UNAVAILABLE')) throw e;
+        if (this.stopped || (isStateError(e) && e.code !== 'UNAVAILABLE') || Date.now() > deadline) throw e;
         await new Promise((r) => setTimeout(r, Math.min(2000, 50 * 2 ** Math.min(attempt, 6))));
       }
     }

@@ -1,22 +1,12 @@
 // Bad input across machines: every refusal is a StateError naming the value, and nothing is
 // created or overwritten on the server (or on disk) by a refused open.
 import test from 'ava';
-import { createServer } from 'node:net';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { ClusterState, followState, isStateError } from '../../src/index.js';
 import { NatsServer } from '../support/nats-server.js';
+import { freePort } from './support.js';
 
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const refusal = async (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as Error & { code?: string });
 
@@ -46,7 +36,7 @@ test('bad input: options are checked before anything is opened', async (t) => {
 });
 
 test('bad input: an unreachable server is UNAVAILABLE naming the URL, for the master and the follower', async (t) => {
-  const url = `nats://127.0.0.1:${await closedPort()}`;
+  const url = `nats://127.0.0.1:${await freePort()}`;
   for (const p of [ClusterState.open({ clusterId: 'c', nats: { servers: url, timeout: 500 } }), followState({ nats: { servers: url, timeout: 500 }, clusterId: 'c' })]) {
     const e = await refusal(p);
     t.true(isStateError(e, 'UNAVAILABLE'), String(e));

@@ -3,14 +3,13 @@
 // NATS cluster losing a server under a replicated stream.
 import test from 'ava';
 import { cpSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ClusterState, followState, isStateError, type StateError } from '../../src/index.js';
 import { clusterNames } from '../../src/nats/names.js';
 import { connectNats, checkNatsOptions } from '../../src/nats/connect.js';
 import { lastMessage } from '../../src/nats/stream.js';
 import { NatsServer } from '../support/nats-server.js';
-import { rowDiff, rowsOf, startLineChild, tempDir } from './support.js';
+import { freePort, rowDiff, rowsOf, startLineChild, tempDir } from './support.js';
 
 const MASTER = new URL('../fixtures/nats-master.js', import.meta.url).pathname;
 type MasterLine = { t: 'ready' | 'mutated' | 'replicated' | 'flushed'; revision: number } | { t: 'error' | 'fatal'; code: string; message: string };
@@ -171,16 +170,6 @@ test('faults: a master killed -9 and restarted on its directory continues the lo
   }
 });
 
-/** A free TCP port on loopback (for the cluster routes, which must be known before the servers start). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('faults: a 3-server NATS cluster with a replicated stream loses a server; replication goes on and a follower converges', async (t) => {
   const ports = [await freePort(), await freePort(), await freePort()];

@@ -25,7 +25,7 @@ test('replication: full, leecher, late and trimmed-behind followers in other pro
     const leech = startRemoteFollower(server.url, 'repl-1', 'leecher');
     const slow = startRemoteFollower(server.url, 'repl-1', 'full');
     children.push(full, leech, slow);
-    await Promise.all(children.map((c) => c.until('ready')));
+    await Promise.all(children.map((c) => c.untilKind('ready')));
     process.kill(slow.proc.pid!, 'SIGSTOP'); // it will fall behind the trimmed stream
     let late = null;
     for (let i = 0; i < 1200; i++) {

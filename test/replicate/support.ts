@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Table } from 'apache-arrow';
 import { LEECHER_FIELDS } from '../../src/replicate/leecher-view.js';
@@ -86,4 +87,15 @@ export function startLineChild<L extends { t: string }>(script: string, args: st
       return code;
     },
   };
+}
+
+/** A loopback TCP port free now (for cluster routes, which must be known before the servers start; or a port nobody listens on). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
 }

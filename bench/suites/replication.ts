@@ -258,7 +258,7 @@ async function throughput(report: Report, scale: string, url: string, tables: Ta
       report.check('every burst was replicated', st.replicatedRevision === master.revision && st.lagRevisions === 0, JSON.stringify(st));
       report.add({
         suite: SUITE, scale, name, unit: 'ops/s', better: 'higher', runs: ours, baseline: { name: baseline, runs: base },
-        note: `${st.messages} messages, ${st.snapshots} snapshots, ${st.rebases} rebases over the run`,
+        note: `bursts of ${opts.burst.toLocaleString('en')}; ${st.messages} messages, ${st.snapshots} snapshots, ${st.rebases} rebases over the run`,
       });
     } finally {
       await master.close();
@@ -269,7 +269,7 @@ async function throughput(report: Report, scale: string, url: string, tables: Ta
   {
     const master = await ClusterState.open({ clusterId: `bench-repl-rate-${scale}`, nodeId: nodeId(0), nats: { servers: url }, import: tables });
     const plain = ClusterState.inMemory({ clusterId: `bench-repl-rate-plain-${scale}`, import: tables });
-    await race(master, plain, () => plain.published(), `replicated mutations/s, burst of ${opts.burst.toLocaleString('en')} heartbeats then replicated()`, 'the same burst, in memory without NATS (until published)');
+    await race(master, plain, () => plain.published(), 'replicated mutations/s, a burst of heartbeats then replicated()', 'the same burst, in memory without NATS (until published)');
   }
   if (!opts.durable) return;
   // On a state directory: durable locally (and only durable revisions are replicated) against the same without NATS (until flush()).
@@ -277,7 +277,7 @@ async function throughput(report: Report, scale: string, url: string, tables: Ta
   try {
     const master = await ClusterState.open({ clusterId: `bench-repl-durable-${scale}`, nodeId: nodeId(0), statePath: dirs[0]!, parquet: false, nats: { servers: url }, import: tables });
     const plain = await ClusterState.open({ clusterId: `bench-repl-durable-plain-${scale}`, statePath: dirs[1]!, parquet: false, import: tables });
-    await race(master, plain, () => plain.flush(), `replicated mutations/s, state directory, burst of ${opts.burst.toLocaleString('en')} heartbeats then replicated()`, 'the same burst on a state directory without NATS (until flush())');
+    await race(master, plain, () => plain.flush(), 'replicated mutations/s, state directory, a burst of heartbeats then replicated()', 'the same burst on a state directory without NATS (until flush())');
   } finally {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }

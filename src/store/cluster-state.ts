@@ -36,10 +36,15 @@ import { activeByNode, type RestoreTarget } from '../tables/restore.js';
 import * as tasks from './tasks.js';
 import { applyImport } from './import.js';
 import { atomically } from './transactions.js';
+import { Liveness, type HeartbeatResult, type LivenessSettings } from './liveness.js';
+import { Scheduler, type SchedulerSettings } from './scheduler.js';
+import { readRecord } from '../arrow/decode/table-view.js';
 
 export type { InMemoryOptions, OpenOptions, ReplicatedOpenOptions } from './options.js';
 export type { ReplicationOptions, ReplicationStats } from './replication.js';
 export type { RemoveNodeOptions } from './nodes.js';
+export type { HeartbeatResult, LivenessOptions } from './liveness.js';
+export type { SchedulerOptions } from './scheduler.js';
 
 /** How `ClusterState.open` opens a state directory; installed by the package entry (persist/open.ts). */
 let directoryOpener: ((opts: OpenOptions) => Promise<ClusterState>) | null = null;
@@ -76,6 +81,9 @@ export class ClusterState {
   private closedFlag = false;
   private pool: QueryPool | null = null;
   private replication: Replication | null = null;
+  private liveness: Liveness | null = null;
+  private scheduler: Scheduler | null = null;
+  private readonly policies: { liveness: LivenessSettings | null; scheduler: SchedulerSettings | null };
   private onFatal: ((e: StateError) => void) | null = null;
   private readonly queryThreads: number | undefined;
 
@@ -90,7 +98,47 @@ export class ClusterState {
     this.historyRevisions = o.history.revisions;
     this.historyBytes = o.history.bytes;
     this.feed = new ChangeFeed(o.history, this.m.revision);
+    this.policies = { liveness: o.liveness, scheduler: o.scheduler };
     if (publishInitial) this.publishNow();
+  }
+
+  /** Starts liveness and the scheduler when asked for (after the state is filled: their timers start fresh now). */
+  private startPolicies(): void {
+    const { liveness, scheduler } = this.policies;
+    const onError = (e: unknown) => process.emitWarning(`arrow-cluster-state: ${(e as Error)?.message ?? String(e)}`, { code: 'ACS_POLICY' });
+    const m = this.m;
+    if (liveness) {
+      this.liveness = new Liveness({
+        now: () => m.now(), revision: () => m.revision,
+        nodeIds: () => this.allRecords('nodes').map((n) => n.id as string),
+        getNode: (id) => m.get('nodes', id), getTask: (id) => m.get('tasks', id), activeTasks: (id) => m.activeTasks(id),
+        heartbeat: (id, r) => this.mutate(() => nodes.heartbeat(m, id, r)),
+        updateNodeStatus: (id, st) => this.mutate(() => nodes.updateNodeStatus(m, id, st)),
+        updateTask: (id, patch) => this.mutate(() => tasks.updateTask(m, id, patch)),
+        transaction: (fn) => void this.mutate(fn, true),
+        onError,
+      }, liveness);
+    }
+    if (scheduler) {
+      this.scheduler = new Scheduler({
+        nodes: () => this.allRecords('nodes') as unknown as NodeRecord[],
+        pendingTasks: () => (this.allRecords('tasks') as unknown as TaskRecord[]).filter((t) => t.status === 'pending'),
+        getTask: (id) => m.get('tasks', id), activeTasks: (id) => m.activeTasks(id),
+        assignTask: (t, n) => void this.mutate(() => tasks.assignTask(m, t, n)),
+        transaction: (fn) => void this.mutate(fn, true),
+        onError,
+      }, scheduler);
+    }
+  }
+
+  /** Every record of a table (a pass over the published tables; for the policies' start only). */
+  private allRecords(kind: EntityKind): Record<string, unknown>[] {
+    const t = this.reading().tables().tables[kind];
+    const out: Record<string, unknown>[] = [];
+    t.batches.forEach((b, bi) => {
+      for (let i = 0; i < b.numRows; i++) out.push(readRecord(kind, t, bi, i));
+    });
+    return out;
   }
 
   /**
@@ -165,10 +213,15 @@ export class ClusterState {
    */
   static inMemory(opts: InMemoryOptions): ClusterState {
     const importFrom = parseWriterOptions(opts).importFrom;
-    if (!importFrom) return new ClusterState(opts, true);
+    if (!importFrom) {
+      const s = new ClusterState(opts, true);
+      s.startPolicies();
+      return s;
+    }
     const s = new ClusterState(opts, false);
     s.fill((t) => applyImport(t, importFrom, s.m.now(), s.nodeId));
     s.feed.useOlder(s.m.revision, null);
+    s.startPolicies();
     return s;
   }
 
@@ -208,6 +261,7 @@ export class ClusterState {
     });
     s.pub.onPublished = () => s.durability!.published();
     s.feed.useOlder(m.revision, s.durability.olderHistory ?? null);
+    s.startPolicies();
     return s;
   }
 
@@ -334,9 +388,34 @@ export class ClusterState {
     return this.mutate(() => nodes.updateNodeStatus(this.m, id, status));
   }
 
-  /** Records that a node is alive: `last_seen`, reported resources merged, `offline` → `online`. */
+  /** Records that a node is alive: `last_seen`, reported resources merged, `offline` → `online`. Always one revision. */
   heartbeat(id: string, resources?: NodeResourcesInput): NodeRecord {
-    return this.mutate(() => nodes.heartbeat(this.m, id, resources));
+    const rec = this.mutate(() => nodes.heartbeat(this.m, id, resources));
+    this.liveness?.heardFrom(rec.id);
+    return rec;
+  }
+
+  /**
+   * A node's heartbeat as liveness takes it (docs/cluster.md): checked whole (NOT_FOUND,
+   * INVALID_ARGUMENT) and noted at once; written at once, or — load figures only, of an online
+   * node whose `last_seen` is fresher than `liveness.coalesceMs` — kept and written with the
+   * others at the next tick (`coalesced: true`; visible within coalesceMs plus a tick). Without
+   * the liveness option it is `heartbeat()`.
+   */
+  reportHeartbeat(id: string, resources?: NodeResourcesInput): HeartbeatResult {
+    this.assertOpen();
+    if (this.fatal) throw this.fatal;
+    if (!this.liveness) {
+      const rec = this.heartbeat(id, resources);
+      return { revision: this.m.revision, coalesced: false, status: rec.status };
+    }
+    if (this.m.undo) throw invalid('reportHeartbeat()', 'inside a transaction', 'called outside transactions (a coalesced heartbeat is not part of a revision)');
+    return this.liveness.report(checkId(id, 'node id'), resources);
+  }
+
+  /** Liveness and scheduler figures (null for a policy that is off). */
+  policyStats(): { liveness: Liveness['counts'] | null; scheduler: Scheduler['counts'] | null } {
+    return { liveness: this.liveness ? { ...this.liveness.counts } : null, scheduler: this.scheduler ? { ...this.scheduler.counts } : null };
   }
 
   /** Removes a node (INVALID_TRANSITION while tasks are active on it, unless `{ requeue: true }`). */
@@ -534,6 +613,8 @@ export class ClusterState {
       err ??= e;
     }
     this.closedFlag = true;
+    this.liveness?.stop();
+    this.scheduler?.stop();
     this.feed.close();
     this.repair.stop();
     this.pub.close();
@@ -561,6 +642,8 @@ export class ClusterState {
   }
 
   private onCommit(changes: RevisionChanges): void {
+    this.liveness?.committed(changes);
+    this.scheduler?.committed(changes);
     // With a state directory, watchers get a revision once it is durable (so that no revision a
     // watcher saw can be lost or change content in a crash); in memory, as it commits.
     if (this.durability) this.durability.committed(changes);

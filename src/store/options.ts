@@ -7,6 +7,8 @@
 import type { StateError } from '../errors.js';
 import type { NatsOptions } from '../nats/connect.js';
 import type { ReplicationOptions } from './replication.js';
+import { checkLivenessOptions, type LivenessOptions, type LivenessSettings } from './liveness.js';
+import { checkSchedulerOptions, type SchedulerOptions, type SchedulerSettings } from './scheduler.js';
 import { invalid } from '../errors.js';
 import { align } from '../arena/free-list.js';
 import { EXTENT_ALIGN, HEADER_BYTES, MAX_SHARED_BYTES } from '../shm/layout.js';
@@ -76,6 +78,14 @@ export interface InMemoryOptions {
    * a commit waits at most `maxDelayMs` (default 20) for it. `{ maxShare: 1 }` publishes every turn.
    */
   publishing?: { maxShare?: number; maxDelayMs?: number };
+  /**
+   * Failure detection on the master's clock (store/liveness.ts, docs/cluster.md): silent nodes go
+   * offline, their tasks are requeued (or failed after `maxAttempts`), load-only heartbeats are
+   * coalesced. Off by default.
+   */
+  liveness?: LivenessOptions;
+  /** Places pending tasks on online nodes whose free resources fit (store/scheduler.ts): `true` or `{ intervalMs, maxPerTick }`. Off by default. */
+  scheduler?: boolean | SchedulerOptions;
 }
 
 /** History settings after the checks. */
@@ -150,6 +160,7 @@ export type ReplicatedOpenOptions = Omit<OpenOptions, 'statePath'> & { statePath
 /** The keys `ClusterState.inMemory` accepts. Add a new option here and to InMemoryOptions. */
 export const IN_MEMORY_OPTION_KEYS = [
   'clusterId', 'nodeId', 'clock', 'initialSharedBytes', 'maxSharedBytes', 'queryThreads', 'maxRetainedBytes', 'scrub', 'history', 'publishing', 'import',
+  'liveness', 'scheduler',
 ] as const satisfies readonly (keyof InMemoryOptions)[];
 
 /** The keys `ClusterState.open` accepts beyond IN_MEMORY_OPTION_KEYS. */
@@ -171,6 +182,8 @@ export interface WriterSettings {
   pacing: PublishPacing;
   /** The checked `import` option, or null. */
   importFrom: ParsedImport | null;
+  liveness: LivenessSettings | null;
+  scheduler: SchedulerSettings | null;
 }
 
 /** Options that no longer exist get an answer saying what replaced them (before the unknown-key check). */
@@ -209,7 +222,15 @@ export function parseWriterOptions(opts: unknown): WriterSettings {
     history: checkHistory(o.history),
     pacing: checkPacing(o.publishing),
     importFrom: o.import === undefined ? null : checkImportSource(o.import),
+    liveness: o.liveness === undefined ? null : checkLivenessOptions(o.liveness),
+    scheduler: o.scheduler === undefined ? null : checkSchedulerOptionValue(o.scheduler),
   };
+}
+
+/** `options.scheduler`: true, false, or an options object. */
+function checkSchedulerOptionValue(v: unknown): SchedulerSettings | null {
+  if (typeof v !== 'boolean' && (v === null || typeof v !== 'object')) throw invalid('options.scheduler', v, 'true, false or { intervalMs, maxPerTick }');
+  return checkSchedulerOptions(v);
 }
 
 /** `options.publishing`: maxShare in (0, 1], maxDelayMs a whole number of ms. */

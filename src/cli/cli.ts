@@ -13,10 +13,11 @@ import { content, exportCmd, get, nodes, query, status, tasks } from './commands
 import { follow, watch } from './commands/watch.js';
 import { metrics, serve } from './commands/metrics.js';
 import { demo } from './commands/demo.js';
+import { agent } from './commands/agent.js';
 
 export const PROGRAM = 'cluster-state';
 
-export const COMMANDS: Command[] = [demo, status, nodes, tasks, content, query, get, exportCmd, watch, metrics, serve, follow];
+export const COMMANDS: Command[] = [demo, status, nodes, tasks, content, query, get, exportCmd, watch, metrics, serve, agent, follow];
 
 function version(): string {
   try {

@@ -36,6 +36,7 @@ import type { Snapshot } from '../snapshot.js';
 import type { Replication, ReplicationOptions, ReplicationPort, ReplicationStats } from '../store/replication.js';
 import { checkInt32, checkOptions } from '../validate/values.js';
 import { Lease } from './lease.js';
+import { AgentService } from './agent-service.js';
 import { LeecherView } from './leecher-view.js';
 import { encodeFullSnapshot, encodeLeecherSnapshot } from './snapshot-encode.js';
 
@@ -150,6 +151,7 @@ class Replicator implements Replication {
   private readonly waiters: Waiter[] = [];
   private snapshotting: Promise<void> | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
+  private agents: AgentService | null = null;
   private readonly counts = { messages: 0, bytes: 0, leecherBytes: 0, snapshots: 0, snapshotRevision: -1, snapshotBytes: 0, rebases: 0 };
 
   private constructor(private readonly port: ReplicationPort, private readonly link: NatsLink, private readonly s: Settings) {
@@ -206,6 +208,9 @@ class Replicator implements Replication {
       throw e;
     }
     void this.pump();
+    // The master serves node agents (request/reply on the cluster's agent subject).
+    this.agents = new AgentService(link.nc, names.clusterId, port.agents);
+    this.agents.start();
     this.snapshotTimer = setInterval(() => {
       if (this.acked > this.counts.snapshotRevision) this.snapshotSoon();
     }, this.s.everyMs);
@@ -583,6 +588,7 @@ class Replicator implements Replication {
       await this.snapshotting;
     }
     this.stopped = true;
+    await this.agents?.stop();
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
     const w = this.watch;
     this.watch = null;

@@ -178,6 +178,7 @@ export class ClusterState {
 
   /** What replication may use of this writer. */
   private replicationPort(): ReplicationPort {
+    const self = this;
     return {
       clusterId: this.clusterId,
       nodeId: this.nodeId,
@@ -192,6 +193,22 @@ export class ClusterState {
         const snapshot = this.snapshot();
         if (content.revision !== snapshot.revision) throw ioFailure(`internal: published revision ${content.revision} is not the current ${snapshot.revision}`);
         return { content, snapshot };
+      },
+      agents: {
+        get revision() {
+          return self.revision;
+        },
+        registerNode: (input) => this.registerNode(input),
+        reportHeartbeat: (id, r) => this.reportHeartbeat(id, r),
+        getTask: (id) => this.getTask(id),
+        updateTask: (id, patch) => this.updateTask(id, patch),
+        addContent: (input) => this.addContent(input),
+        addProvider: (cid, node) => this.addProvider(cid, node),
+        removeProvider: (cid, node) => this.removeProvider(cid, node),
+        removeNode: (id, o) => this.removeNode(id, o),
+        watch: (o) => this.watch(o),
+        snapshot: () => this.snapshot(),
+        activeTaskRecords: () => [...this.m.active.values()].flatMap((ids) => [...ids].map((id) => this.m.get('tasks', id)!)),
       },
       fail: (e) => {
         if (this.fatal) return;

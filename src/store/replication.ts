@@ -8,6 +8,7 @@ import type { ChangeSet } from '../changes/change-set.js';
 import type { WatchOptions } from '../changes/watch-options.js';
 import type { Snapshot } from '../snapshot.js';
 import type { CommitContent } from './durability.js';
+import type { ContentInput, NodeInput, NodeResourcesInput, TaskRecord, TaskUpdate } from '../schema/records.js';
 
 /** Figures of replication (see ClusterState.replicationStats). */
 export interface ReplicationStats {
@@ -60,6 +61,25 @@ export interface ReplicationPort {
   content(): { content: CommitContent; snapshot: Snapshot };
   /** Stops the writer for good (fenced): every later mutation fails with `err`, reported through onFatal. */
   fail(err: StateError): void;
+  /** What the agent service uses: the writer's own mutations (validated as local ones). */
+  readonly agents: AgentTarget;
+}
+
+/** The writer as node agents' requests reach it (replicate/agent-service.ts). */
+export interface AgentTarget {
+  readonly revision: number;
+  registerNode(input: NodeInput): unknown;
+  reportHeartbeat(id: string, resources?: NodeResourcesInput): { coalesced: boolean };
+  getTask(id: string): TaskRecord | undefined;
+  updateTask(id: string, patch: TaskUpdate): unknown;
+  addContent(input: ContentInput): unknown;
+  addProvider(cid: string, nodeId: string): unknown;
+  removeProvider(cid: string, nodeId: string): unknown;
+  removeNode(id: string, options: { requeue: boolean }): void;
+  watch(options: WatchOptions): AsyncIterator<ChangeSet>;
+  snapshot(): { revision: number };
+  /** The tasks assigned or running now. */
+  activeTaskRecords(): TaskRecord[];
 }
 
 /** Options of replication (the `replication` option of ClusterState.open). */

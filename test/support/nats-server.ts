@@ -72,13 +72,19 @@ export class NatsServer {
     });
     this.proc = proc;
     const exited = new Promise<never>((_, reject) => proc.once('exit', (code) => reject(new Error(`nats-server exited (${code}) at start: ${log}`))));
+    exited.catch(() => undefined); // observed below while starting; a later exit (stop, kill) is expected
     const deadline = Date.now() + 15_000;
     // The ports file appears once the server listens.
     for (;;) {
       const file = readdirSync(this.portsDir).find((f) => f.endsWith('.ports'));
-      if (file) {
-        const ports = JSON.parse(readFileSync(join(this.portsDir, file), 'utf8')) as { nats: string[] };
-        this.url = ports.nats[0]!;
+      let ports: { nats: string[] } | null = null;
+      try {
+        ports = file ? (JSON.parse(readFileSync(join(this.portsDir, file), 'utf8')) as { nats: string[] }) : null;
+      } catch {
+        ports = null; // being written: read it again
+      }
+      if (ports?.nats?.[0]) {
+        this.url = ports.nats[0];
         this.port = Number(new URL(this.url).port);
         break;
       }
@@ -86,7 +92,6 @@ export class NatsServer {
       await Promise.race([exited, new Promise((r) => setTimeout(r, 10))]);
     }
     await Promise.race([exited, waitForPort(this.port, deadline)]);
-    exited.catch(() => undefined);
   }
 
   /** SIGKILL (no clean shutdown), then start again on the same port and store. */

@@ -3,13 +3,15 @@
  * zero-copy worker threads over a SharedArrayBuffer, and the helpers that answer operators'
  * questions.
  */
-import { ClusterState, setDirectoryOpener, setReplicationAttacher } from './store/cluster-state.js';
+import { ClusterState, setDirectoryOpener, setReplicationAttacher, setStandbyOpener } from './store/cluster-state.js';
+import { openStandby } from './replicate/standby.js';
 import { attachReplication, checkReplication } from './replicate/replicator.js';
 import { openStateDirectory } from './persist/open.js';
 
 // The writer reaches its files through the opener installed here: the store never imports persist/.
 setDirectoryOpener(openStateDirectory);
 setReplicationAttacher({ check: checkReplication, attach: attachReplication });
+setStandbyOpener(openStandby);
 
 export { ClusterState };
 export type { InMemoryOptions, OpenOptions, ParquetOptions, ReplicatedOpenOptions } from './store/options.js';

@@ -26,14 +26,15 @@ export class Lease {
   private lost: StateError | null = null;
   private renewing = false;
 
-  private constructor(private readonly kv: KV, private readonly names: ClusterNames, private readonly me: LeaseHolder, readonly leaseMs: number, private readonly onLost: (e: StateError) => void) {}
+  private constructor(private readonly kv: KV, private readonly names: ClusterNames, private readonly me: LeaseHolder, readonly leaseMs: number, public onLost: (e: StateError) => void) {}
 
   /**
    * Takes the lease of `names`' cluster: LOCKED naming the holder while another master holds it.
    * A lease left by a master of the same node id (this master before a crash) is waited out (at
-   * most `leaseMs` and a little): it expires by itself.
+   * most `leaseMs` and a little): it expires by itself. With `once` (a standby's campaign) it is
+   * one try: LOCKED while anyone holds it.
    */
-  static async take(link: NatsLink, names: ClusterNames, me: LeaseHolder, leaseMs: number, onLost: (e: StateError) => void): Promise<Lease> {
+  static async take(link: NatsLink, names: ClusterNames, me: LeaseHolder, leaseMs: number, onLost: (e: StateError) => void, once = false): Promise<Lease> {
     let kv: KV;
     try {
       kv = await new Kvm(link.js).create(names.lease, { ttl: leaseMs, history: 1 });
@@ -50,7 +51,7 @@ export class Lease {
         if (!/wrong last sequence|key exists/i.test((e as Error).message)) throw engineFailure(`taking the lease of cluster ${show(names.clusterId)}`, link, e);
       }
       const holder = await lease.holder();
-      if (holder && (holder.nodeId !== me.nodeId || me.nodeId === null || Date.now() > deadline)) {
+      if (holder && (once || holder.nodeId !== me.nodeId || me.nodeId === null || Date.now() > deadline)) {
         throw locked(`cluster ${show(names.clusterId)} is mastered by ${show(holder.nodeId)} (its lease in ${names.lease} was renewed within the last ${leaseMs} ms); a second master cannot publish`, { details: { holder } });
       }
       await new Promise((r) => setTimeout(r, 100));

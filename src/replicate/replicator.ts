@@ -89,6 +89,11 @@ export function checkReplication(nats: unknown, replication: unknown): void {
   checkReplicationOptions(replication);
 }
 
+/** @internal A standby's replication: the lease it won and its connection (it owns both from now on). */
+export async function attachWithLease(port: ReplicationPort, link: NatsLink, replication: unknown, lease: Lease): Promise<Replication> {
+  return Replicator.start(port, link, checkReplicationOptions(replication), lease);
+}
+
 /** Connects, takes the lease, checks or creates the stream and buckets, and starts replicating. */
 export async function attachReplication(port: ReplicationPort, nats: unknown, replication: unknown): Promise<Replication> {
   const settings = checkReplicationOptions(replication);
@@ -159,13 +164,13 @@ class Replicator implements Replication {
     this.tag = `${port.nodeId ?? '-'}/${randomUUID().slice(0, 8)}`;
   }
 
-  static async start(port: ReplicationPort, link: NatsLink, s: Settings): Promise<Replicator> {
+  static async start(port: ReplicationPort, link: NatsLink, s: Settings, lease?: Lease): Promise<Replicator> {
     const r = new Replicator(port, link, s);
-    await r.open();
+    await r.open(lease);
     return r;
   }
 
-  private async open(): Promise<void> {
+  private async open(held?: Lease): Promise<void> {
     const { link, names, port } = this;
     let stream = await readStream(link, names);
     if (!stream) {
@@ -185,7 +190,10 @@ class Replicator implements Replication {
     } catch (e) {
       throw engineFailure(`opening the snapshot bucket ${names.snapshots}`, link, e);
     }
-    this.lease = await Lease.take(link, names, { nodeId: port.nodeId, session: this.tag, since: Date.now() }, this.s.leaseMs, (e) => this.fence(e));
+    if (held) {
+      this.lease = held; // a standby that won the lease
+      held.onLost = (e) => this.fence(e);
+    } else this.lease = await Lease.take(link, names, { nodeId: port.nodeId, session: this.tag, since: Date.now() }, this.s.leaseMs, (e) => this.fence(e));
     try {
       const last = await lastMessage(link, names, names.changes);
       stream = (await readStream(link, names))!;

@@ -8,7 +8,7 @@
  * revision exactly as they were.
  */
 import type { Table } from 'apache-arrow';
-import { closed, invalid, StateError, ioFailure } from '../errors.js';
+import { closed, invalid, ioFailure, locked, show, StateError } from '../errors.js';
 import type { EntityKind } from '../schema/entities.js';
 import type {
   ContentInput, ContentRecord, ContentUpdate, NodeInput, NodeRecord, NodeResourcesInput, NodeUpdate, TaskInput,
@@ -26,7 +26,8 @@ import type { Durability, FilesInfo, WriterPort } from './durability.js';
 import { Model } from '../tables/model.js';
 import * as nodes from './nodes.js';
 import { parseWriterOptions, type InMemoryOptions, type OpenOptions, type ReplicatedOpenOptions } from './options.js';
-import type { ChangeSet, RevisionChanges } from '../changes/change-set.js';
+import { revisionChangesOf, type ChangeSet, type RevisionChanges } from '../changes/change-set.js';
+import { applyChangeSet } from '../tables/apply.js';
 import { ChangeFeed } from '../changes/feed.js';
 import type { WatchHistory } from '../changes/watch-hub.js';
 import type { WatchOptions } from '../changes/watch-options.js';
@@ -51,8 +52,16 @@ let directoryOpener: ((opts: OpenOptions) => Promise<ClusterState>) | null = nul
 /** How `ClusterState.open({ nats })` replicates; installed by the package entry (replicate/replicator.ts). */
 let replicationAttacher: { check(nats: unknown, replication: unknown): void; attach: ReplicationAttacher } | null = null;
 
+/** How `ClusterState.open({ nats, standby: true })` opens a standby; installed by the package entry (replicate/standby.ts). */
+let standbyOpener: ((core: InMemoryOptions, nats: unknown, replication: unknown, onFatal: ((e: StateError) => void) | null) => Promise<ClusterState>) | null = null;
+
+/** @internal Installs the standby opener (src/index.ts installs replicate/standby.ts). */
+export function setStandbyOpener(fn: typeof standbyOpener): void {
+  standbyOpener = fn;
+}
+
 /** The options only `open` with `nats` reads (the rest go to the directory or in-memory writer). */
-const REPLICATION_OPTION_KEYS = ['nats', 'replication'] as const;
+const REPLICATION_OPTION_KEYS = ['nats', 'replication', 'standby'] as const;
 /** How long close() waits for the last revisions to be acknowledged by JetStream (ms). */
 const CLOSE_REPLICATION_MS = 10_000;
 
@@ -157,6 +166,15 @@ export class ClusterState {
     if (!replicationAttacher) throw ioFailure('replication needs the package entry (import it from "arrow-cluster-state")');
     replicationAttacher.check(split.nats, split.replication);
     const rest = split.rest as OpenOptions & Record<string, unknown>;
+    if (split.standby !== undefined && typeof split.standby !== 'boolean') throw invalid('options.standby', split.standby, 'true or false');
+    if (split.standby) {
+      if (rest.statePath !== undefined) throw invalid('options.statePath', rest.statePath, 'absent with standby: true (a standby holds the replicated state in memory; a standby with its own state directory is not built yet)');
+      const { onFatal, ...core } = rest;
+      if (onFatal !== undefined && typeof onFatal !== 'function') throw invalid('options.onFatal', onFatal, 'a function');
+      parseWriterOptions(core); // every option checked before anything is opened
+      if (!standbyOpener) throw ioFailure('a standby needs the package entry (import it from "arrow-cluster-state")');
+      return standbyOpener(core as unknown as InMemoryOptions, split.nats, split.replication, (onFatal as ((e: StateError) => void) | undefined) ?? null);
+    }
     let state: ClusterState;
     if (rest.statePath === undefined) {
       const { onFatal, ...core } = rest;
@@ -280,6 +298,91 @@ export class ClusterState {
     s.feed.useOlder(m.revision, s.durability.olderHistory ?? null);
     s.startPolicies();
     return s;
+  }
+
+  // ───────────────────────────── standby ─────────────────────────────
+
+  /** Set while this writer is a standby: mutations are refused (LOCKED naming the master). */
+  private standbyOf: { master: string | null } | null = null;
+  private leader: { promise: Promise<number>; resolve(r: number): void; reject(e: unknown): void } | null = null;
+
+  /**
+   * @internal A standby (replicate/standby.ts): a writer filled by `restore` (the replicated state)
+   * that refuses mutations until `promote`; `applyReplicated` keeps it up to date.
+   */
+  static replicaOf(opts: InMemoryOptions, restore: (target: RestoreTarget) => void, master: string | null): ClusterState {
+    const s = new ClusterState(opts, false);
+    s.fill(restore);
+    s.feed.useOlder(s.m.revision, null);
+    s.standbyOf = { master };
+    let resolve!: (r: number) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<number>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => undefined);
+    s.leader = { promise, resolve, reject };
+    return s;
+  }
+
+  /** @internal A standby applies the master's change set of the next revision (visible to its watchers and worker threads). */
+  applyReplicated(cs: ChangeSet): void {
+    if (!this.standbyOf) throw ioFailure('internal: applyReplicated on a writer that is not a standby');
+    applyChangeSet(this.m, cs, `the replicated change set of revision ${cs.revision}`);
+    this.feed.publish(revisionChangesOf(cs));
+    this.pub.schedule();
+  }
+
+  /** @internal The master a standby defers to (for its LOCKED message). */
+  noteMaster(master: string | null): void {
+    if (this.standbyOf) this.standbyOf.master = master;
+  }
+
+  /** @internal A standby becomes the writer: its policies start (fresh timers), replication attaches; leadership() resolves. */
+  async promote(attach: (port: ReplicationPort) => Promise<Replication>): Promise<void> {
+    this.replication = await attach(this.replicationPort());
+    this.standbyOf = null;
+    this.startPolicies();
+    this.leader?.resolve(this.m.revision);
+  }
+
+  /** @internal A standby that cannot go on (its follower fell behind, the engine refused): reported, and leadership() rejects. */
+  failStandby(e: StateError): void {
+    this.fatal ??= e;
+    this.leader?.reject(e);
+    try {
+      this.onFatal?.(e);
+    } catch {
+      // the callback's own failure changes nothing
+    }
+  }
+
+  private closers: (() => Promise<void>)[] = [];
+
+  /** @internal Runs `fn` at close() (a standby's follower and campaign). */
+  addCloser(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  /** @internal Sets where a standby reports a fatal error. */
+  setOnFatal(fn: ((e: StateError) => void) | null): void {
+    this.onFatal = fn;
+  }
+
+  /**
+   * Resolves with the revision at which this writer became the cluster's master: at once for a
+   * writer that is one; for a standby (`open({ nats, standby: true })`) when it wins the lease and
+   * has taken over. Rejects when the standby had to stop.
+   */
+  leadership(): Promise<number> {
+    this.assertOpen();
+    return this.leader?.promise ?? Promise.resolve(this.m.revision);
+  }
+
+  /** Whether this writer is a standby (mutations refused until it takes over). */
+  get isStandby(): boolean {
+    return this.standbyOf !== null;
   }
 
   // ───────────────────────────── reads ─────────────────────────────
@@ -624,6 +727,7 @@ export class ClusterState {
     } catch (e) {
       err ??= e;
     }
+    for (const fn of this.closers.splice(0)) await fn().catch(() => undefined);
     try {
       await this.replication?.close(CLOSE_REPLICATION_MS);
     } catch (e) {
@@ -632,6 +736,7 @@ export class ClusterState {
     this.closedFlag = true;
     this.liveness?.stop();
     this.scheduler?.stop();
+    this.leader?.reject(closed('cluster state'));
     this.feed.close();
     this.repair.stop();
     this.pub.close();
@@ -655,6 +760,7 @@ export class ClusterState {
   private mutate<T>(fn: () => T, isTransaction = false): T {
     this.assertOpen();
     if (this.fatal) throw this.fatal;
+    if (this.standbyOf) throw locked(`this writer (${show(this.nodeId)}) is a standby of cluster ${show(this.clusterId)}, mastered by ${show(this.standbyOf.master)}: mutations go to the master (or to this writer once leadership() resolves)`);
     return atomically(this.m, fn, (changes) => this.onCommit(changes), isTransaction);
   }
 
@@ -697,15 +803,16 @@ export class ClusterState {
 }
 
 /** Splits `nats` and `replication` off open's options; null without `nats` (a `replication` alone is refused). */
-function splitReplicationOptions(opts: unknown): { nats: unknown; replication: unknown; rest: Record<string, unknown> } | null {
+function splitReplicationOptions(opts: unknown): { nats: unknown; replication: unknown; standby: unknown; rest: Record<string, unknown> } | null {
   if (!opts || typeof opts !== 'object') return null;
   const o = opts as Record<string, unknown>;
   const has = (k: string) => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== undefined;
   if (!has('nats')) {
     if (has('replication')) throw invalid('options.replication', o.replication, 'absent without options.nats (replication needs a NATS server)');
+    if (has('standby')) throw invalid('options.standby', o.standby, 'absent without options.nats (a standby follows the master through NATS)');
     return null;
   }
   const rest: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) if (!(REPLICATION_OPTION_KEYS as readonly string[]).includes(k)) rest[k] = v;
-  return { nats: o.nats, replication: o.replication, rest };
+  return { nats: o.nats, replication: o.replication, standby: o.standby, rest };
 }

@@ -152,6 +152,12 @@ export interface OpenOptions extends Omit<InMemoryOptions, 'clusterId'> {
   nats?: NatsOptions;
   /** Snapshots, trimming, the lease and stream replicas (see ReplicationOptions); only with `nats`. */
   replication?: ReplicationOptions;
+  /**
+   * With `nats`: open as a standby master (docs/cluster.md, "Failover") — a read-only writer (its
+   * mutations are LOCKED naming the master) holding the replicated state, which takes over when
+   * it wins the lease (`leadership()`). In memory only for now: no `statePath`.
+   */
+  standby?: boolean;
 }
 
 /** Options of `ClusterState.open` with `nats`, where `statePath` may be left out (the state is then held in memory). */

@@ -14,10 +14,11 @@ import { follow, watch } from './commands/watch.js';
 import { metrics, serve } from './commands/metrics.js';
 import { demo } from './commands/demo.js';
 import { agent } from './commands/agent.js';
+import { master } from './commands/master.js';
 
 export const PROGRAM = 'cluster-state';
 
-export const COMMANDS: Command[] = [demo, status, nodes, tasks, content, query, get, exportCmd, watch, metrics, serve, agent, follow];
+export const COMMANDS: Command[] = [demo, status, nodes, tasks, content, query, get, exportCmd, watch, metrics, serve, master, agent, follow];
 
 function version(): string {
   try {

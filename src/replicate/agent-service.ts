@@ -194,8 +194,10 @@ export class AgentService {
           w.removeNode(node, { requeue: true });
           break;
         case 'assigned':
-          result = [...this.assigned].filter(([, v]) => v.node === node).sort((x, y) => x[1].seq - y[1].seq)
-            .map(([id, v]) => ({ seq: v.seq, task: w.getTask(id) })).filter((x) => x.task);
+          // From the state as it is now (the numbering follows the feed, which may lag a commit behind).
+          result = [...this.assigned].sort((x, y) => x[1].seq - y[1].seq)
+            .map(([id, v]) => ({ seq: v.seq, task: w.getTask(id) }))
+            .filter((x) => x.task && x.task.assigned_to === node && (x.task.status === 'assigned' || x.task.status === 'running'));
           break;
       }
       this.counts.applied++;

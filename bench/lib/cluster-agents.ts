@@ -28,7 +28,8 @@ const connect = async () => {
   conns.push(c);
   return c;
 };
-const capacity = { cpu_count: 8, memory_total: 16 * GiB };
+// memory_available given too: a join upserts, and a scale node's stored memory_available may exceed 16 GiB (refused).
+const capacity = { cpu_count: 8, memory_total: 16 * GiB, memory_available: 8 * GiB, cpu_load: 0 };
 
 let sim: Agent[] = [];
 const simStats = { sent: 0, errors: 0, unavailable: 0 };
@@ -47,7 +48,7 @@ async function lat(node: string, cid: string, n: number, warm: number): Promise<
     if (k >= warm) out.push(performance.now() - t0);
   }
   if (on) await agent.removeProvider(cid);
-  await agent.close();
+  await agent.leave(); // its node must not take the scheduler's tasks afterwards
   say(`LAT ${out.map((x) => x.toFixed(3)).join(',')}`);
 }
 
@@ -72,8 +73,8 @@ async function simulate(n: number, scaleNodes: number, nConns: number): Promise<
           if (e.code === 'UNAVAILABLE') simStats.unavailable++;
         });
         sim.push(a);
-      } catch {
-        joinErrors++;
+      } catch (e) {
+        if (joinErrors++ < 3) process.stderr.write(`cluster-agents: join of ${id}: ${(e as Error).message}\n`);
       }
     }
   };
@@ -103,7 +104,7 @@ async function run(k: number, prefix: string): Promise<void> {
   }
   // tasks() asks the master for its assigned tasks before it listens: one round trip each.
   await Promise.all(joined.map((a) => a.heartbeat({ cpu_load: 5 })));
-  say('RUNREADY');
+  say(`RUNREADY ${k}`);
 }
 
 serveCpuWindows(
@@ -121,7 +122,7 @@ serveCpuWindows(
     else if (cmd === 'SIMSTOP') {
       const all = sim;
       sim = [];
-      void Promise.all(all.map((x) => x.close())).then(() => say('SIMSTOPPED'));
+      void Promise.all(all.map((x) => x.close())).then(() => say('SIMSTOPPED 1'));
     } else if (cmd === 'RUN') run(Number(a[0]), a[1]!).catch(fail);
   },
 );

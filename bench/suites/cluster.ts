@@ -80,18 +80,18 @@ async function callsAndTasks(report: Report, scale: string, url: string, tables:
   const child = new Child(lib('cluster-agents'), [url, clusterId]);
   try {
     // Only the agents of this part may take work: the scale's nodes offline, its pending tasks cancelled (one revision).
-    const scaleNodes = [...master.snapshot().nodes.getChild('id')!].map(String);
-    let cancelled = 0;
+    const snap = master.snapshot();
+    const scaleNodes = [...snap.nodes.getChild('id')!].map(String);
+    const pending: string[] = [];
+    {
+      const ids = snap.tasks.getChild('id')!;
+      const st = snap.tasks.getChild('status')!;
+      for (let i = 0; i < ids.length; i++) if (st.get(i) === 'pending') pending.push(ids.get(i) as string);
+    }
+    const cancelled = pending.length;
     master.transaction(() => {
       for (const id of scaleNodes) if (master.getNode(id)!.status !== 'offline') master.updateNodeStatus(id, 'offline');
-      const ids = master.snapshot().tasks.getChild('id')!;
-      const st = master.snapshot().tasks.getChild('status')!;
-      for (let i = 0; i < ids.length; i++) {
-        if (st.get(i) === 'pending') {
-          master.updateTask(ids.get(i) as string, { status: 'cancelled' });
-          cancelled++;
-        }
-      }
+      for (const id of pending) if (master.getTask(id)!.status === 'pending') master.updateTask(id, { status: 'cancelled' });
     });
     await master.replicated({ timeoutMs: 120_000 });
 

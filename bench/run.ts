@@ -3,7 +3,7 @@
  * runs the suites on it, prints a table and writes bench/results/*.json.
  *   npm run bench              full: S, M and L, repeated runs, every baseline
  *   npm run bench -- --quick   under a minute: S and a reduced M (a CI smoke test)
- *   --scales S,M  --suites writer,shared,helpers,persist,journal,queries,replication
+ *   --scales S,M  --suites writer,shared,helpers,persist,journal,queries,replication,cluster
  *   --journal-recovery-only   the journal suite measures recovery and cold reads only
  */
 import v8 from 'node:v8';
@@ -18,6 +18,7 @@ import { persistSuite } from './suites/persist.js';
 import { journalSuite } from './suites/journal.js';
 import { queriesSuite } from './suites/queries.js';
 import { replicationSuite } from './suites/replication.js';
+import { clusterSuite } from './suites/cluster.js';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -26,7 +27,7 @@ const arg = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const scales = (arg('--scales') ?? (quick ? 'S,M' : 'S,M,L')).split(',') as ('S' | 'M' | 'L')[];
-const ALL_SUITES = ['writer', 'shared', 'helpers', 'persist', 'journal', 'queries', 'replication'];
+const ALL_SUITES = ['writer', 'shared', 'helpers', 'persist', 'journal', 'queries', 'replication', 'cluster'];
 const suites = new Set((arg('--suites') ?? ALL_SUITES.join(',')).split(','));
 /** Only a run of every suite at every scale of its mode replaces bench/results/latest-<mode>.json and the docs. */
 const complete = ALL_SUITES.every((s) => suites.has(s)) && (quick ? ['S', 'M'] : ['S', 'M', 'L']).every((s) => scales.includes(s as 'S'));
@@ -109,6 +110,19 @@ async function main(): Promise<void> {
         bursts: quick ? 1 : 3,
         byteMutations: quick ? 100 : 200,
         durable: !quick,
+      });
+    }
+    if (suites.has('cluster') && name === 'L') report.skip('cluster at L', 'loading L and importing it into the suite\'s masters takes several minutes before the first figure; measured at S and M');
+    else if (suites.has('cluster')) {
+      await clusterSuite(report, name, scale, {
+        calls: quick ? 200 : 500,
+        agents: name === 'S' ? 1000 : 10_000,
+        sustainMs: quick ? 5000 : name === 'S' ? 10_000 : 20_000,
+        connections: name === 'S' ? 1 : 4,
+        tasks: quick ? 50 : 200,
+        runners: 20,
+        failovers: quick ? 1 : 3,
+        leaseMs: 2000,
       });
     }
   }

@@ -171,7 +171,9 @@ export class Scheduler {
         let memMiB = n.memMiB;
         const active = this.w.activeTasks(n.id);
         for (const t of active) {
-          const need = this.activeNeed.get(t) ?? needOf(this.w.getTask(t)!);
+          // Tasks active before the scheduler started are noted on first use (reading the row every tick cost most of a tick at M).
+          let need = this.activeNeed.get(t);
+          if (!need) this.activeNeed.set(t, (need = needOf(this.w.getTask(t)!)));
           cpu -= need.cpu;
           gpu -= need.gpu;
           memMiB -= need.memMiB;

@@ -13,7 +13,7 @@
  *   the kept reports of all nodes whose `last_seen` was written `coalesceMs` ago or more. So `last_seen` and the load figures in the state
  *   lag the truth by at most `coalesceMs` plus one tick, and a storm of N heartbeats per second
  *   costs at most one revision per tick, whatever N. Anything else — a node coming back, a
- *   changed capacity, a first report — is written at once.
+ *   changed capacity — is written at once. Every node known at start, or registered later, coalesces from then on.
  * - Timers start fresh when liveness starts (a new master, a takeover): every node known then is
  *   treated as heard at that moment, so a takeover never marks the whole cluster offline.
  */
@@ -98,6 +98,7 @@ export class Liveness {
     const now = w.now();
     for (const id of w.nodeIds()) {
       this.heard.set(id, now);
+      this.written.set(id, now); // every node's reports coalesce from the start (no burst of revisions after a takeover)
       if (w.getNode(id)?.status === 'offline') this.offlineAt.set(id, now);
     }
     this.timer = setInterval(() => this.tick(), s.tickMs);
@@ -109,7 +110,10 @@ export class Liveness {
     const now = this.w.now();
     for (const row of rc.upserts.nodes ?? []) {
       const n = row as NodeRecord;
-      if (!this.heard.has(n.id)) this.heard.set(n.id, now);
+      if (!this.heard.has(n.id)) {
+        this.heard.set(n.id, now);
+        this.written.set(n.id, now);
+      }
       if (n.status === 'offline') {
         if (!this.offlineAt.has(n.id)) this.offlineAt.set(n.id, now);
       } else this.offlineAt.delete(n.id);

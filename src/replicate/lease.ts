@@ -51,6 +51,14 @@ export class Lease {
         if (!/wrong last sequence|key exists/i.test((e as Error).message)) throw engineFailure(`taking the lease of cluster ${show(names.clusterId)}`, link, e);
       }
       const holder = await lease.holder();
+      if (holder && holder.session === me.session) {
+        // Our own create, applied by the server but its answer lost: the lease is ours.
+        const e = await kv.get(LEASE_KEY);
+        if (e) {
+          lease.rev = e.revision;
+          break;
+        }
+      }
       if (holder && (once || holder.nodeId !== me.nodeId || me.nodeId === null || Date.now() > deadline)) {
         throw locked(`cluster ${show(names.clusterId)} is mastered by ${show(holder.nodeId)} (its lease in ${names.lease} was renewed within the last ${leaseMs} ms); a second master cannot publish`, { details: { holder } });
       }
@@ -88,6 +96,15 @@ export class Lease {
         return;
       } catch {
         const holder = await this.holder().catch(() => null);
+        if (holder && holder.session === this.me.session) {
+          // Our own entry: a create (or update) that the server applied but whose answer was lost.
+          const e = await this.kv.get(LEASE_KEY).catch(() => null);
+          if (e) {
+            this.rev = e.revision;
+            this.lastRenewal = Date.now();
+            return;
+          }
+        }
         this.lost = locked(`this master (${show(this.me.nodeId)}) lost the lease of cluster ${show(this.names.clusterId)} to ${show(holder?.nodeId ?? null)}: it must not write any more`, { details: { holder } });
         this.stop();
         this.onLost(this.lost);

@@ -114,7 +114,18 @@ export class ClusterState {
   /** Starts liveness and the scheduler when asked for (after the state is filled: their timers start fresh now). */
   private startPolicies(): void {
     const { liveness, scheduler } = this.policies;
-    const onError = (e: unknown) => process.emitWarning(`arrow-cluster-state: ${(e as Error)?.message ?? String(e)}`, { code: 'ACS_POLICY' });
+    let lastWarning = '';
+    const onError = (e: unknown) => {
+      // A stopped writer's policies stop; a repeated failure is said once.
+      if (this.fatal || this.closedFlag) {
+        this.liveness?.stop();
+        this.scheduler?.stop();
+        return;
+      }
+      const text = `arrow-cluster-state: ${(e as Error)?.message ?? String(e)}`;
+      if (text !== lastWarning) process.emitWarning(text, { code: 'ACS_POLICY' });
+      lastWarning = text;
+    };
     const m = this.m;
     if (liveness) {
       this.liveness = new Liveness({
@@ -231,6 +242,8 @@ export class ClusterState {
       fail: (e) => {
         if (this.fatal) return;
         this.fatal = e;
+        this.liveness?.stop();
+        this.scheduler?.stop();
         process.stderr.write(`arrow-cluster-state: ${e.message}\n`);
         try {
           this.onFatal?.(e);

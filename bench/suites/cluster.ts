@@ -79,7 +79,9 @@ async function callsAndTasks(report: Report, scale: string, url: string, tables:
   });
   const child = new Child(lib('cluster-agents'), [url, clusterId]);
   try {
-    // Only the agents of this part may take work: the scale's nodes offline, its pending tasks cancelled (one revision).
+    // Only the agents of this part may take work: the scale's nodes offline, its pending tasks cancelled
+    // (transactions of 500 changes, each replicated before the next: one giant revision stalls the
+    // agent service and makes the replication rebase — docs/limitations.md).
     const snap = master.snapshot();
     const scaleNodes = [...snap.nodes.getChild('id')!].map(String);
     const pending: string[] = [];
@@ -89,11 +91,16 @@ async function callsAndTasks(report: Report, scale: string, url: string, tables:
       for (let i = 0; i < ids.length; i++) if (st.get(i) === 'pending') pending.push(ids.get(i) as string);
     }
     const cancelled = pending.length;
-    master.transaction(() => {
-      for (const id of scaleNodes) if (master.getNode(id)!.status !== 'offline') master.updateNodeStatus(id, 'offline');
-      for (const id of pending) if (master.getTask(id)!.status === 'pending') master.updateTask(id, { status: 'cancelled' });
-    });
-    await master.replicated({ timeoutMs: 120_000 });
+    const steps: (() => void)[] = [
+      ...scaleNodes.map((id) => () => void (master.getNode(id)!.status !== 'offline' && master.updateNodeStatus(id, 'offline'))),
+      ...pending.map((id) => () => void (master.getTask(id)!.status === 'pending' && master.updateTask(id, { status: 'cancelled' }))),
+    ];
+    for (let i = 0; i < steps.length; i += 500) {
+      master.transaction(() => {
+        for (const f of steps.slice(i, i + 500)) f();
+      });
+      await master.replicated({ timeoutMs: 120_000 });
+    }
 
     // 1. Agent request → acknowledged revision.
     const item = cid(Math.floor(tables.content.numRows / 2));

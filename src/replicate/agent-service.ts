@@ -195,7 +195,8 @@ export class AgentService {
           break;
         case 'assigned':
           // From the state as it is now (the numbering follows the feed, which may lag a commit behind).
-          result = [...this.assigned].sort((x, y) => x[1].seq - y[1].seq)
+          // The node's own entries only (each a record read), checked against the state as it is now.
+          result = [...this.assigned].filter(([, v]) => v.node === node).sort((x, y) => x[1].seq - y[1].seq)
             .map(([id, v]) => ({ seq: v.seq, task: w.getTask(id) }))
             .filter((x) => x.task && x.task.assigned_to === node && (x.task.status === 'assigned' || x.task.status === 'running'));
           break;

@@ -10,21 +10,11 @@ import { ClusterState, isStateError, type StateError, type TaskRecord } from '..
 import { AgentConnection, joinCluster, type Agent } from '../../src/agent/index.js';
 import { agentSubject, decodeJson, encodeJson } from '../../src/nats/agent-protocol.js';
 import { NatsServer } from '../support/nats-server.js';
+import { until } from './support.js';
 
 const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const GiB = 2 ** 30;
 
-async function until(s: ClusterState, pred: () => boolean, timeoutMs = 30_000): Promise<void> {
-  if (pred()) return;
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
-  try {
-    for await (const _cs of s.watch({ signal: ac.signal })) if (pred()) return;
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error(`condition not reached within ${timeoutMs} ms`);
-}
 
 const allTasks = (s: ClusterState) => s.getTables().tasks.toArray().map((r) => s.getTask(String(r.id))!);
 

@@ -8,21 +8,11 @@ import { joinCluster } from '../../src/agent/index.js';
 import { NatsServer } from '../support/nats-server.js';
 import { rowDiff, rowsOf, startLineChild, tempDir } from '../replicate/support.js';
 import { rmSync } from 'node:fs';
+import { until } from './support.js';
 
 const MASTER = new URL('../fixtures/nats-master.js', import.meta.url).pathname;
 type MasterLine = { t: 'ready' | 'mutated' | 'replicated' | 'flushed'; revision: number } | { t: 'error' | 'fatal'; code: string; message: string };
 
-async function until(s: ClusterState, pred: () => boolean, timeoutMs = 20_000): Promise<void> {
-  if (pred()) return;
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
-  try {
-    for await (const _cs of s.watch({ signal: ac.signal })) if (pred()) return;
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error(`condition not reached within ${timeoutMs} ms`);
-}
 
 test('failover: the standby follows, refuses mutations, takes over when the master is killed, with every acknowledged revision; the old master is refused', async (t) => {
   const server = await NatsServer.start();

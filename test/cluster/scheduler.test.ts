@@ -4,21 +4,10 @@
 import test from 'ava';
 import { ClusterState, type ChangeSet, type NodeRecord, type TaskRecord } from '../../src/index.js';
 import { mulberry32 } from '../fixtures/rng.js';
+import { until } from './support.js';
 
 const GiB = 2 ** 30;
 
-/** Resolves once `pred()` holds after some revision. */
-async function until(s: ClusterState, pred: () => boolean, timeoutMs = 10_000): Promise<void> {
-  if (pred()) return;
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), timeoutMs);
-  try {
-    for await (const _cs of s.watch({ signal: ac.signal })) if (pred()) return;
-  } finally {
-    clearTimeout(timer);
-  }
-  throw new Error(`condition not reached within ${timeoutMs} ms`);
-}
 
 const active = (t: TaskRecord) => t.status === 'assigned' || t.status === 'running';
 

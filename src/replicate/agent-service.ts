@@ -20,6 +20,7 @@ import { invalid, isStateError, show, StateError } from '../errors.js';
 import { AGENT_OPS, AGENT_PROTOCOL_VERSION, agentSubject, decodeJson, encodeJson, taskSubject, type AgentOp, type AgentReply, type AgentRequest } from '../nats/agent-protocol.js';
 import type { AgentTarget } from '../store/replication.js';
 import type { TaskRecord } from '../schema/records.js';
+import { revisionChangesOf } from '../changes/change-set.js';
 
 const DEDUP_MS = 120_000;
 const DEDUP_ENTRIES = 100_000;
@@ -68,20 +69,18 @@ export class AgentService {
   }
 
   private follow(after: number): void {
-    const w = this.w.watch({ afterRevision: after, tables: ['tasks'], maxBacklog: 100_000 });
+    // Every table (a filtered change set is a copy); the writer's own task rows are read, never copied.
+    const w = this.w.watch({ afterRevision: after, maxBacklog: 100_000 });
     this.watching = w;
     void (async () => {
       try {
         for (;;) {
           const r = await w.next();
           if (r.done || this.stopped) return;
-          for (const c of (r.value as { changes: { table: string; op: string; id: string; record?: TaskRecord }[] }).changes) {
-            if (c.table !== 'tasks') continue;
-            if (c.op === 'delete') {
-              this.assigned.delete(c.id);
-              continue;
-            }
-            const t = c.record!;
+          const rc = revisionChangesOf(r.value);
+          for (const id of rc.deletes.tasks ?? []) this.assigned.delete(id);
+          for (const row of rc.upserts.tasks ?? []) {
+            const t = row as TaskRecord;
             const before = this.assigned.get(t.id);
             if (t.status === 'assigned' && (!before || before.node !== t.assigned_to)) {
               const seq = ++this.seq;

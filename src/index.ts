@@ -6,10 +6,10 @@
 import { ClusterState, setDirectoryOpener, setReplicationAttacher, setStandbyOpener } from './store/cluster-state.js';
 import { openStandby } from './replicate/standby.js';
 import { attachReplication, checkReplication } from './replicate/replicator.js';
-import { openStateDirectory } from './persist/open.js';
+import { checkOpenOptions, openStateDirectory } from './persist/open.js';
 
 // The writer reaches its files through the opener installed here: the store never imports persist/.
-setDirectoryOpener(openStateDirectory);
+setDirectoryOpener({ open: openStateDirectory, check: checkOpenOptions });
 setReplicationAttacher({ check: checkReplication, attach: attachReplication });
 setStandbyOpener(openStandby);
 

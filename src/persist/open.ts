@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { readSeedParquet } from './seed-parquet.js';
 import { corrupt, invalid, ioError, locked, show, StateError } from '../errors.js';
 import { applyImport, type ParsedImport } from '../store/import.js';
-import { ClusterState } from '../store/cluster-state.js';
+import { ClusterState, type ReplicaInit } from '../store/cluster-state.js';
 import type { WriterPort } from '../store/durability.js';
 import { IN_MEMORY_OPTION_KEYS, OPEN_OPTION_KEYS, PARQUET_CODECS, parseWriterOptions, refuseRetiredOptions, type InMemoryOptions, type OpenOptions } from '../store/options.js';
 import { importFlat, restoreFromArena, type RestoreTarget } from '../tables/restore.js';
@@ -153,15 +153,20 @@ function clusterOf(dir: string, o: ParsedOptions, md: Partial<StateMetadata> | n
   return checkFileSafeId(checkId(o.clusterId ?? found, 'options.clusterId'), 'options.clusterId');
 }
 
-/** Renames the state files of `clusterId` aside (never deletes them); `keep` is spared. */
-function moveAside(dir: string, clusterId: string, keep: string): void {
+/** Renames the state files of `clusterId` aside as `<name>.<label>-<time>` (never deletes them); `keep` is spared. Returns the names moved. */
+function moveAside(dir: string, clusterId: string, keep: string, label = 'corrupt'): string[] {
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const { names } = listStateDirectory(dir);
+  const moved: string[] = [];
   for (const n of names) {
     if (!isStateFile(n, clusterId) || n === keep) continue;
     const p = join(dir, n);
-    if (lstatSync(p).isFile()) renameSync(p, `${p}.corrupt-${stamp}`);
+    if (lstatSync(p).isFile()) {
+      renameSync(p, `${p}.${label}-${stamp}`);
+      moved.push(`${n}.${label}-${stamp}`);
+    }
   }
+  return moved;
 }
 
 /** Is `name` one of the state files of cluster `clusterId` (metadata, Parquet mirror, journal, an arena generation)? */
@@ -169,8 +174,20 @@ function isStateFile(name: string, clusterId: string): boolean {
   return name === METADATA_FILE || name === parquetFileName(clusterId) || name === journalFileName(clusterId) || (name.startsWith(`state_${clusterId}.`) && name.endsWith('.arena'));
 }
 
-/** `ClusterState.open`: see the file comment for the steps. */
-export async function openStateDirectory(opts: OpenOptions): Promise<ClusterState> {
+/** Every option of `ClusterState.open` on a directory checked (INVALID_ARGUMENT naming it); nothing is touched. */
+export function checkOpenOptions(opts: OpenOptions): void {
+  parseOptions(opts);
+}
+
+/**
+ * `ClusterState.open`: see the file comment for the steps. With `replica` (a standby master on its
+ * own directory, replicate/standby.ts), the directory is taken the same way (lock, a new
+ * generation) but the state comes from `replica` instead of recovery: a directory whose
+ * metadata says it holds revision ≤ `replica.revision` of this cluster is replaced (it is behind
+ * the stream); anything else it holds (newer, damaged, unknown) is renamed aside as
+ * `<name>.superseded-<time>` with a warning, never deleted.
+ */
+export async function openStateDirectory(opts: OpenOptions, replica?: ReplicaInit): Promise<ClusterState> {
   const o = parseOptions(opts);
   const dir = stateDirectory(o);
   let sd: StateDirectory | null = null;
@@ -207,7 +224,7 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
 
     // Step 4: resume a cleanly closed file, or claim a new generation before reading.
     let { rev, damaged } = read();
-    const resume = rev !== null && (rev.slot.flags & FLAG_CLEAN) !== 0 && rev.generation === gens[0];
+    const resume = !replica && rev !== null && (rev.slot.flags & FLAG_CLEAN) !== 0 && rev.generation === gens[0];
     if (!resume) {
       const g = (gens[0] ?? 0) + 1;
       try {
@@ -219,6 +236,17 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
       ({ rev, damaged } = read()); // after the claim: whatever the previous writer acknowledged is in what we read now
     }
     const keep = claimed ? arenaFileName(clusterId, claimed.generation) : '';
+    if (replica) {
+      const held = listStateDirectory(dir).names.filter((n) => isStateFile(n, clusterId) && n !== keep);
+      const behind = !damaged && isOurMetadata(md) && Number.isSafeInteger(md!.version) && md!.version! <= replica.revision;
+      if (held.length && !behind) {
+        reader.close();
+        const moved = moveAside(dir, clusterId, keep, 'superseded');
+        process.emitWarning(`arrow-cluster-state: standby ${show(dir)}: the state it held (${damaged ? 'damaged' : isOurMetadata(md) ? `revision ${md!.version}, ahead of the replicated revision ${replica.revision}` : 'of unknown revision'}) was renamed aside (${moved.join(', ')}); it now holds ${replica.what}`, { code: 'ACS_STANDBY' });
+      }
+      rev = null;
+      damaged = null;
+    }
     if (damaged) {
       if (!o.startFresh) throw damaged;
       reader.close();
@@ -234,6 +262,10 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
     const acknowledged = isOurMetadata(md) && Number.isSafeInteger(md!.version) ? md!.version! : -1;
     const restore = (t: RestoreTarget) => {
       try {
+        if (replica) {
+          replica.restore(t);
+          return;
+        }
         if (o.importFrom) {
           applyImport(t, o.importFrom, Math.floor(o.clock()), typeof core.nodeId === 'string' ? core.nodeId : null);
           return;
@@ -270,9 +302,9 @@ export async function openStateDirectory(opts: OpenOptions): Promise<ClusterStat
     };
     const core = { ...o.core, clusterId } as InMemoryOptions;
     try {
-      return await ClusterState.restored(core, restore, attach);
+      return await ClusterState.restored(core, restore, attach, replica ?? null);
     } catch (e) {
-      if (!restoreFailed || !o.startFresh || resume) throw e;
+      if (!restoreFailed || !o.startFresh || resume || replica) throw e;
       // Damaged beyond the header (an extent, a foreign file's row): start empty with the files moved aside.
       reader.close();
       moveAside(dir, clusterId, keep);

@@ -5,7 +5,11 @@
  * its lease expires, it wins, takes over, and `leadership()` resolves.
  *
  * 1. It follows the cluster like a remote follower (follower/remote.ts) and keeps its own writer
- *    state equal to it: the newest snapshot imported once, then every change set applied.
+ *    state equal to it: the newest snapshot imported once, then every change set applied. With a
+ *    `statePath` the writer holds its own state directory (locked, journaled, checkpointed and
+ *    mirrored to Parquet like a master's: every applied revision is made durable there), so that
+ *    after a takeover it is a master on a directory; what the directory held before is replaced
+ *    when it is behind the stream, else renamed aside (persist/open.ts).
  * 2. It tries to take the lease every third of `leaseMs` (NATS 2.9 has no expiry events: it polls).
  * 3. Having won, it waits a third of `leaseMs` — a deposed master that was still running renews
  *    within that time, finds the lease taken and stops — then reads the stream to its tail (every
@@ -15,6 +19,7 @@
  *    still try. Liveness timers start fresh (no node is offline because of the takeover), the
  *    scheduler and the agent service start, `leadership()` resolves.
  */
+import { randomBytes } from 'node:crypto';
 import { importFlat } from '../tables/restore.js';
 import { followState } from '../follower/follower.js';
 import type { RemoteFollower } from '../follower/remote.js';
@@ -34,18 +39,24 @@ export async function openStandby(core: InMemoryOptions, nats: unknown, replicat
   const clusterId = core.clusterId;
   const follower = await followState({ nats: nats as never, clusterId }) as RemoteFollower;
   let link: NatsLink | null = null;
+  let state: ClusterState | null = null;
   try {
     link = await connectNats(natsOptions);
     const snap = follower.snapshot();
-    const state = ClusterState.replicaOf(core, (target) => importFlat(target, {
-      clusterId, masterId: snap.masterId, updatedAt: snap.updatedAt, nodes: snap.nodes, tasks: snap.tasks, content: snap.content,
-    }, snap.revision, `the replicated state of cluster ${show(clusterId)}`), null);
+    const what = `the replicated state of cluster ${show(clusterId)} (revision ${snap.revision})`;
+    state = await ClusterState.openReplica(core, {
+      revision: snap.revision, master: null, what,
+      restore: (target) => importFlat(target, {
+        clusterId, masterId: snap.masterId, updatedAt: snap.updatedAt, nodes: snap.nodes, tasks: snap.tasks, content: snap.content,
+      }, snap.revision, what),
+    });
     state.setOnFatal(onFatal);
     const standby = new Standby(state, follower, link, settings.leaseMs, replication);
     state.addCloser(() => standby.stop());
     await standby.start(snap.revision);
     return state;
   } catch (e) {
+    await state?.close().catch(() => undefined);
     await follower.close();
     await link?.nc.close().catch(() => undefined);
     throw e;
@@ -60,6 +71,8 @@ class Standby {
   private lease: Lease | null = null;
   private promoting = false;
   private trying = false;
+  /** Names this standby's lease entries: unique per standby (two in one process must not take each other's lease for their own). */
+  private readonly session = `standby-${process.pid}-${randomBytes(6).toString('hex')}`;
 
   constructor(private readonly state: ClusterState, private readonly follower: RemoteFollower, private readonly link: NatsLink, private readonly leaseMs: number, private readonly replication: unknown) {}
 
@@ -98,7 +111,7 @@ class Standby {
   private async tryOnce(takeOverNow: boolean): Promise<void> {
     const names = clusterNames(this.state.clusterId);
     try {
-      this.lease = await Lease.take(this.link, names, { nodeId: this.state.nodeId, session: `standby-${process.pid}`, since: Date.now() }, this.leaseMs, (e) => this.fail(e), true);
+      this.lease = await Lease.take(this.link, names, { nodeId: this.state.nodeId, session: this.session, since: Date.now() }, this.leaseMs, (e) => this.fail(e), true);
     } catch (e) {
       if (isStateError(e, 'LOCKED')) {
         this.state.noteMaster(((e as StateError).details?.holder as { nodeId?: string } | undefined)?.nodeId ?? null);

@@ -47,8 +47,25 @@ export type { RemoveNodeOptions } from './nodes.js';
 export type { HeartbeatResult, LivenessOptions } from './liveness.js';
 export type { SchedulerOptions } from './scheduler.js';
 
-/** How `ClusterState.open` opens a state directory; installed by the package entry (persist/open.ts). */
-let directoryOpener: ((opts: OpenOptions) => Promise<ClusterState>) | null = null;
+/**
+ * @internal What a standby gives the writer it opens: the replicated state (`restore` fills the
+ * empty writer with revision `revision`) and the master it defers to.
+ */
+export interface ReplicaInit {
+  revision: number;
+  restore(target: RestoreTarget): void;
+  master: string | null;
+  /** How messages name the state adopted (e.g. "the replicated state of cluster \"c1\""). */
+  what: string;
+}
+
+/** How `ClusterState.open` opens a state directory (and a standby's); installed by the package entry (persist/open.ts). */
+interface DirectoryOpener {
+  open(opts: OpenOptions, replica?: ReplicaInit): Promise<ClusterState>;
+  /** Every option of a directory writer checked (INVALID_ARGUMENT), nothing touched. */
+  check(opts: OpenOptions): void;
+}
+let directoryOpener: DirectoryOpener | null = null;
 /** How `ClusterState.open({ nats })` replicates; installed by the package entry (replicate/replicator.ts). */
 let replicationAttacher: { check(nats: unknown, replication: unknown): void; attach: ReplicationAttacher } | null = null;
 
@@ -66,8 +83,8 @@ const REPLICATION_OPTION_KEYS = ['nats', 'replication', 'standby'] as const;
 const CLOSE_REPLICATION_MS = 10_000;
 
 /** @internal Installs how `ClusterState.open` opens a state directory (src/index.ts installs persist/open.ts). */
-export function setDirectoryOpener(fn: (opts: OpenOptions) => Promise<ClusterState>): void {
-  directoryOpener = fn;
+export function setDirectoryOpener(opener: DirectoryOpener): void {
+  directoryOpener = opener;
 }
 
 /** @internal Installs replication over NATS (src/index.ts installs replicate/replicator.ts). */
@@ -172,17 +189,19 @@ export class ClusterState {
   static async open(opts: OpenOptions | ReplicatedOpenOptions): Promise<ClusterState> {
     if (!directoryOpener) throw ioFailure('ClusterState.open needs the package entry (import it from "arrow-cluster-state")');
     const split = splitReplicationOptions(opts);
-    if (!split) return directoryOpener(opts as OpenOptions);
+    if (!split) return directoryOpener.open(opts as OpenOptions);
     // With `nats`: every option checked before anything is opened; without a statePath, in memory.
     if (!replicationAttacher) throw ioFailure('replication needs the package entry (import it from "arrow-cluster-state")');
     replicationAttacher.check(split.nats, split.replication);
     const rest = split.rest as OpenOptions & Record<string, unknown>;
     if (split.standby !== undefined && typeof split.standby !== 'boolean') throw invalid('options.standby', split.standby, 'true or false');
     if (split.standby) {
-      if (rest.statePath !== undefined) throw invalid('options.statePath', rest.statePath, 'absent with standby: true (a standby holds the replicated state in memory; a standby with its own state directory is not built yet)');
+      if (rest.import !== undefined) throw invalid('options.import', rest.import, 'absent with standby: true (a standby adopts the replicated state)');
       const { onFatal, ...core } = rest;
       if (onFatal !== undefined && typeof onFatal !== 'function') throw invalid('options.onFatal', onFatal, 'a function');
-      parseWriterOptions(core); // every option checked before anything is opened
+      // Every option checked before anything is opened (a standby on a directory: the directory's too).
+      if (rest.statePath !== undefined) directoryOpener.check(rest);
+      else parseWriterOptions(core);
       if (!standbyOpener) throw ioFailure('a standby needs the package entry (import it from "arrow-cluster-state")');
       return standbyOpener(core as unknown as InMemoryOptions, split.nats, split.replication, (onFatal as ((e: StateError) => void) | undefined) ?? null);
     }
@@ -193,7 +212,7 @@ export class ClusterState {
       state = ClusterState.inMemory(core as unknown as InMemoryOptions);
       state.onFatal = (onFatal as ((e: StateError) => void) | undefined) ?? null;
     } else {
-      state = await directoryOpener(rest);
+      state = await directoryOpener.open(rest);
       state.onFatal = (rest.onFatal as ((e: StateError) => void) | undefined) ?? null;
     }
     try {
@@ -291,10 +310,11 @@ export class ClusterState {
    * from `opts` (the in-memory core's options), lets `restore` fill its empty state (recovery),
    * publishes the restored revision, and serves it with the durability that `attach` makes.
    */
-  static async restored(opts: InMemoryOptions, restore: (target: RestoreTarget) => void, attach: (port: WriterPort) => Promise<Durability>): Promise<ClusterState> {
+  static async restored(opts: InMemoryOptions, restore: (target: RestoreTarget) => void, attach: (port: WriterPort) => Promise<Durability>, standby: ReplicaInit | null = null): Promise<ClusterState> {
     const s = new ClusterState(opts, false);
     const m = s.m;
     s.fill(restore);
+    if (standby) s.makeStandby(standby.master);
     s.durability = await attach({
       handle: s.pub.handle(),
       publishedRevision: () => s.pub.revision,
@@ -309,7 +329,7 @@ export class ClusterState {
     });
     s.pub.onPublished = () => s.durability!.published();
     s.feed.useOlder(m.revision, s.durability.olderHistory ?? null);
-    s.startPolicies();
+    if (!standby) s.startPolicies(); // a standby's start when it takes over
     return s;
   }
 
@@ -320,14 +340,25 @@ export class ClusterState {
   private leader: { promise: Promise<number>; resolve(r: number): void; reject(e: unknown): void } | null = null;
 
   /**
-   * @internal A standby (replicate/standby.ts): a writer filled by `restore` (the replicated state)
-   * that refuses mutations until `promote`; `applyReplicated` keeps it up to date.
+   * @internal A standby (replicate/standby.ts): a writer filled with the replicated state (in
+   * memory, or on its own state directory: `opts.statePath`) that refuses mutations until
+   * `promote`; `applyReplicated` keeps it up to date.
    */
-  static replicaOf(opts: InMemoryOptions, restore: (target: RestoreTarget) => void, master: string | null): ClusterState {
+  static async openReplica(opts: InMemoryOptions & { statePath?: string }, init: ReplicaInit): Promise<ClusterState> {
+    if (opts.statePath !== undefined) {
+      if (!directoryOpener) throw ioFailure('a standby on a state directory needs the package entry (import it from "arrow-cluster-state")');
+      return directoryOpener.open(opts as OpenOptions, init);
+    }
     const s = new ClusterState(opts, false);
-    s.fill(restore);
+    s.fill(init.restore);
     s.feed.useOlder(s.m.revision, null);
-    s.standbyOf = { master };
+    s.makeStandby(init.master);
+    return s;
+  }
+
+  /** Marks this writer a standby deferring to `master`: mutations refused until promote(); leadership() pending. */
+  private makeStandby(master: string | null): void {
+    this.standbyOf = { master };
     let resolve!: (r: number) => void;
     let reject!: (e: unknown) => void;
     const promise = new Promise<number>((res, rej) => {
@@ -335,15 +366,21 @@ export class ClusterState {
       reject = rej;
     });
     promise.catch(() => undefined);
-    s.leader = { promise, resolve, reject };
-    return s;
+    this.leader = { promise, resolve, reject };
   }
 
-  /** @internal A standby applies the master's change set of the next revision (visible to its watchers and worker threads). */
+  /**
+   * @internal A standby applies the master's change set of the next revision: visible to worker
+   * threads at the next publish; on a state directory journaled like a local commit (watchers get
+   * it once durable), in memory handed to watchers at once.
+   */
   applyReplicated(cs: ChangeSet): void {
     if (!this.standbyOf) throw ioFailure('internal: applyReplicated on a writer that is not a standby');
+    if (this.fatal) throw this.fatal;
     applyChangeSet(this.m, cs, `the replicated change set of revision ${cs.revision}`);
-    this.feed.publish(revisionChangesOf(cs));
+    const changes = revisionChangesOf(cs);
+    if (this.durability) this.durability.committed(changes);
+    else this.feed.publish(changes);
     this.pub.schedule();
   }
 
@@ -730,6 +767,8 @@ export class ClusterState {
   async close(): Promise<void> {
     if (this.closedFlag) return;
     let err: unknown = null;
+    // A standby stops following first: nothing is applied to a state being closed.
+    for (const fn of this.closers.splice(0)) await fn().catch(() => undefined);
     try {
       if (!this.m.undo) this.publishNow();
     } catch (e) {
@@ -740,7 +779,6 @@ export class ClusterState {
     } catch (e) {
       err ??= e;
     }
-    for (const fn of this.closers.splice(0)) await fn().catch(() => undefined);
     try {
       await this.replication?.close(CLOSE_REPLICATION_MS);
     } catch (e) {

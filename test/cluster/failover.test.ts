@@ -7,7 +7,7 @@ import { ClusterState, followState, isStateError, type StateError } from '../../
 import { joinCluster } from '../../src/agent/index.js';
 import { NatsServer } from '../support/nats-server.js';
 import { rowDiff, rowsOf, startLineChild, tempDir } from '../replicate/support.js';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { until } from './support.js';
 
 const MASTER = new URL('../fixtures/nats-master.js', import.meta.url).pathname;
@@ -81,9 +81,15 @@ test('failover: the standby follows, refuses mutations, takes over when the mast
 });
 
 test('failover: standby options are checked', async (t) => {
-  const e1 = await ClusterState.open({ clusterId: 'c', statePath: '/tmp/x', nats: { servers: 'nats://127.0.0.1:1' }, standby: true }).catch((e: unknown) => e as StateError);
+  const e1 = await ClusterState.open({ clusterId: 'c', statePath: '/tmp/x', nats: { servers: 'nats://127.0.0.1:1' }, standby: true, import: { nodes: [] } } as never).catch((e: unknown) => e as StateError);
   t.true(isStateError(e1, 'INVALID_ARGUMENT'));
-  t.regex(String(e1), /options\.statePath.*absent with standby/);
+  t.regex(String(e1), /options\.import.*a standby adopts the replicated state/);
+  // A standby on a directory: the directory's options are checked before anything is opened.
+  const dir = `/tmp/acs-never-${process.pid}`;
+  const e3 = await ClusterState.open({ clusterId: 'c', statePath: dir, nats: { servers: 'nats://127.0.0.1:1' }, standby: true, lockStaleMs: -1 } as never).catch((e: unknown) => e as StateError);
+  t.true(isStateError(e3, 'INVALID_ARGUMENT'));
+  t.regex(String(e3), /options\.lockStaleMs/);
+  t.false(existsSync(dir), 'nothing was created');
   const e2 = await ClusterState.open({ clusterId: 'c', standby: true } as never).catch((e: unknown) => e as StateError);
   t.true(isStateError(e2, 'INVALID_ARGUMENT'));
   t.regex(String(e2), /options\.standby/);

@@ -17,7 +17,7 @@ export const master: Command = {
     nats: { type: 'string', value: '<url>', help: 'the NATS server (nats://host:port; JetStream on)' },
     cluster: { type: 'string', value: '<id>', help: 'the cluster id' },
     id: { type: 'string', value: '<node>', default: 'master-1', help: 'this master\'s node id' },
-    dir: { type: 'string', value: '<path>', help: 'a state directory (durable); default: in memory (a standby is always in memory)' },
+    dir: { type: 'string', value: '<path>', help: 'a state directory (durable; a standby makes what it follows durable there); default: in memory' },
     standby: { type: 'boolean', help: 'start as a standby: follow, and take over when the master\'s lease expires' },
     'lease-ms': { type: 'string', value: '<ms>', default: '10000', help: 'the master lease' },
     'heartbeat-timeout-ms': { type: 'string', value: '<ms>', default: '6000', help: 'liveness: a node silent this long goes offline' },
@@ -35,7 +35,6 @@ export const master: Command = {
 async function runMaster(ctx: Context): Promise<number> {
   const v = ctx.values;
   for (const k of ['nats', 'cluster'] as const) if (v[k] === undefined) throw new UsageError(`--${k} is required`);
-  if (v.standby && v.dir !== undefined) throw new UsageError('--standby holds the replicated state in memory: leave --dir out');
   const out = ctx.io.out;
   const json = !!v.json;
   const say = (event: Record<string, unknown>, text: string) => println(out, json ? jsonText(event) : text);

@@ -4,8 +4,12 @@
  * reply carrying the revision that applied them or the StateError (code and message) — and pushes
  * each new assignment to its node's subject.
  *
+ * - **Acknowledged = replicated**: a reply that carries a revision is sent once JetStream has
+ *   stored that revision (the replicator's `replicated`; one wait per batch), so a failover never
+ *   loses a change an agent was told is done. Refusals are answered at once (nothing changed).
  * - **Idempotent retries**: a reply is kept by request id for DEDUP_MS (at most DEDUP_ENTRIES);
- *   the same request id gets the same reply and is never applied twice.
+ *   the same request id gets the same reply (again once its revision is replicated) and is never
+ *   applied twice.
  * - **Back-pressure**: requests wait in a bounded queue (MAX_QUEUED) and are applied at most
  *   BATCH per event-loop turn, so a flood cannot starve the writer; past the bound the reply is
  *   UNAVAILABLE at once instead of unbounded memory.
@@ -37,7 +41,7 @@ export class AgentService {
   private sub: Subscription | null = null;
   private readonly queue: Queued[] = [];
   private draining = false;
-  private readonly replies = new Map<string, { reply: Uint8Array; at: number }>();
+  private readonly replies = new Map<string, Answer & { at: number }>();
   /** Assignment numbers of the tasks now assigned or running: task id → { seq, node }. */
   private readonly assigned = new Map<string, { seq: number; node: string }>();
   /** Assignment numbers continue across masters (a takeover, a restart): they start from this master's start time. */
@@ -46,7 +50,11 @@ export class AgentService {
   private stopped = false;
   readonly counts = { requests: 0, applied: 0, deduplicated: 0, refused: 0, shed: 0, pushed: 0 };
 
-  constructor(private readonly nc: NatsConnection, private readonly clusterId: string, private readonly w: AgentTarget) {}
+  /**
+   * `replicated(r)` resolves once revision `r` is stored by JetStream (rejects with the
+   * StateError to answer when it cannot be: UNAVAILABLE after a timeout, LOCKED when fenced).
+   */
+  constructor(private readonly nc: NatsConnection, private readonly clusterId: string, private readonly w: AgentTarget, private readonly replicated: (revision: number) => Promise<unknown>) {}
 
   /** Numbers the tasks assigned now, follows the feed, and starts answering. */
   start(): void {
@@ -111,23 +119,40 @@ export class AgentService {
     }
   }
 
-  /** Applies up to BATCH requests, then yields the event loop. */
+  /** Applies up to BATCH requests (answered once their newest revision is replicated; refusals at once), then yields the event loop. */
   private drain(): void {
     const batch = this.queue.splice(0, BATCH);
+    const waiting: [Queued, Uint8Array][] = [];
+    let newest = -1;
     for (const q of batch) {
-      let reply: Uint8Array;
+      let a: Answer;
       try {
-        reply = this.answer(q.raw);
+        a = this.answer(q.raw);
       } catch (e) {
-        reply = encodeJson(replyOf(e));
+        a = { reply: encodeJson(replyOf(e)), revision: -1 };
       }
-      q.respond(reply);
+      if (a.revision < 0) q.respond(a.reply);
+      else {
+        waiting.push([q, a.reply]);
+        newest = Math.max(newest, a.revision);
+      }
+    }
+    if (waiting.length) {
+      this.replicated(newest).then(
+        () => {
+          for (const [q, reply] of waiting) q.respond(reply);
+        },
+        (e: unknown) => {
+          const failed = encodeJson(replyOf(e));
+          for (const [q] of waiting) q.respond(failed);
+        },
+      );
     }
     if (this.queue.length && !this.stopped) setImmediate(() => this.drain());
     else this.draining = false;
   }
 
-  private answer(raw: Uint8Array): Uint8Array {
+  private answer(raw: Uint8Array): Answer {
     let req: AgentRequest;
     try {
       req = decodeJson(raw) as AgentRequest;
@@ -143,17 +168,19 @@ export class AgentService {
     const hit = this.replies.get(key);
     if (hit && now - hit.at < DEDUP_MS) {
       this.counts.deduplicated++;
-      return hit.reply;
+      return hit;
     }
-    const reply = encodeJson(this.apply(req));
+    const r = this.apply(req);
+    // An applied change is acknowledged once replicated; a refusal or a read ('assigned') at once.
+    const answer: Answer = { reply: encodeJson(r), revision: r.ok && req.op !== 'assigned' ? r.revision : -1 };
     if (req.op !== 'assigned') {
-      this.replies.set(key, { reply, at: now });
+      this.replies.set(key, { ...answer, at: now });
       if (this.replies.size > DEDUP_ENTRIES) for (const k of this.replies.keys()) {
         this.replies.delete(k);
         if (this.replies.size <= DEDUP_ENTRIES) break;
       }
     }
-    return reply;
+    return answer;
   }
 
   private apply(req: AgentRequest): AgentReply {
@@ -214,6 +241,12 @@ export class AgentService {
     await this.watching?.return?.();
     for (const q of this.queue.splice(0)) q.respond(encodeJson({ ok: false, code: 'UNAVAILABLE', message: `UNAVAILABLE: the master of cluster ${show(this.clusterId)} is closing` } satisfies AgentReply));
   }
+}
+
+/** A reply, and the revision that must be replicated before it is sent (-1: none). */
+interface Answer {
+  reply: Uint8Array;
+  revision: number;
 }
 
 function replyOf(e: unknown): AgentReply {

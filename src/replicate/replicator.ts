@@ -58,6 +58,8 @@ const COMPRESS_FROM = 512;
 const deflateRawAsync = promisify(deflateRaw);
 /** How long the stream deduplicates a retried message (ns). */
 const DUPLICATE_WINDOW_NS = 120e9;
+/** How long an agent's reply waits for its revision to be replicated before it says UNAVAILABLE (the change stays applied; a retry gets the same reply). */
+const AGENT_ACK_TIMEOUT_MS = 30_000;
 
 const REPLICATION_KEYS = ['snapshotEveryRevisions', 'snapshotEveryMs', 'keepSnapshots', 'leaseMs', 'replicas'] as const;
 
@@ -217,7 +219,7 @@ class Replicator implements Replication {
     }
     void this.pump();
     // The master serves node agents (request/reply on the cluster's agent subject).
-    this.agents = new AgentService(link.nc, names.clusterId, port.agents);
+    this.agents = new AgentService(link.nc, names.clusterId, port.agents, (r) => this.replicated(r, AGENT_ACK_TIMEOUT_MS));
     this.agents.start();
     this.snapshotTimer = setInterval(() => {
       if (this.acked > this.counts.snapshotRevision) this.snapshotSoon();

@@ -156,7 +156,8 @@ export function parseCommand(cmd: Command, args: string[]): { values: Context['v
  * --cluster or --leecher without --nats) or when both a source positional and --nats are given.
  */
 function sourcePositionals(cmd: Command, values: Context['values'], given: number): PositionalSpec[] {
-  if (!('nats' in cmd.options)) return cmd.positionals;
+  // Only the commands that read a source (a positional or --nats) pair --nats with --cluster.
+  if (!('nats' in cmd.options) || !cmd.positionals.some((p) => p.source)) return cmd.positionals;
   const nats = values.nats !== undefined;
   if (nats && values.cluster === undefined) throw new UsageError(`--nats needs --cluster <id> (the cluster to read)`, cmd.name);
   if (!nats && values.cluster !== undefined) throw new UsageError(`--cluster needs --nats <url> (the NATS server to read it through)`, cmd.name);

@@ -30,8 +30,6 @@ export interface DemoOptions {
   seed: number;
   fresh: boolean;
   json: boolean;
-  /** Replicate to this NATS server (docs/replication.md): followers on other machines read the demo as cluster "demo". */
-  nats?: string;
 }
 
 const ZERO_STATS = (): SimStats => ({
@@ -84,7 +82,6 @@ export async function runDemo(o: DemoOptions, io: Context['io']): Promise<number
       clusterId: DEMO_CLUSTER_ID,
       nodeId: syntheticNodeId(0),
       onFatal: (e) => stop.reject(e),
-      ...(o.nats ? { nats: { servers: o.nats } } : {}),
     });
     const writer = state;
     const shown = displayPath(o.dir);
@@ -235,7 +232,6 @@ async function simulate(
       dir: displayPath(o.dir),
       revision: {
         writer: revision, worker: workerRevision, follower: follower.revision, durable: files?.durableRevision ?? -1, parquet: files?.parquetRevision ?? -1,
-        ...(o.nats ? { replicated: state.replicationStats()?.replicatedRevision ?? -1 } : {}),
       },
       rates: {
         mutations: per('mutations'), revisions: (revision - prevRevision) / dt, heartbeats: per('heartbeats'), created: per('created'),
@@ -354,7 +350,6 @@ function report(ctx: { io: Context['io'] }, o: DemoOptions, r: Outcome): void {
   println(out, `  npx cluster-state tasks ${shown} --status running --limit 10`);
   println(out, `  npx cluster-state watch ${shown}        (while a demo or your own writer runs)`);
   println(out, `  npx cluster-state serve ${shown}        (Prometheus metrics at http://127.0.0.1:9464/metrics)`);
-  if (o.nats) println(out, `  npx cluster-state status --nats ${o.nats} --cluster ${DEMO_CLUSTER_ID}        (from any machine: the replicated state)`);
   println(out, `  duckdb -c "SELECT cluster_id, len(nodes) FROM '${parquetShown}'"`);
   println(out, `  python -c "import pyarrow.parquet as pq; print(pq.read_table('${parquetShown}'))"`);
   println(out);

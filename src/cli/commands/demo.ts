@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { DEFAULT_DEMO_DIR } from '../../demo/prepare.js';
 import { runDemo, type DemoOptions } from '../../demo/run.js';
+import { runClusterDemo, type ClusterDemoOptions } from '../../demo/cluster.js';
 import { intOption, JSON_OPTION, numberOption, UsageError, type Command, type Context } from '../command.js';
 
 export const demo: Command = {
@@ -21,7 +22,10 @@ export const demo: Command = {
     seed: { type: 'string', value: '<n>', default: '42', help: 'seed of the synthetic cluster and the simulation' },
     keep: { type: 'boolean', help: 'continue the demo state already in --dir instead of starting clean' },
     fresh: { type: 'boolean', help: 'start clean (the default): remove an earlier demo state in --dir first' },
-    nats: { type: 'string', value: '<url>', help: 'also replicate to this NATS JetStream server (cluster "demo"; see docs/replication.md)' },
+    nats: { type: 'string', value: '<url>', help: 'run a whole cluster through this NATS JetStream server instead: master, standby, agents, a remote follower (cluster "demo")' },
+    agents: { type: 'string', value: '<n>', default: '5', help: 'with --nats: agent processes' },
+    failover: { type: 'boolean', help: 'with --nats: kill the master -9 halfway (at half --duration, else after 20 s)' },
+    'lease-ms': { type: 'string', value: '<ms>', default: '3000', help: 'with --nats: the master lease (the failover takes about this long)' },
     ...JSON_OPTION,
   },
   description: 'Opens --dir as the writer (taking its lock), loads a synthetic cluster, then simulates it:\n'
@@ -36,14 +40,43 @@ export const demo: Command = {
     + 'every run starts from the same synthetic cluster; --keep continues it. A directory holding\n'
     + 'another cluster\'s state is never touched (exit 1), nor one whose writer is running (LOCKED).\n'
     + '\n'
-    + 'With --nats <url> the writer also replicates to that NATS server (started with -js): on any\n'
-    + 'machine, `cluster-state watch --nats <url> --cluster demo` follows it.',
-  examples: ['cluster-state demo', 'cluster-state demo --nats nats://127.0.0.1:4222', 'cluster-state demo --duration 10 --nodes 200 --tasks 2000 --content 2000', 'cluster-state demo --duration 5 | cat', 'cluster-state demo --keep --dir /tmp/demo-state'],
-  run: (ctx) => runDemo(demoOptions(ctx), ctx.io),
+    + 'With --nats <url> (a NATS server started with -js) it runs a whole cluster on this machine instead,\n'
+    + 'each part its own process talking only through the server: a master (`cluster-state master`:\n'
+    + 'liveness, the scheduler, toy tasks at --rate, default 10/s), a standby on its own directory,\n'
+    + '--agents agent processes running the tasks, and a remote follower that the view reads. With\n'
+    + '--failover the master is killed -9 halfway: watch the standby take over and the old master\n'
+    + 'rejoin as a standby. It starts fresh: the cluster "demo" is removed from the server first (never\n'
+    + 'while a master of it runs), and its directories in <dir>/cluster/. From any machine:\n'
+    + '`cluster-state watch --nats <url> --cluster demo` follows it.',
+  examples: ['cluster-state demo', 'cluster-state demo --nats nats://127.0.0.1:4222 --failover --duration 40', 'cluster-state demo --duration 10 --nodes 200 --tasks 2000 --content 2000', 'cluster-state demo --duration 5 | cat', 'cluster-state demo --keep --dir /tmp/demo-state'],
+  run: (ctx) => (ctx.values.nats === undefined ? runDemo(demoOptions(ctx), ctx.io) : runClusterDemo(clusterDemoOptions(ctx), ctx.io)),
 };
+
+/** The options of the whole-cluster demo (--nats); the synthetic cluster's do not apply. */
+function clusterDemoOptions(ctx: Context): ClusterDemoOptions {
+  for (const k of ['nodes', 'tasks', 'content', 'keep', 'seed'] as const) {
+    if (ctx.values[k] !== undefined) throw new UsageError(`--${k} is for the simulated cluster; with --nats the demo runs real agents (--agents) and always starts fresh`);
+  }
+  const dirArg = ctx.values.dir === undefined ? DEFAULT_DEMO_DIR : String(ctx.values.dir);
+  if (dirArg.length === 0) throw new UsageError('--dir must not be empty');
+  const seconds = ctx.values.duration === undefined ? 0 : numberOption(ctx, 'duration', 0, 0, 365 * 86400);
+  const leaseMs = intOption(ctx, 'lease-ms', 3000, 300, 600_000);
+  return {
+    dir: resolve(dirArg),
+    nats: natsUrl(String(ctx.values.nats)),
+    agents: intOption(ctx, 'agents', 5, 0, 200),
+    rate: ctx.values.rate === undefined ? 10 : numberOption(ctx, 'rate', 10, 0, 10_000),
+    durationMs: seconds > 0 ? seconds * 1000 : null,
+    failover: !!ctx.values.failover,
+    json: !!ctx.values.json,
+    leaseMs,
+    heartbeatTimeoutMs: Math.max(3000, leaseMs + 1000),
+  };
+}
 
 function demoOptions(ctx: Context): DemoOptions {
   if (ctx.values.keep && ctx.values.fresh) throw new UsageError('--keep and --fresh contradict each other');
+  for (const k of ['agents', 'failover', 'lease-ms'] as const) if (ctx.values[k] !== undefined) throw new UsageError(`--${k} needs --nats <url> (the whole-cluster demo)`);
   const dirArg = ctx.values.dir === undefined ? DEFAULT_DEMO_DIR : String(ctx.values.dir);
   if (dirArg.length === 0) throw new UsageError('--dir must not be empty');
   const seconds = ctx.values.duration === undefined ? 0 : numberOption(ctx, 'duration', 0, 0, 365 * 86400);
@@ -59,7 +92,6 @@ function demoOptions(ctx: Context): DemoOptions {
     seed: intOption(ctx, 'seed', 42, 0, 2 ** 32 - 1),
     fresh: !ctx.values.keep,
     json: !!ctx.values.json,
-    ...(ctx.values.nats === undefined ? {} : { nats: natsUrl(String(ctx.values.nats)) }),
   };
 }
 

@@ -10,7 +10,7 @@
  * - **Idempotent retries**: a reply is kept by request id for DEDUP_MS (at most DEDUP_ENTRIES);
  *   the same request id gets the same reply (again once its revision is replicated) and is never
  *   applied twice.
- * - **Back-pressure**: requests wait in a bounded queue (MAX_QUEUED) and are applied at most
+ * - **Back-pressure**: requests wait in a bounded queue (`replication.maxAgentQueue`, default 20,000) and are applied at most
  *   BATCH per event-loop turn, so a flood cannot starve the writer; past the bound the reply is
  *   UNAVAILABLE at once instead of unbounded memory.
  * - **An agent acts for its own node only**: task updates of another node's task are refused, its
@@ -28,7 +28,8 @@ import { revisionChangesOf } from '../changes/change-set.js';
 
 const DEDUP_MS = 120_000;
 const DEDUP_ENTRIES = 100_000;
-const MAX_QUEUED = 20_000;
+/** Agent requests waiting to be applied, at most (the `replication.maxAgentQueue` option's default). */
+export const DEFAULT_MAX_AGENT_QUEUE = 20_000;
 const BATCH = 512;
 
 interface Queued {
@@ -54,7 +55,7 @@ export class AgentService {
    * `replicated(r)` resolves once revision `r` is stored by JetStream (rejects with the
    * StateError to answer when it cannot be: UNAVAILABLE after a timeout, LOCKED when fenced).
    */
-  constructor(private readonly nc: NatsConnection, private readonly clusterId: string, private readonly w: AgentTarget, private readonly replicated: (revision: number) => Promise<unknown>) {}
+  constructor(private readonly nc: NatsConnection, private readonly clusterId: string, private readonly w: AgentTarget, private readonly replicated: (revision: number) => Promise<unknown>, private readonly maxQueued = DEFAULT_MAX_AGENT_QUEUE) {}
 
   /** Numbers the tasks assigned now, follows the feed, and starts answering. */
   start(): void {
@@ -107,7 +108,7 @@ export class AgentService {
 
   private enqueue(raw: Uint8Array, respond: (d: Uint8Array) => void): void {
     this.counts.requests++;
-    if (this.queue.length >= MAX_QUEUED) {
+    if (this.queue.length >= this.maxQueued) {
       this.counts.shed++;
       respond(encodeJson({ ok: false, code: 'UNAVAILABLE', message: `UNAVAILABLE: the master of cluster ${show(this.clusterId)} is busy: ${this.queue.length} agent requests are waiting; retry later` } satisfies AgentReply));
       return;

@@ -36,7 +36,7 @@ import type { Snapshot } from '../snapshot.js';
 import type { Replication, ReplicationOptions, ReplicationPort, ReplicationStats } from '../store/replication.js';
 import { checkInt32, checkOptions } from '../validate/values.js';
 import { Lease } from './lease.js';
-import { AgentService } from './agent-service.js';
+import { AgentService, DEFAULT_MAX_AGENT_QUEUE } from './agent-service.js';
 import { LeecherView } from './leecher-view.js';
 import { encodeFullSnapshot, encodeLeecherSnapshot } from './snapshot-encode.js';
 
@@ -61,7 +61,7 @@ const DUPLICATE_WINDOW_NS = 120e9;
 /** How long an agent's reply waits for its revision to be replicated before it says UNAVAILABLE (the change stays applied; a retry gets the same reply). */
 const AGENT_ACK_TIMEOUT_MS = 30_000;
 
-const REPLICATION_KEYS = ['snapshotEveryRevisions', 'snapshotEveryMs', 'keepSnapshots', 'leaseMs', 'replicas'] as const;
+const REPLICATION_KEYS = ['snapshotEveryRevisions', 'snapshotEveryMs', 'keepSnapshots', 'leaseMs', 'replicas', 'maxAgentQueue'] as const;
 
 interface Settings {
   everyRevisions: number;
@@ -69,6 +69,7 @@ interface Settings {
   keep: number;
   leaseMs: number;
   replicas: number;
+  maxAgentQueue: number;
 }
 
 /** Checks `options.replication`. */
@@ -82,6 +83,7 @@ export function checkReplicationOptions(v: unknown): Settings {
     everyMs: o.snapshotEveryMs === undefined ? 300_000 : checkInt32(o.snapshotEveryMs, 'options.replication.snapshotEveryMs', 10),
     keep: o.keepSnapshots === undefined ? 2 : checkInt32(o.keepSnapshots, 'options.replication.keepSnapshots', 1),
     leaseMs, replicas,
+    maxAgentQueue: o.maxAgentQueue === undefined ? DEFAULT_MAX_AGENT_QUEUE : checkInt32(o.maxAgentQueue, 'options.replication.maxAgentQueue', 1),
   };
 }
 
@@ -219,7 +221,7 @@ class Replicator implements Replication {
     }
     void this.pump();
     // The master serves node agents (request/reply on the cluster's agent subject).
-    this.agents = new AgentService(link.nc, names.clusterId, port.agents, (r) => this.replicated(r, AGENT_ACK_TIMEOUT_MS));
+    this.agents = new AgentService(link.nc, names.clusterId, port.agents, (r) => this.replicated(r, AGENT_ACK_TIMEOUT_MS), this.s.maxAgentQueue);
     this.agents.start();
     this.snapshotTimer = setInterval(() => {
       if (this.acked > this.counts.snapshotRevision) this.snapshotSoon();

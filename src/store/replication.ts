@@ -94,6 +94,11 @@ export interface ReplicationOptions {
   leaseMs?: number;
   /** Stream replicas when the server is a cluster (1, 3 or 5; default 1). */
   replicas?: number;
+  /**
+   * Agent requests waiting to be applied, at most (default 20,000): past it a request is answered
+   * UNAVAILABLE at once (nothing applied; the agent retries) rather than held in memory.
+   */
+  maxAgentQueue?: number;
 }
 
 export type ReplicationAttacher = (port: ReplicationPort, nats: unknown, options: unknown) => Promise<Replication>;

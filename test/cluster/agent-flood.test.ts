@@ -40,3 +40,41 @@ test('agents: a flood of 40,000 requests is answered (applied or shed with UNAVA
     await server.stop();
   }
 });
+
+test('agents: past the queue bound (replication.maxAgentQueue) requests are shed with UNAVAILABLE at once, nothing of them applied; a retry is applied once', async (t) => {
+  const server = await NatsServer.start();
+  const master = await ClusterState.open({ clusterId: 'flood-2', nodeId: 'm1', nats: { servers: server.url }, replication: { maxAgentQueue: 50 } });
+  const nc = await connect({ servers: server.url });
+  try {
+    master.registerNode({ id: 'w1', role: 'worker' });
+    await master.replicated();
+    const n = 5000;
+    const send = (i: number) => nc.request(agentSubject('flood-2'), encodeJson({ v: 1, op: 'addContent', rid: `c-${i}`, node: 'w1', args: [{ cid: `cid-${i}`, size: i }] }), { timeout: 60_000 })
+      .then((m) => decodeJson(m.data) as { ok: boolean; code?: string; message?: string });
+    const replies = await Promise.all(Array.from({ length: n }, (_, i) => send(i)));
+    const applied = replies.flatMap((r, i) => (r.ok ? [i] : []));
+    const shed = replies.filter((r) => !r.ok);
+    t.log(`${applied.length} applied, ${shed.length} shed (bound 50)`);
+    t.true(shed.length > 0, 'the bound was reached');
+    for (const r of shed) {
+      t.is(r.code, 'UNAVAILABLE');
+      t.regex(r.message!, /is busy: \d+ agent requests are waiting; retry later/);
+    }
+    t.is(master.counts.content, applied.length, 'exactly the applied requests changed the state');
+    // Retrying everything (same request ids) applies each missing one once and answers the others from the dedup window.
+    let missing = replies.flatMap((r, i) => (r.ok ? [] : [i]));
+    for (let round = 0; missing.length && round < 100; round++) {
+      const again: { ok: boolean }[] = [];
+      for (let k = 0; k < missing.length; k += 40) again.push(...await Promise.all(missing.slice(k, k + 40).map(send)));
+      missing = missing.filter((_, j) => !again[j]!.ok);
+    }
+    t.deepEqual(missing, []);
+    const dup = await send(applied[0]!);
+    t.true(dup.ok, 'a request applied earlier, sent again, is answered from the dedup window');
+    t.is(master.counts.content, n, 'every content item once');
+  } finally {
+    await nc.close();
+    await master.close();
+    await server.stop();
+  }
+});

@@ -61,7 +61,11 @@ test('liveness: silent nodes go offline together, their tasks are requeued or fa
 });
 
 test('liveness: load-only heartbeats are coalesced into one revision per tick; anything else is written at once; bad reports are refused', async (t) => {
-  const s = ClusterState.inMemory({ clusterId: 'live-2', liveness: { heartbeatTimeoutMs: 5000, coalesceMs: 300 } });
+  // The master's clock, moved by hand: both nodes are registered (and so written) at the same
+  // millisecond, and nothing is due until the clock says so (a tick on the real clock could fall
+  // between two registrations a millisecond apart and write one node alone).
+  let now = 1_700_000_000_000;
+  const s = ClusterState.inMemory({ clusterId: 'live-2', clock: () => now, liveness: { heartbeatTimeoutMs: 5000, coalesceMs: 300 } });
   t.teardown(() => s.close());
   s.registerNode({ id: 'n1', role: 'worker', resources: { cpu_count: 4, memory_total: 8 * 2 ** 30 } });
   s.registerNode({ id: 'n2', role: 'worker', resources: { cpu_count: 4, memory_total: 8 * 2 ** 30 } });
@@ -78,7 +82,8 @@ test('liveness: load-only heartbeats are coalesced into one revision per tick; a
   // Refused at once, as the write would be: a coalesced report is checked against the node whole.
   t.regex(String(t.throws(bad[2]!)), /memory_available must be at most resources\.memory_total/);
   t.is(s.revision, rev);
-  // The kept figures of both nodes are written together by a tick: one revision.
+  // The kept figures of both nodes are written together by a tick once they are due: one revision.
+  now += 300;
   const cs = await until(s, (c) => c.changes.length > 0);
   t.deepEqual(cs.changes.map((c) => c.id).sort(), ['n1', 'n2'], 'one revision for both nodes');
   t.is(s.getNode('n1')!.resources.cpu_load, 2 + 199 / 10);

@@ -37,6 +37,9 @@ export interface JoinOptions {
 const JOIN_KEYS = ['nats', 'clusterId', 'node', 'heartbeatMs', 'resources', 'timeoutMs'] as const;
 /** One try of a request waits at most this long before it is sent again (same request id). */
 const TRY_MS = 1000;
+const MAX_TRY_MS = 8000;
+const PAUSE_MS = 50;
+const MAX_PAUSE_MS = 2000;
 
 /** Events of an agent: `error` when an automatic heartbeat failed (the next one tries again). */
 export interface AgentEvents {
@@ -111,22 +114,33 @@ export class Agent extends EventEmitter<AgentEvents> {
     const subject = agentSubject(this.conn.clusterId);
     const deadline = Date.now() + this.timeoutMs;
     let last: unknown = null;
+    // Back-off: each try waits longer for its answer (TRY_MS doubling up to MAX_TRY_MS) and pauses
+    // longer before the next (PAUSE_MS doubling up to MAX_PAUSE_MS, with jitter), so that thousands
+    // of agents retrying while a master is busy, or away, do not multiply its load.
+    let tryMs = TRY_MS;
+    let pauseMs = PAUSE_MS;
+    const pause = async () => {
+      const left = deadline - Date.now();
+      if (left > 0) await new Promise((r) => setTimeout(r, Math.min(left, pauseMs * (0.5 + Math.random()))));
+      pauseMs = Math.min(MAX_PAUSE_MS, pauseMs * 2);
+    };
     while (Date.now() < deadline) {
       try {
-        const msg = await this.conn.link.nc.request(subject, body, { timeout: Math.max(1, Math.min(TRY_MS, deadline - Date.now())) });
+        const msg = await this.conn.link.nc.request(subject, body, { timeout: Math.max(1, Math.min(tryMs, deadline - Date.now())) });
         const reply = decodeJson(msg.data) as AgentReply;
         if (reply.ok) return { revision: reply.revision, result: reply.result };
         if (reply.code === 'UNAVAILABLE' && Date.now() < deadline) {
-          last = reply.message; // the master sheds load: later
-          await new Promise((r) => setTimeout(r, 50));
+          last = reply.message; // the master sheds load (or could not replicate yet): later
+          await pause();
           continue;
         }
         throw withCode(reply.code, reply.message);
       } catch (e) {
         if (e instanceof StateError) throw e; // the master's answer
         last = e;
-        // No responders (no master yet) or a lost reply: the same request again shortly.
-        await new Promise((r) => setTimeout(r, 50));
+        // No responders (no master yet) or no answer in time (a busy master, a lost reply): the same request again, later.
+        tryMs = Math.min(MAX_TRY_MS, tryMs * 2);
+        await pause();
       }
     }
     throw unavailable(`no master of cluster ${show(this.conn.clusterId)} answered ${op} of node ${show(this.nodeId)} at ${this.conn.link.url} within ${this.timeoutMs} ms (${(last as Error)?.message ?? String(last)})`);

@@ -3,14 +3,15 @@
  * clock, which nodes are alive.
  *
  * - A node silent for `heartbeatTimeoutMs` becomes `offline` — every node that expired in the same
- *   tick in one revision. Its assigned and running tasks go back to `pending` once it has been
+ *   tick in one revision (per PER_REVISION nodes: a revision's change set must fit a replication
+ *   message). Its assigned and running tasks go back to `pending` once it has been
  *   offline for `requeueAfterMs` (attempts kept), or `failed` with an error saying why once they
  *   have run `maxAttempts` times. A node heard again is `online` again.
  * - Heartbeats are coalesced (Nomad's lesson: liveness must not cost a revision per heartbeat).
  *   The rule: a report that changes only `last_seen` and load figures (`cpu_load`,
  *   `memory_available`, `disk_available`, `gpu_available`) of an `online` node is kept in memory
- *   once one of its reports was written under this liveness; every tick writes, in one revision,
- *   the kept reports of all nodes whose `last_seen` was written `coalesceMs` ago or more. So `last_seen` and the load figures in the state
+ *   once one of its reports was written under this liveness; every tick writes, in one revision
+ *   (per PER_REVISION nodes), the kept reports of all nodes whose `last_seen` was written `coalesceMs` ago or more. So `last_seen` and the load figures in the state
  *   lag the truth by at most `coalesceMs` plus one tick, and a storm of N heartbeats per second
  *   costs at most one revision per tick, whatever N. Anything else — a node coming back, a
  *   changed capacity — is written at once. Every node known at start, or registered later, coalesces from then on.
@@ -18,6 +19,9 @@
  *   treated as heard at that moment, so a takeover never marks the whole cluster offline.
  */
 import { invalid } from '../errors.js';
+
+/** Nodes written by one of liveness's revisions, at most (its change set stays well under a NATS message). */
+export const PER_REVISION = 1000;
 import type { RevisionChanges } from '../changes/change-set.js';
 import type { NodeRecord, NodeResourcesInput, TaskRecord } from '../schema/records.js';
 import { checkInt32, checkOptions } from '../validate/values.js';
@@ -188,11 +192,9 @@ export class Liveness {
       if (status && status !== 'offline') expired.push(id);
     }
     if (!expired.length) return;
-    this.w.transaction(() => {
-      for (const id of expired) {
-        this.kept.delete(id);
-        this.w.updateNodeStatus(id, 'offline');
-      }
+    this.inRevisions(expired, (id) => {
+      this.kept.delete(id);
+      this.w.updateNodeStatus(id, 'offline');
     });
     this.counts.expired += expired.length;
   }
@@ -202,17 +204,15 @@ export class Liveness {
     const due: string[] = [];
     for (const [id, t] of this.offlineAt) if (now - t >= this.s.requeueAfterMs && this.w.activeTasks(id).length) due.push(id);
     if (!due.length) return;
-    this.w.transaction(() => {
-      for (const id of due) {
-        for (const taskId of this.w.activeTasks(id)) {
-          const task = this.w.getTask(taskId)!;
-          if (task.attempts >= this.s.maxAttempts) {
-            this.w.updateTask(taskId, { status: 'failed', error: `node ${id} stopped answering (offline for ${now - this.offlineAt.get(id)!} ms) and the task has run ${task.attempts} times (liveness.maxAttempts ${this.s.maxAttempts})` });
-            this.counts.failed++;
-          } else {
-            this.w.updateTask(taskId, { status: 'pending' });
-            this.counts.requeued++;
-          }
+    this.inRevisions(due, (id) => {
+      for (const taskId of this.w.activeTasks(id)) {
+        const task = this.w.getTask(taskId)!;
+        if (task.attempts >= this.s.maxAttempts) {
+          this.w.updateTask(taskId, { status: 'failed', error: `node ${id} stopped answering (offline for ${now - this.offlineAt.get(id)!} ms) and the task has run ${task.attempts} times (liveness.maxAttempts ${this.s.maxAttempts})` });
+          this.counts.failed++;
+        } else {
+          this.w.updateTask(taskId, { status: 'pending' });
+          this.counts.requeued++;
         }
       }
     });
@@ -223,15 +223,26 @@ export class Liveness {
     const due: [string, NodeResourcesInput | undefined][] = [];
     for (const [id, r] of this.kept) if (now - (this.written.get(id) ?? -Infinity) >= this.s.coalesceMs) due.push([id, r]);
     if (!due.length) return;
-    this.w.transaction(() => {
-      for (const [id, r] of due) {
-        if (this.w.getNode(id)?.status !== 'online') continue;
-        this.w.heartbeat(id, r);
-      }
+    this.inRevisions(due, ([id, r]) => {
+      if (this.w.getNode(id)?.status === 'online') this.w.heartbeat(id, r);
     });
     for (const [id] of due) {
       this.kept.delete(id);
       this.written.set(id, now);
+    }
+  }
+
+  /**
+   * Applies `fn` to every item, in transactions of at most PER_REVISION items: one revision when
+   * the tick has that many or fewer, so that no revision outgrows a replication message (a
+   * revision larger than the server's max_payload makes every replica reload from a snapshot).
+   */
+  private inRevisions<T>(items: readonly T[], fn: (item: T) => void): void {
+    for (let i = 0; i < items.length; i += PER_REVISION) {
+      const part = items.slice(i, i + PER_REVISION);
+      this.w.transaction(() => {
+        for (const x of part) fn(x);
+      });
     }
   }
 

@@ -129,3 +129,31 @@ test('liveness and scheduler options are checked', (t) => {
     t.regex(String(e), re);
   }
 });
+
+test('liveness: a tick writes at most 1,000 nodes per revision (a revision must fit a replication message)', async (t) => {
+  let now = 1_700_000_000_000;
+  const s = ClusterState.inMemory({ clusterId: 'live-big', clock: () => now, liveness: { heartbeatTimeoutMs: 5000, coalesceMs: 300 } });
+  t.teardown(() => s.close());
+  s.transaction(() => {
+    for (let i = 0; i < 2500; i++) s.registerNode({ id: `n${i}`, role: 'worker', resources: { cpu_count: 4, memory_total: 2 ** 33 } });
+  });
+  for (let i = 0; i < 2500; i++) t.true(s.reportHeartbeat(`n${i}`, { cpu_load: 10 }).coalesced);
+  const rev = s.revision;
+  const seen: number[] = [];
+  now += 300;
+  await until(s, (cs) => {
+    seen.push(cs.changes.length);
+    return seen.reduce((a, b) => a + b, 0) >= 2500;
+  });
+  t.deepEqual(seen, [1000, 1000, 500], 'the 2,500 due nodes in three revisions of at most 1,000');
+  t.is(s.revision, rev + 3);
+  // Expiry too: 2,500 silent nodes go offline in three revisions.
+  now += 6000;
+  const off: number[] = [];
+  await until(s, (cs) => {
+    off.push(cs.changes.filter((c) => c.table === 'nodes').length);
+    return off.reduce((a, b) => a + b, 0) >= 2500;
+  });
+  t.deepEqual(off, [1000, 1000, 500]);
+  t.is(s.getNode('n2499')!.status, 'offline');
+});

@@ -222,9 +222,13 @@ function feedRow(item) {
   return li;
 }
 
-/** @param {any[]} items oldest first */
-function addFeed(items) {
+/** @param {any[]} items oldest first @param {number} [skipped] change sets before them that the server left out */
+function addFeed(items, skipped = 0) {
   const list = $('feed');
+  if (skipped > 0) {
+    const li = el('li', `… ${fmt.format(skipped)} more change sets (not listed)`, 'gap');
+    list.prepend(li);
+  }
   for (const it of items.slice(-FEED_MAX)) list.prepend(feedRow(it));
   while (list.childElementCount > FEED_MAX) list.lastElementChild?.remove();
 }
@@ -432,7 +436,7 @@ function onUpdate(d) {
   renderSummary(d.summary);
   renderHealth(d.health);
   if (d.sample) addSample(d.sample);
-  addFeed(d.feed);
+  addFeed(d.feed, d.skipped);
   if (!moved) return;
   // Re-fetch a view only when the update may have changed it (a capped or empty feed: maybe).
   /** @param {'nodes' | 'tasks'} t */

@@ -7,7 +7,8 @@
  * Events (`event:` name, `data:` one JSON line, `id:` the revision):
  * - `snapshot` on connect (and after a reconnect): `{ summary, health, history, sampleMs, feed, now }`;
  * - `update` on every coalesced change, and once per `sampleMs` while nothing changes:
- *   `{ summary, health, sample, feed, now }` — `feed` the items since the previous update.
+ *   `{ summary, health, sample, feed, skipped, now }` — `feed` the newest items since the previous
+ *   update (at most `feedSize`), `skipped` how many older ones since then it leaves out.
  * A client that does not read is never buffered for without bound: once more than
  * `maxClientBytes` wait in its socket buffer it is disconnected (EventSource reconnects and gets
  * a fresh `snapshot`).
@@ -82,6 +83,8 @@ export class DashboardHub {
   private readonly o: Required<Omit<HubOptions, 'onError'>> & { onError: (e: Error) => void };
   private readonly clients = new Set<Client>();
   private pending: FeedItem[] = [];
+  /** Change sets received since the last update but left out of it (more than feedSize came). */
+  private skipped = 0;
   private cur: Current | null = null;
   /** The state of the last update sent. */
   private sent: Current | null = null;
@@ -220,7 +223,7 @@ export class DashboardHub {
           const item = feedItem(cs);
           this.feed.push(item);
           this.pending.push(item);
-          if (this.pending.length > this.o.feedSize) this.pending = this.pending.slice(-this.o.feedSize);
+          if (this.pending.length > this.o.feedSize * 2) this.trimPending();
           this.dirty = true;
         }
         if (this.closed) return;
@@ -237,6 +240,7 @@ export class DashboardHub {
         const gap = gapItem(at?.revision ?? -1, Date.now(), at?.masterId ?? null);
         this.feed.push(gap);
         this.pending.push(gap);
+        if (this.pending.length > this.o.feedSize * 2) this.trimPending();
         this.dirty = true;
         // A source that keeps failing is not spun on: wait one interval before watching again.
         if (!isStateError(e, 'COMPACTED')) await new Promise((r) => setTimeout(r, Math.max(1000, this.o.intervalMs)).unref());
@@ -273,18 +277,29 @@ export class DashboardHub {
         }
         if (fresh || sampleDue || this.pending.length || healthDue) {
           const sample: TaskSample = this.history.add(now, cur.snap.revision, statusCounts(cur.summary));
+          this.trimPending();
           const feed = this.pending;
+          const skipped = this.skipped;
           this.pending = [];
+          this.skipped = 0;
           this.lastSent = now;
           this.sent = cur;
           this.counters.updates++;
-          if (this.clients.size) this.broadcast(sse('update', { summary: this.withRevisions(cur), health: this.healthValue, sample, feed, now }, cur.summary.revision));
+          if (this.clients.size) this.broadcast(sse('update', { summary: this.withRevisions(cur), health: this.healthValue, sample, feed, skipped, now }, cur.summary.revision));
         }
       }
     } catch (e) {
       this.o.onError(e as Error);
     }
     this.schedule(Math.max(this.o.intervalMs, cost * this.o.costFactor));
+  }
+
+  /** Keeps the newest `feedSize` pending items, counting the others as skipped. */
+  private trimPending(): void {
+    const extra = this.pending.length - this.o.feedSize;
+    if (extra <= 0) return;
+    this.skipped += extra;
+    this.pending = this.pending.slice(extra);
   }
 
   private broadcast(text: string): void {

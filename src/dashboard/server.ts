@@ -100,6 +100,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (path === '/metrics' && options.metrics) {
       let m: { contentType: string; body: string };
       try {
+        await options.source.settle?.();
         m = await options.metrics(hub.current().snap);
       } catch (e) {
         return unavailable(req, res, e, false);
@@ -117,6 +118,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       }
       let body: unknown;
       try {
+        await options.source.settle?.();
         const cur = hub.current();
         body = { ...cur.summary, durable_revision: cur.revisions.durable, replicated_revision: cur.revisions.replicated, replication: hub.health(), now: Date.now() };
       } catch (e) {
@@ -138,6 +140,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       }
       let body: unknown;
       try {
+        await options.source.settle?.();
         body = pages.page(hub.current().snap, key, plan);
       } catch (e) {
         // A cursor of another query is the client's error, found only when the plan runs.

@@ -28,4 +28,10 @@ export interface DashboardSource {
   watch?(options?: WatchOptions): AsyncIterable<ChangeSet>;
   /** Durable / replicated revisions for the header (absent: both unknown). */
   revisions?(): SourceRevisions;
+  /**
+   * Called before each API and /metrics request: resolves once snapshot() holds at least what a
+   * reader could already see elsewhere (a follower of a directory waits for the journal's durable
+   * mark). Absent: snapshot() is always current (a writer).
+   */
+  settle?(): Promise<void>;
 }

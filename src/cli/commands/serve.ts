@@ -1,11 +1,15 @@
 /**
  * `cluster-state serve <dir>`: the live dashboard at `/` (src/dashboard/), its JSON endpoints and
- * server-sent events, and the Prometheus metrics at `/metrics`. A state directory is read per
- * request (the newest durable revision; unchanged files are not read again) and followed with a
- * Follower whose watch() feeds the live updates; a Parquet file is read per request; with
- * `--nats <url> --cluster <id>` a remote follower answers everything and feeds the updates.
+ * server-sent events, and the Prometheus metrics at `/metrics`. A state directory is followed
+ * with a Follower: its snapshots answer, its watch() feeds the live updates, and a request waits
+ * for it when the journal's durable mark is ahead (so a request made after flush() sees that
+ * revision). A Parquet file is read per request; with `--nats <url> --cluster <id>` a remote
+ * follower answers everything and feeds the updates.
  */
+import { join } from 'node:path';
 import { followState, isStateError } from '../../index.js';
+import { JournalReader } from '../../statedir/journal-reader.js';
+import { journalFileName } from '../../statedir/names.js';
 import { show } from '../../errors.js';
 import { isLoopback, startDashboard } from '../../dashboard/server.js';
 import type { DashboardSource } from '../../dashboard/source.js';
@@ -33,16 +37,22 @@ interface Served {
 async function served(ctx: Context): Promise<Served> {
   const src = sourceOf(ctx);
   if ('path' in src) {
-    const { loc } = readState(src.path);
-    const read = () => readState(loc.path).snap;
-    if (loc.kind === 'file') return { loc, source: { snapshot: read }, close: async () => undefined };
+    const { loc, snap } = readState(src.path);
+    if (loc.kind === 'file') return { loc, source: { snapshot: () => readState(loc.path).snap }, close: async () => undefined };
     const follower = await followState(loc.dir);
     warnOnError(follower, ctx.io);
+    const journal = join(loc.dir, journalFileName(snap.clusterId));
     const source: DashboardSource = {
-      snapshot: read,
+      snapshot: () => follower.snapshot(),
       watch: (o) => follower.watch(o),
-      // What is read from a directory is its durable revision.
-      revisions: () => ({ durable: read().revision, replicated: null }),
+      // A directory's follower loads durable revisions only.
+      revisions: () => ({ durable: follower.revision, replicated: null }),
+      // A request made after a flush() answers from that revision: wait (briefly) for the
+      // follower when the journal's durable mark is ahead of it.
+      settle: async () => {
+        const mark = durableMark(journal, snap.clusterId);
+        if (mark !== null && mark > follower.revision) await follower.waitFor(mark, 1000).catch(() => undefined);
+      },
     };
     return { loc, source, close: () => follower.close() };
   }
@@ -54,6 +64,23 @@ async function served(ctx: Context): Promise<Served> {
     revisions: () => ({ durable: null, replicated: follower.revision }),
   };
   return { loc: src.nats, source, close: () => follower.close() };
+}
+
+/** The journal's durable mark now (its header and mark only, no records), or null when it cannot be read. */
+function durableMark(path: string, clusterId: string): number | null {
+  let r: JournalReader;
+  try {
+    r = new JournalReader(path, clusterId);
+  } catch {
+    return null;
+  }
+  try {
+    return r.mark();
+  } catch {
+    return null;
+  } finally {
+    r.close();
+  }
 }
 
 /** Prints each new error of `follower` as one warning line (repeats of the same message once). */

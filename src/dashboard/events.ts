@@ -26,7 +26,7 @@ import { sameState, statusCounts, summarize, type DashboardSummary } from './sum
 export interface HubOptions {
   /** Least time between two updates (ms, default 250). */
   intervalMs?: number;
-  /** An update costs at most 1/costFactor of the time (the interval grows with the summary's cost; default 10). */
+  /** An update costs at most 1/costFactor of the time (the interval grows with the summary's cost; default 5). */
   costFactor?: number;
   /** One chart sample per this many ms (default 1000). */
   sampleMs?: number;
@@ -102,7 +102,7 @@ export class DashboardHub {
   constructor(private readonly source: DashboardSource, options: HubOptions = {}) {
     this.o = {
       intervalMs: options.intervalMs ?? 250,
-      costFactor: options.costFactor ?? 10,
+      costFactor: options.costFactor ?? 5,
       sampleMs: options.sampleMs ?? 1000,
       historySize: options.historySize ?? 600,
       feedSize: options.feedSize ?? 50,

@@ -3,7 +3,7 @@
  * providers, shortfall) and of findOrphanedContent, computed by one column scan each without
  * making a record, a provider list or a CID string per item. At M (100,000 items) the helpers
  * take ~390 ms and ~150 ms because they build those objects; these scans are what a dashboard
- * can afford per update. test/dashboard/health.test.ts checks both against the helpers.
+ * can afford per update. test/dashboard/units.test.ts checks both against the helpers.
  */
 import { keyIndex, tableView } from '../arrow/decode/table-view.js';
 import type { Snapshot } from '../snapshot.js';

@@ -11,7 +11,8 @@ import {
 } from './command.js';
 import { content, exportCmd, get, nodes, query, status, tasks } from './commands/read.js';
 import { follow, watch } from './commands/watch.js';
-import { metrics, serve } from './commands/metrics.js';
+import { metrics } from './commands/metrics.js';
+import { serve } from './commands/serve.js';
 import { demo } from './commands/demo.js';
 import { agent } from './commands/agent.js';
 import { master } from './commands/master.js';

@@ -19,10 +19,10 @@ const TESTS: Record<Op, string> = { '>=': 'gte', '<=': 'lte', '!=': 'ne', '^=': 
 export const WHERE_HELP = 'a filter FIELD OP VALUE, repeatable (all must hold): OP is = != < <= > >= ^= (prefix) ~ (list holds); '
   + 'a=x,y means one of; VALUE null, true/false, a number or size (4GiB), an ISO time, @field (another field), or text ("quoted" to keep commas)';
 
-/** One `--where` expression as a filter object. */
-export function whereFilter(kind: EntityKind, expr: string): Record<string, unknown> {
+/** One `--where` expression as a filter object; errors name it as `label` (the dashboard's API says `where`). */
+export function whereFilter(kind: EntityKind, expr: string, label = '--where'): Record<string, unknown> {
   const m = /^\s*([A-Za-z_][A-Za-z0-9_.]*|length\(\s*[A-Za-z_][A-Za-z0-9_]*\s*\))\s*(>=|<=|!=|\^=|=|<|>|~)\s*(.*?)\s*$/s.exec(expr);
-  const bad = (why: string) => new UsageError(`--where ${show(expr)}: ${why}`);
+  const bad = (why: string) => new UsageError(`${label} ${show(expr)}: ${why}`);
   if (!m) throw bad('expected FIELD OP VALUE, such as status=online or resources.cpu_count>=4');
   const name = m[1]!.replace(/\s+/g, '');
   const f = catalogue(kind).get(name);

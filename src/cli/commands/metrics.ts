@@ -1,27 +1,21 @@
 /**
- * `cluster-state metrics <dir>` (Prometheus text exposition, prom-client gauges on a registry of
- * its own) and `cluster-state serve <dir>` (the same at /metrics plus the status summary at
- * /api/summary). The state is re-read per request: unchanged files are not read again, and the
- * figures computed from a revision are cached with it. With `--nats <url> --cluster <id>` both
- * read a cluster through NATS: metrics one snapshot, serve a remote follower's newest revision.
+ * `cluster-state metrics <dir>`: Prometheus text exposition, prom-client gauges on a registry of
+ * its own; `serve` (serve.ts) serves the same at /metrics beside the dashboard. The figures
+ * computed from a revision are cached with it. With `--nats <url> --cluster <id>` it reads one
+ * snapshot of a cluster through NATS.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Gauge, Registry } from 'prom-client';
 import {
-  getClusterStatusSummary, getContentAvailabilityMap, isStateError, NODE_ROLES, NODE_STATUSES, TASK_STATUSES,
+  getClusterStatusSummary, getContentAvailabilityMap, NODE_ROLES, NODE_STATUSES, TASK_STATUSES,
   type ClusterStatusSummary, type Snapshot,
 } from '../../index.js';
-import { CliFailure, intOption, JSON_OPTION, SOURCE_OPTIONS, textOption, type Command, type Context, type Io } from '../command.js';
+import { JSON_OPTION, SOURCE_OPTIONS, type Command } from '../command.js';
 import { countPairs, countTrue } from '../counts.js';
-import { printable, printJson, println } from '../format.js';
-import { show } from '../../errors.js';
-import { untilSignal } from '../signals.js';
-import {
-  describe, followNats, metadataOf, readSource, readState, sourceOf, stateFiles, type StateFollower, type StateLocation,
-} from '../state.js';
+import { printJson } from '../format.js';
+import { metadataOf, readSource, stateFiles, type StateLocation } from '../state.js';
 
 const GiB = 2 ** 30;
-const SOURCE_ARG = { name: 'dir', help: 'a state directory (or a state_*.parquet file); or --nats <url> --cluster <id> instead', source: true };
+export const SOURCE_ARG = { name: 'dir', help: 'a state directory (or a state_*.parquet file); or --nats <url> --cluster <id> instead', source: true };
 
 /** What a revision says, computed once per snapshot. */
 interface Facts {
@@ -139,170 +133,3 @@ export const metrics: Command = {
     return 0;
   },
 };
-
-// ───────────────────────────── serve ─────────────────────────────
-
-export const DEFAULT_PORT = 9464;
-
-/** What serve reads per request: the state and where it is. */
-interface Served {
-  loc: StateLocation;
-  /** The newest state: re-read from the directory, or the remote follower's newest revision. */
-  current(): { snap: Snapshot; loc: StateLocation };
-  close(): Promise<void>;
-}
-
-/**
- * What `serve` serves: a path (read now, so that no readable state fails at once with exit 1, then
- * per request), or a remote follower of a --nats cluster (open for as long as serve runs; its
- * errors are warnings on stderr, and it keeps serving the last good revision meanwhile).
- */
-async function served(ctx: Context): Promise<Served> {
-  const src = sourceOf(ctx);
-  if ('path' in src) {
-    const { loc } = readState(src.path);
-    return { loc, current: () => readState(loc.path), close: async () => undefined };
-  }
-  const follower = await followNats(src.nats);
-  warnOnError(follower, ctx.io);
-  const loc = src.nats;
-  return { loc, current: () => ({ snap: follower.snapshot(), loc }), close: () => follower.close() };
-}
-
-/** Prints each new error of `follower` as one warning line (repeats of the same message once). */
-function warnOnError(follower: StateFollower, io: Io): void {
-  let last = '';
-  follower.on('error', (e) => {
-    const msg = printable(e.message.replace(/\s+/g, ' '));
-    if (msg !== last) io.err.write(`cluster-state: warning: ${msg} (keeping revision ${follower.revision})\n`);
-    last = msg;
-  });
-  follower.on('change', () => (last = ''));
-}
-
-export const serve: Command = {
-  name: 'serve',
-  summary: 'Serve /metrics (Prometheus) and /api/summary (JSON) over HTTP.',
-  positionals: [SOURCE_ARG],
-  options: {
-    ...SOURCE_OPTIONS,
-    port: { type: 'string', short: 'p', value: '<port>', default: String(DEFAULT_PORT), help: 'TCP port (0 = any free port)' },
-    host: { type: 'string', value: '<host>', default: '127.0.0.1', help: 'address to listen on (0.0.0.0 for all interfaces)' },
-    ...JSON_OPTION,
-  },
-  description: 'Reads the state on every request (no lock, no writes; unchanged files are not read again),\n'
-    + 'so it can run beside the writer for as long as you like. A request made while the state\n'
-    + 'cannot be read gets 503 with the reason. Prints the URL once listening; stops on Ctrl-C.\n'
-    + 'With --nats <url> --cluster <id>: a remote follower keeps the newest revision the cluster\'s master\n'
-    + 'replicates there, and every request answers from it.\n'
-    + 'With --json the startup line is JSON: { url, metrics, summary, dir } (with --nats: nats and cluster instead of dir).',
-  examples: [
-    'cluster-state serve ./.cluster-state --port 9464',
-    'curl -s localhost:9464/api/summary | jq .tasks',
-    'cluster-state serve --nats nats://127.0.0.1:4222 --cluster c1 --port 9464',
-  ],
-  async run(ctx) {
-    const port = intOption(ctx, 'port', DEFAULT_PORT, 0, 65535);
-    const host = textOption(ctx, 'host') ?? '127.0.0.1';
-    const source = await served(ctx);
-    try {
-      return await listen(ctx, port, host, source);
-    } finally {
-      await source.close();
-    }
-  },
-};
-
-/** Serves `source` over HTTP on host:port until Ctrl-C (or SIGTERM). */
-async function listen(ctx: Context, port: number, host: string, source: Served): Promise<number> {
-  const { loc } = source;
-  // The root page and startup line name the absolute path, or the cluster and server.
-  const label = loc.kind === 'nats' ? describe(loc) : loc.path;
-  let lastError = '';
-  const fail = (res: ServerResponse, e: unknown, json: boolean) => {
-    const msg = printable((e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' '));
-    if (msg !== lastError) ctx.io.err.write(`cluster-state: warning: ${msg}\n`);
-    lastError = msg;
-    const code = isStateError(e) ? (e as { code: string }).code : 'ERROR';
-    res.writeHead(503, { 'content-type': json ? 'application/json' : 'text/plain; charset=utf-8' });
-    res.end(json ? `${JSON.stringify({ error: msg, code })}\n` : `${msg}\n`);
-  };
-  const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
-      res.end('method not allowed\n');
-      return;
-    }
-    let url: URL;
-    try {
-      url = new URL(req.url ?? '/', 'http://localhost');
-    } catch {
-      // A request target that is not a URL (e.g. "http://["): the client's error, not the state's.
-      res.writeHead(400, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`bad request target ${show(req.url)}: not a URL path; try /metrics or /api/summary\n`);
-      return;
-    }
-    if (url.pathname === '/metrics') {
-      let body: string;
-      let type: string;
-      try {
-        const { snap } = source.current();
-        const reg = metricsRegistry(snap, loc);
-        body = await reg.metrics();
-        type = reg.contentType;
-      } catch (e) {
-        fail(res, e, false);
-        return;
-      }
-      lastError = '';
-      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } else if (url.pathname === '/api/summary') {
-      let body: string;
-      try {
-        const { snap } = source.current();
-        body = `${JSON.stringify({ ...getClusterStatusSummary(snap), revision: snap.revision })}\n`;
-      } catch (e) {
-        fail(res, e, true);
-        return;
-      }
-      lastError = '';
-      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(req.method === 'HEAD' ? undefined : body);
-    } else if (url.pathname === '/') {
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`cluster-state serve: ${label}\n  /metrics       Prometheus metrics\n  /api/summary   status summary (JSON)\n`);
-    } else {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('not found: try /metrics or /api/summary\n');
-    }
-  };
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e) => fail(res, e, false));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') reject(new CliFailure(`cannot listen on ${host}:${port}: the port is in use (try --port 0 or another port)`));
-      else if (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') reject(new CliFailure(`cannot listen on ${show(host)}: no such local address`));
-      else if (e.code === 'EACCES') reject(new CliFailure(`cannot listen on ${host}:${port}: permission denied`));
-      else reject(e);
-    });
-    server.listen(port, host, () => resolve());
-  });
-  const addr = server.address();
-  const actualPort = typeof addr === 'object' && addr ? addr.port : port;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
-  const base = `http://${shownHost}:${actualPort}`;
-  const where = loc.kind === 'nats' ? { nats: loc.url, cluster: loc.clusterId } : { dir: loc.path };
-  if (ctx.values.json) printJson(ctx.io, { url: base, metrics: `${base}/metrics`, summary: `${base}/api/summary`, ...where }, true);
-  else println(ctx.io.out, `serving ${label} at ${base}/metrics and ${base}/api/summary (Ctrl-C to stop)`);
-  const stop = untilSignal();
-  try {
-    await stop.promise;
-  } finally {
-    stop.dispose();
-    server.close();
-    server.closeAllConnections();
-  }
-  return 0;
-}

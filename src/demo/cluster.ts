@@ -23,6 +23,8 @@ import { countPairs } from '../cli/counts.js';
 import { displayPath, duration, int, jsonText, println } from '../cli/format.js';
 import { untilSignal } from '../cli/signals.js';
 import { DEMO_CLUSTER_ID, prepareDir } from './prepare.js';
+import { demoDashboard } from './dashboard.js';
+import type { Dashboard } from '../dashboard/server.js';
 
 /** What the cluster demo runs with (parsed by cli/commands/demo.ts). */
 export interface ClusterDemoOptions {
@@ -37,6 +39,8 @@ export interface ClusterDemoOptions {
   json: boolean;
   leaseMs: number;
   heartbeatTimeoutMs: number;
+  /** The dashboard's port (0: any free one); null: 9464, or any free one when that is taken. */
+  dashboardPort: number | null;
 }
 
 /** When --failover kills the master without a --duration. */
@@ -148,6 +152,7 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: Context['io']): 
   const parts: Part[] = [];
   const stop = untilSignal();
   let follower: RemoteFollower | null = null;
+  let dash: Dashboard | null = null;
   const onLine = (part: Part, l: Line) => {
     if (l.t === 'completed') {
       tally.completed++;
@@ -192,6 +197,9 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: Context['io']): 
     parts.push(...agents);
     await Promise.all(agents.map((a) => a.until((l) => l.t === 'joined')));
     follower = await followState({ nats: { servers: o.nats }, clusterId: DEMO_CLUSTER_ID }) as RemoteFollower;
+    dash = await demoDashboard(follower, `cluster "${DEMO_CLUSTER_ID}" on ${o.nats}`, o.dashboardPort, (msg) => io.err.write(`cluster-state demo: dashboard: ${msg}\n`));
+    emit({ event: 'dashboard', url: `${dash.url}/` });
+    say(`dashboard: ${dash.url}/  (live, read-only, from the remote follower)`);
     event(`cluster up: master-1 leads, master-2 stands by, ${o.agents} agents joined; a remote follower reads revision ${int(follower.revision)}`,
       { what: 'up', agents: o.agents, revision: follower.revision });
 
@@ -260,6 +268,7 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: Context['io']): 
         `  tasks       ${taskLine}`,
         `  agents      ${agentLine || '(no task completed yet)'}`,
         `  checks      completed twice: ${twice}   refused calls: ${tally.refused}`,
+        `  dashboard   ${dash ? `${dash.url}/` : '-'}`,
         '',
         ...tally.events.map((e) => `  ${e}`),
         '',
@@ -287,6 +296,7 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: Context['io']): 
       await Promise.all(group.map((p) => p.exited));
     }
     const finalRevision = follower?.revision ?? -1;
+    await dash?.close().catch(() => undefined);
     await follower?.close().catch(() => undefined);
     const twice = [...tally.completedIds.entries()].filter(([, c]) => c > 1).map(([id]) => id);
     const summary = {

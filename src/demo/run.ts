@@ -16,6 +16,8 @@ import { bytes, displayPath, duration, int, jsonText, println } from '../cli/for
 import { untilSignal } from '../cli/signals.js';
 import { stateFiles } from '../cli/state.js';
 import { FollowerProcess } from './follower-process.js';
+import { demoDashboard } from './dashboard.js';
+import type { Dashboard } from '../dashboard/server.js';
 import { DEFAULT_DEMO_DIR, DEMO_CLUSTER_ID, prepareDir } from './prepare.js';
 import { Simulator, type SimStats } from './simulator.js';
 import { loadSynthetic, nodeId as syntheticNodeId } from './synthetic.js';
@@ -30,6 +32,8 @@ export interface DemoOptions {
   seed: number;
   fresh: boolean;
   json: boolean;
+  /** The dashboard's port (0: any free one); null: 9464, or any free one when that is taken. */
+  dashboardPort: number | null;
 }
 
 const ZERO_STATS = (): SimStats => ({
@@ -75,6 +79,7 @@ export async function runDemo(o: DemoOptions, io: Context['io']): Promise<number
 
   let state: ClusterState | null = null;
   let follower: FollowerProcess | null = null;
+  let dash: Dashboard | null = null;
   try {
     const prepared = await prepareDir(o.dir, o.fresh);
     state = await ClusterState.open({
@@ -134,7 +139,10 @@ export async function runDemo(o: DemoOptions, io: Context['io']): Promise<number
     let runMs = 0;
     if (stopReason === null) {
       follower = new FollowerProcess(o.dir);
+      dash = await demoDashboard(writer, shown, o.dashboardPort, (msg) => ctx.io.err.write(`cluster-state demo: dashboard: ${msg}\n`));
+      emit({ event: 'dashboard', url: `${dash.url}/` });
       say(`simulating: writer pid ${process.pid}, query pool on worker threads, follower process pid ${follower.pid}${o.durationMs ? `, for ${duration(o.durationMs)}` : ''}; Ctrl-C stops`);
+      say(`dashboard: ${dash.url}/  (live, read-only; open it in a browser while the demo runs)`);
       if (tty) say('');
       // Start the query pool and let the follower process attach before the clock of --duration
       // starts: a worker thread or a process loading the library takes a while on a busy machine,
@@ -150,6 +158,8 @@ export async function runDemo(o: DemoOptions, io: Context['io']): Promise<number
     const finalRevision = writer.revision;
     say(`\nstopping (${describeReason(stopReason)}): flushing, exporting Parquet, closing the writer ...`);
     const c0 = performance.now();
+    await dash?.close();
+    dash = null;
     await writer.close();
     const closeMs = performance.now() - c0;
     const caughtUp = follower ? await follower.reach(finalRevision, 10_000) : false;
@@ -160,6 +170,7 @@ export async function runDemo(o: DemoOptions, io: Context['io']): Promise<number
     return 0;
   } catch (e) {
     restoreCursor();
+    await dash?.close().catch(() => undefined);
     await follower?.stop().catch(() => undefined);
     if (state && !state.isClosed) await state.close().catch(() => undefined);
     throw e;

@@ -6,7 +6,8 @@
  *
  * - **Acknowledged = replicated**: a reply that carries a revision is sent once JetStream has
  *   stored that revision (the replicator's `replicated`; one wait per batch), so a failover never
- *   loses a change an agent was told is done. Refusals are answered at once (nothing changed).
+ *   loses a change an agent was told is done. Refusals are answered at once (nothing changed), and
+ *   so are coalesced heartbeats (their figures are kept in memory until a tick writes them).
  * - **Idempotent retries**: a reply is kept by request id for DEDUP_MS (at most DEDUP_ENTRIES);
  *   the same request id gets the same reply (again once its revision is replicated) and is never
  *   applied twice.
@@ -172,8 +173,11 @@ export class AgentService {
       return hit;
     }
     const r = this.apply(req);
-    // An applied change is acknowledged once replicated; a refusal or a read ('assigned') at once.
-    const answer: Answer = { reply: encodeJson(r), revision: r.ok && req.op !== 'assigned' ? r.revision : -1 };
+    // An applied change is acknowledged once replicated; a refusal, a read ('assigned') or a
+    // coalesced heartbeat (kept in memory, written by a later tick: soft state a failover may
+    // drop anyway) at once.
+    const soft = req.op === 'assigned' || (r.ok && (r.result as { coalesced?: boolean } | undefined)?.coalesced === true);
+    const answer: Answer = { reply: encodeJson(r), revision: r.ok && !soft ? r.revision : -1 };
     if (req.op !== 'assigned') {
       this.replies.set(key, { ...answer, at: now });
       if (this.replies.size > DEDUP_ENTRIES) for (const k of this.replies.keys()) {

@@ -14,7 +14,11 @@ test('demo --nats --failover: a whole cluster; the master is killed halfway and 
   const server = await NatsServer.start();
   const dir = tempDir('acs-demo-cluster-');
   try {
-    const d = run(['demo', '--nats', server.url, '--duration', '14', '--failover', '--agents', '3', '--lease-ms', '1500', '--dir', dir]);
+    const d = run(['demo', '--nats', server.url, '--duration', '14', '--failover', '--agents', '3', '--lease-ms', '1500', '--dir', dir, '--port', '0']);
+    // The dashboard serves the remote follower's view of the cluster while the demo runs.
+    const dash = await d.until((l) => l.event === 'dashboard', 60_000);
+    const served = await (await fetch(`${String(dash.url)}api/summary`)).json() as { nodes?: { total: number } };
+    t.true((served.nodes?.total ?? 0) >= 3, JSON.stringify(served).slice(0, 300));
     const code = await d.exited;
     t.is(code, 0, d.stderr());
     const events = d.lines.filter((l) => l.event === 'cluster').map((l) => l.what);

@@ -58,9 +58,17 @@ test('demo --json: samples, Ctrl-C stops cleanly; an earlier demo state is repla
   await writeState(dir, 'demo', (s) => {
     s.registerNode({ id: 'old-node', role: 'worker' });
   });
-  const d = new Live(['demo', '--json', '--nodes', '30', '--tasks', '60', '--content', '30', '--dir', dir]);
+  const d = new Live(['demo', '--json', '--nodes', '30', '--tasks', '60', '--content', '30', '--dir', dir, '--port', '0']);
   const loaded = await d.json<{ event: string; nodes: number }>((v) => v.event === 'loaded', 30_000, 'loaded');
   t.is(loaded.nodes, 30);
+  // The dashboard is served while the demo runs: its summary is the demo's cluster.
+  const dash = await d.json<{ event: string; url: string }>((v) => v.event === 'dashboard', 30_000, 'the dashboard');
+  t.regex(dash.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+  const page = await fetch(dash.url);
+  t.is(page.status, 200);
+  t.regex(await page.text(), /data-testid="nodes-total"/);
+  const summary = await (await fetch(`${dash.url}api/summary`)).json() as { cluster_id?: string; nodes?: { total: number } };
+  t.is(summary.nodes?.total, 30, JSON.stringify(summary).slice(0, 300));
   const sample = await d.json<Record<string, any>>((v) => v.event === 'sample', 30_000, 'a sample');
   t.is(typeof sample.revision.writer, 'number');
   t.is(typeof sample.revision.worker, 'number');

@@ -26,6 +26,7 @@ export const demo: Command = {
     agents: { type: 'string', value: '<n>', default: '5', help: 'with --nats: agent processes' },
     failover: { type: 'boolean', help: 'with --nats: kill the master -9 halfway (at half --duration, else after 20 s)' },
     'lease-ms': { type: 'string', value: '<ms>', default: '3000', help: 'with --nats: the master lease (the failover takes about this long)' },
+    port: { type: 'string', value: '<port>', default: '9464 (any free port when taken)', help: 'the live dashboard\'s port on 127.0.0.1 (0 = any free port)' },
     ...JSON_OPTION,
   },
   description: 'Opens --dir as the writer (taking its lock), loads a synthetic cluster, then simulates it:\n'
@@ -33,6 +34,7 @@ export const demo: Command = {
     + '(findAvailableNodeForTask, read-your-writes), run, completed (output pinned as new content)\n'
     + 'or failed and retried, content replicated. The view\'s queries run on the worker-thread pool;\n'
     + 'a follower runs in a separate process.\n'
+    + 'The live dashboard (docs/dashboard.md) is served while it runs: http://127.0.0.1:9464/ (--port).\n'
     + 'The view refreshes every second (one line per second when stdout is not a terminal; one JSON\n'
     + 'object per line with --json). Ctrl-C (or SIGTERM) stops it cleanly: flush, close, exit 0.\n'
     + '\n'
@@ -71,6 +73,7 @@ function clusterDemoOptions(ctx: Context): ClusterDemoOptions {
     json: !!ctx.values.json,
     leaseMs,
     heartbeatTimeoutMs: Math.max(3000, leaseMs + 1000),
+    dashboardPort: dashboardPort(ctx),
   };
 }
 
@@ -92,7 +95,13 @@ function demoOptions(ctx: Context): DemoOptions {
     seed: intOption(ctx, 'seed', 42, 0, 2 ** 32 - 1),
     fresh: !ctx.values.keep,
     json: !!ctx.values.json,
+    dashboardPort: dashboardPort(ctx),
   };
+}
+
+/** `--port`: the dashboard's port, or null (9464, else any free one). */
+function dashboardPort(ctx: Context): number | null {
+  return ctx.values.port === undefined ? null : intOption(ctx, 'port', 0, 0, 65535);
 }
 
 /** A NATS server URL (`nats://host:port`, or `host:port`). */

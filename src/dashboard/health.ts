@@ -7,6 +7,7 @@
  */
 import { keyIndex, tableView } from '../arrow/decode/table-view.js';
 import type { Snapshot } from '../snapshot.js';
+import { referencedContent } from '../helpers/content.js';
 
 /** Replication health of a snapshot's content. */
 export interface ContentHealth {
@@ -50,7 +51,7 @@ export function contentHealth(snap: Snapshot): ContentHealth {
     }
     const nix = nv.numRows > 0 ? keyIndex(nv, 'id') : null;
     const cix = keyIndex(cv, 'cid');
-    const referenced = orphanMarks(snap, cix, cv.numRows);
+    const referenced = referencedContent(snap, cix, cv.numRows);
     const cids = cv.str('cid');
     const providers = cv.list('providers');
     const replication = cv.num('replication');
@@ -92,29 +93,3 @@ export function contentHealth(snap: Snapshot): ContentHealth {
   return { revision: snap.revision, items, under_replicated: under, shortfall, unavailable, orphaned, cost_ms: performance.now() - t0 };
 }
 
-/** 1 for each content row (the first of its CID) that a task refers to, as findOrphanedContent decides. */
-function orphanMarks(snap: Snapshot, cix: ReturnType<typeof keyIndex>, rows: number): Uint8Array {
-  const referenced = new Uint8Array(rows);
-  const tv = tableView(snap.tasks);
-  if (tv.numRows === 0) return referenced;
-  const completed = tv.str('status').matcher('completed');
-  const singles = [tv.str('input_cid'), tv.str('output_cid')];
-  const lists = [tv.list('input_cids'), tv.list('output_cids')];
-  for (let b = 0; b < tv.lengths.length; b++) {
-    for (let i = 0; i < tv.lengths[b]!; i++) {
-      // An unfinished task's declared output does not exist yet: only inputs keep content alive.
-      const kinds = completed.test(b, i) ? 2 : 1;
-      for (let k = 0; k < kinds; k++) {
-        const g = cix.findFrom(singles[k]!.chunks[b]!, i);
-        if (g >= 0) referenced[g] = 1;
-        const l = lists[k]!.chunks[b]!;
-        const end = l.end(i);
-        for (let j = l.start(i); j < end; j++) {
-          const h = cix.findFrom(l.child!, j);
-          if (h >= 0) referenced[h] = 1;
-        }
-      }
-    }
-  }
-  return referenced;
-}

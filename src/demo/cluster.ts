@@ -45,6 +45,8 @@ export interface ClusterDemoOptions {
 
 /** When --failover kills the master without a --duration. */
 export const FAILOVER_AFTER_MS = 20_000;
+/** How long the end of the demo waits for a master that is still opening (the old one rejoining). */
+const REJOIN_WAIT_MS = 20_000;
 /** The agents' heartbeat period. */
 const AGENT_HEARTBEAT_MS = 1000;
 const MAIN_JS = fileURLToPath(new URL('../cli/main.js', import.meta.url));
@@ -153,6 +155,8 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: Context['io']): 
   const stop = untilSignal();
   let follower: RemoteFollower | null = null;
   let dash: Dashboard | null = null;
+  let onLeader: (() => void) | null = null;
+  const leaderSeen = new Promise<void>((r) => (onLeader = r));
   const onLine = (part: Part, l: Line) => {
     if (l.t === 'completed') {
       tally.completed++;
@@ -166,6 +170,7 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: Context['io']): 
     }
     else if (l.t === 'leader') {
       tally.leader = part.name;
+      onLeader?.();
       if (tally.failover && tally.failover.tookMs === null) {
         tally.failover.tookMs = Date.now() - tally.failover.killedAt;
         tally.failover.revision = Number(l.revision);
@@ -206,6 +211,7 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: Context['io']): 
     const failAt = o.failover ? started + (o.durationMs ? o.durationMs / 2 : FAILOVER_AFTER_MS) : Infinity;
     const endAt = o.durationMs ? started + o.durationMs : Infinity;
     let rejoined = false;
+    let rejoining: Promise<unknown> | null = null;
     let frames = 0;
     const f = follower;
     const tick = async () => {
@@ -219,7 +225,7 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: Context['io']): 
         rejoined = true;
         const back = new Part('master-1', masterArgs('master-1', true), onLine);
         parts.push(back);
-        back.until((l) => l.t === 'open').then(
+        rejoining = back.until((l) => l.t === 'open').then(
           () => event('master-1 came back: it rejoined as a standby on its own directory', { what: 'rejoined', node: 'master-1' }),
           (e: Error) => event(`master-1 could not rejoin: ${e.message}`, { what: 'rejoin-failed', message: e.message }),
         );
@@ -279,6 +285,14 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: Context['io']): 
     const timer = setInterval(() => void tick(), 1000);
     try {
       await stop.promise;
+      // A takeover under way is shown to its end, and a master still opening (the old one
+      // rejoining) finishes that first: neither is cut off half-way by the end of --duration.
+      const bounded = (p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(r, REJOIN_WAIT_MS).unref())]);
+      if (tally.failover && tally.failover.tookMs === null && m2.alive) {
+        await bounded(leaderSeen);
+        await tick();
+      }
+      if (rejoining) await bounded(rejoining);
     } finally {
       clearInterval(timer);
     }

@@ -6,6 +6,7 @@ import type { ContentRecord } from '../schema/records.js';
 import { text } from './args.js';
 import { keyIndex, setKey, tableView } from '../arrow/decode/table-view.js';
 import { withSnapshot, type StateSource } from './source.js';
+import type { Snapshot } from '../snapshot.js';
 
 /** Every content item, in table order. */
 export function getAllContent(source: StateSource): ContentRecord[] {
@@ -30,6 +31,37 @@ export function findContentByProvider(source: StateSource, nodeId: string): Cont
 }
 
 /**
+ * @internal For each content row (the index's row of its CID), 1 when a task refers to it as
+ * findOrphanedContent decides (inputs of any task, outputs of completed ones), else 0. Reads the
+ * tasks' columns in place; the dashboard's health panel shares it.
+ */
+export function referencedContent(s: Snapshot, ix: ReturnType<typeof keyIndex>, rows: number): Uint8Array {
+  const referenced = new Uint8Array(rows);
+  const tv = tableView(s.tasks);
+  if (tv.numRows === 0) return referenced;
+  const completed = tv.str('status').matcher('completed');
+  const singles = [tv.str('input_cid'), tv.str('output_cid')];
+  const lists = [tv.list('input_cids'), tv.list('output_cids')];
+  for (let b = 0; b < tv.lengths.length; b++) {
+    for (let i = 0; i < tv.lengths[b]!; i++) {
+      // An unfinished task's declared output does not exist yet: only inputs keep content alive.
+      const kinds = completed.test(b, i) ? 2 : 1;
+      for (let k = 0; k < kinds; k++) {
+        const g = ix.findFrom(singles[k]!.chunks[b]!, i);
+        if (g >= 0) referenced[g] = 1;
+        const l = lists[k]!.chunks[b]!;
+        const end = l.end(i);
+        for (let j = l.start(i); j < end; j++) {
+          const h = ix.findFrom(l.child!, j);
+          if (h >= 0) referenced[h] = 1;
+        }
+      }
+    }
+  }
+  return referenced;
+}
+
+/**
  * Content no task refers to. A CID is referenced by any task's `input_cid`/`input_cids`, and by
  * a *completed* task's `output_cid`/`output_cids` (an unfinished task's declared output does not
  * exist yet, so it keeps nothing alive). Items with an empty CID are never listed. Pins,
@@ -40,26 +72,7 @@ export function findOrphanedContent(source: StateSource): ContentRecord[] {
     const cv = tableView(s.content);
     if (cv.numRows === 0) return [];
     const ix = keyIndex(cv, 'cid');
-    const referenced = new Uint8Array(cv.numRows);
-    const tv = tableView(s.tasks);
-    const completed = tv.str('status').matcher('completed');
-    const singles = [tv.str('input_cid'), tv.str('output_cid')];
-    const lists = [tv.list('input_cids'), tv.list('output_cids')];
-    for (let b = 0; b < tv.lengths.length; b++) {
-      for (let i = 0; i < tv.lengths[b]!; i++) {
-        const outputs = completed.test(b, i) ? 2 : 1;
-        for (let k = 0; k < outputs; k++) {
-          const g = ix.findFrom(singles[k]!.chunks[b]!, i);
-          if (g >= 0) referenced[g] = 1;
-          const l = lists[k]!.chunks[b]!;
-          const end = l.end(i);
-          for (let j = l.start(i); j < end; j++) {
-            const h = ix.findFrom(l.child!, j);
-            if (h >= 0) referenced[h] = 1;
-          }
-        }
-      }
-    }
+    const referenced = referencedContent(s, ix, cv.numRows);
     const cids = cv.str('cid');
     const rows: number[] = [];
     for (let b = 0; b < cv.lengths.length; b++) {

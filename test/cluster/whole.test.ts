@@ -67,8 +67,10 @@ test('the whole cluster: master, standby, five agents; an agent and then the mas
     await w5.until((l) => l.t === 'running');
     w5.p.kill('SIGKILL');
     const killedAgentAt = Date.now();
-    const orphaned = tasksNow().filter((x) => x.assigned_to === 'w5' && (x.status === 'assigned' || x.status === 'running')).map((x) => x.id);
     await until(fl, () => nodeNow('w5')?.status === 'offline', 'w5 offline');
+    // What w5 still held when it went offline (read from that revision: every completion w5 made
+    // before it died was applied before it), to be requeued and completed by others.
+    const orphaned = tasksNow().filter((x) => x.assigned_to === 'w5' && (x.status === 'assigned' || x.status === 'running')).map((x) => x.id);
     const offlineAfter = Date.now() - killedAgentAt;
     t.log(`w5 offline ${offlineAfter} ms after its kill (timeout ${TIMEOUT_MS} ms, heartbeat 300 ms)`);
     t.true(offlineAfter < TIMEOUT_MS + 2000, `offline within the timeout and a liveness tick (${offlineAfter} ms)`);

@@ -7,7 +7,7 @@
  */
 import { keyIndex, tableView } from '../arrow/decode/table-view.js';
 import type { Snapshot } from '../snapshot.js';
-import { referencedContent } from '../helpers/content.js';
+import { onlineProviderCounter, referencedContent } from '../helpers/content.js';
 
 /** Replication health of a snapshot's content. */
 export interface ContentHealth {
@@ -35,7 +35,6 @@ export interface ContentHealth {
  */
 export function contentHealth(snap: Snapshot): ContentHealth {
   const t0 = performance.now();
-  const nv = tableView(snap.nodes);
   const cv = tableView(snap.content);
   let items = 0;
   let under = 0;
@@ -43,19 +42,12 @@ export function contentHealth(snap: Snapshot): ContentHealth {
   let unavailable = 0;
   let orphaned = 0;
   if (cv.numRows > 0) {
-    // Online nodes by their row in the node table.
-    const online = new Uint8Array(nv.numRows);
-    if (nv.numRows > 0) {
-      const status = nv.str('status').matcher('online');
-      for (let b = 0; b < nv.lengths.length; b++) for (let i = 0; i < nv.lengths[b]!; i++) if (status.test(b, i)) online[nv.starts[b]! + i] = 1;
-    }
-    const nix = nv.numRows > 0 ? keyIndex(nv, 'id') : null;
+    const onlineProviders = onlineProviderCounter(snap);
     const cix = keyIndex(cv, 'cid');
     const referenced = referencedContent(snap, cix, cv.numRows);
     const cids = cv.str('cid');
     const providers = cv.list('providers');
     const replication = cv.num('replication');
-    const seen: number[] = [];
     for (let b = 0; b < cv.lengths.length; b++) {
       const cc = cids.chunks[b]!;
       const pc = providers.chunks[b]!;
@@ -69,18 +61,7 @@ export function contentHealth(snap: Snapshot): ContentHealth {
         items++;
         const r = rc.get(i);
         if (!Number.isFinite(r)) continue;
-        let available = 0;
-        if (nix) {
-          seen.length = 0;
-          const end = pc.end(i);
-          for (let k = pc.start(i); k < end; k++) {
-            const g = nix.findFrom(pc.child!, k);
-            if (g >= 0 && online[g] === 1 && !seen.includes(g)) {
-              seen.push(g);
-              available++;
-            }
-          }
-        }
+        const available = onlineProviders(pc, i);
         const missing = Math.max(0, r - available);
         if (missing > 0) {
           under++;

@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isStateError } from '../errors.js';
 import { followState } from '../follower/follower.js';
 import type { RemoteFollower } from '../follower/remote.js';
 import { checkNatsOptions, connectNats } from '../nats/connect.js';
@@ -297,15 +298,15 @@ export async function runClusterDemo(o: ClusterDemoOptions, io: Context['io']): 
       clearInterval(timer);
     }
   } catch (e) {
-    if (e instanceof CliFailure || (e as { code?: unknown }).code) {
+    if (e instanceof CliFailure || isStateError(e)) {
       io.err.write(`cluster-state demo: ${(e as Error).message}\n`);
       code = 1;
     } else throw e;
   } finally {
     stop.dispose();
     // Agents first (so they do not see the masters go), then the masters.
-    const agentsFirst = [...parts].sort((a, b) => Number(b.name.startsWith('worker')) - Number(a.name.startsWith('worker')));
-    for (const group of [agentsFirst.filter((p) => p.name.startsWith('worker')), agentsFirst.filter((p) => !p.name.startsWith('worker'))]) {
+    const isAgent = (p: Part) => p.name.startsWith('worker');
+    for (const group of [parts.filter(isAgent), parts.filter((p) => !isAgent(p))]) {
       for (const p of group) p.kill('SIGTERM');
       await Promise.all(group.map((p) => p.exited));
     }

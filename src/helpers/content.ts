@@ -7,6 +7,7 @@ import { text } from './args.js';
 import { keyIndex, setKey, tableView } from '../arrow/decode/table-view.js';
 import { withSnapshot, type StateSource } from './source.js';
 import type { Snapshot } from '../snapshot.js';
+import type { ListChunk } from '../arrow/decode/list-chunk.js';
 
 /** Every content item, in table order. */
 export function getAllContent(source: StateSource): ContentRecord[] {
@@ -28,6 +29,30 @@ export function findContentByProvider(source: StateSource, nodeId: string): Cont
     const v = tableView(s.content);
     return v.records('content', v.list('providers').whereContains(p)) as unknown as ContentRecord[];
   });
+}
+
+/**
+ * @internal A counter of a content row's distinct providers that are known nodes with status
+ * `online` in `s` (row `i` of a `providers` chunk). Marks the online nodes once (O(nodes)); the
+ * dashboard's health panel shares it with getContentAvailabilityMap.
+ */
+export function onlineProviderCounter(s: Snapshot): (providers: ListChunk, i: number) => number {
+  const nv = tableView(s.nodes);
+  if (nv.numRows === 0) return () => 0;
+  const online = new Uint8Array(nv.numRows);
+  const status = nv.str('status').matcher('online');
+  for (let b = 0; b < nv.lengths.length; b++) for (let i = 0; i < nv.lengths[b]!; i++) if (status.test(b, i)) online[nv.starts[b]! + i] = 1;
+  const nix = keyIndex(nv, 'id');
+  const seen: number[] = [];
+  return (pc, i) => {
+    seen.length = 0;
+    const end = pc.end(i);
+    for (let k = pc.start(i); k < end; k++) {
+      const g = nix.findFrom(pc.child!, k);
+      if (g >= 0 && online[g] === 1 && !seen.includes(g)) seen.push(g);
+    }
+    return seen.length;
+  };
 }
 
 /**
@@ -106,17 +131,12 @@ export interface ContentAvailability {
  */
 export function getContentAvailabilityMap(source: StateSource): Record<string, ContentAvailability> {
   return withSnapshot(source, (s) => {
-    const nv = tableView(s.nodes);
-    const online = new Uint8Array(nv.numRows);
-    const status = nv.str('status').matcher('online');
-    for (let b = 0; b < nv.lengths.length; b++) for (let i = 0; i < nv.lengths[b]!; i++) if (status.test(b, i)) online[nv.starts[b]! + i] = 1;
-    const nix = keyIndex(nv, 'id');
+    const onlineProviders = onlineProviderCounter(s);
     const cv = tableView(s.content);
     const cids = cv.str('cid');
     const providers = cv.list('providers');
     const replication = cv.num('replication');
     const out: Record<string, ContentAvailability> = {};
-    const seen: number[] = [];
     for (let b = 0; b < cv.lengths.length; b++) {
       const cc = cids.chunks[b]!;
       const pc = providers.chunks[b]!;
@@ -124,16 +144,7 @@ export function getContentAvailabilityMap(source: StateSource): Record<string, C
       for (let i = 0; i < cv.lengths[b]!; i++) {
         const cid = cc.get(i);
         if (cid === null || Object.prototype.hasOwnProperty.call(out, cid)) continue;
-        let available = 0;
-        seen.length = 0;
-        const end = pc.end(i);
-        for (let k = pc.start(i); k < end; k++) {
-          const g = nix.findFrom(pc.child!, k);
-          if (g >= 0 && online[g] === 1 && !seen.includes(g)) {
-            seen.push(g);
-            available++;
-          }
-        }
+        const available = onlineProviders(pc, i);
         const r = rc.get(i);
         const rep = Number.isFinite(r) ? r : null;
         setKey(out, cid, { providers: pc.get(i), replication: rep, available, shortfall: rep === null ? null : Math.max(0, rep - available) });

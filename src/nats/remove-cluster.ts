@@ -4,7 +4,7 @@
  * while a master holds the cluster's lease: a running cluster is never wiped.
  */
 import { Kvm } from '@nats-io/kv';
-import { locked, show } from '../errors.js';
+import { isStateError, locked, show } from '../errors.js';
 import { engineFailure, isApiError, type NatsLink } from './connect.js';
 import { clusterNames, LEASE_KEY } from './names.js';
 
@@ -47,7 +47,7 @@ export async function removeCluster(link: NatsLink, clusterId: string): Promise<
     }
     return removed;
   } catch (e) {
-    if ((e as { code?: unknown }).code === 'LOCKED') throw e;
+    if (isStateError(e)) throw e;
     throw engineFailure(`removing cluster ${show(clusterId)}`, link, e);
   }
 }
